@@ -1,0 +1,173 @@
+"""Every setting, read from the environment in one place.
+
+`Settings.from_env()` is called once by the app factory (or by a test with its own
+mapping). Outside development and tests there is no default for any secret: a missing
+setting stops the start-up with an error that names it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+
+Environment = Literal["production", "development", "test"]
+ENVIRONMENTS: tuple[Environment, ...] = ("production", "development", "test")
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message names it."""
+
+
+@dataclass(frozen=True)
+class KdfParameters:
+    """Argon2id cost, for receipt codes and (later) reviewers' private keys."""
+
+    time_cost: int = 3
+    memory_cost_kib: int = 65536
+    parallelism: int = 2
+
+
+#: Cheap parameters for the test suite; one slow test runs the real ones.
+TEST_KDF = KdfParameters(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment
+    secret_key: str
+    database_url: str
+    public_base_url: str
+    instance_path: Path
+    keyring_file: Path | None = None
+    keyring_json: str | None = None
+    kdf: KdfParameters = field(default_factory=KdfParameters)
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = TWILIO_API_BASE_URL
+    log_level: str = "INFO"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env_map = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env_map.get(name, "").strip()
+            return value or None
+
+        env = get("GRIEVANCE_ENV") or "production"
+        if env not in ENVIRONMENTS:
+            raise ConfigError(
+                f"GRIEVANCE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}."
+            )
+        instance = Path(get("GRIEVANCE_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
+        lenient = env != "production"
+
+        missing: list[str] = []
+        secret_key = get("SECRET_KEY")
+        if secret_key is None:
+            if lenient:
+                secret_key = _development_secret_key(instance)
+            else:
+                missing.append("SECRET_KEY (a random string of at least 32 characters)")
+        elif len(secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters long.")
+
+        database_url = get("DATABASE_URL")
+        if database_url is None:
+            if lenient:
+                database_url = f"sqlite:///{instance / 'grievance.sqlite3'}"
+            else:
+                missing.append("DATABASE_URL (e.g. postgresql+psycopg://user@host/grievance)")
+        elif database_url.startswith(("postgres://", "postgresql://")):
+            # Make the driver explicit: only psycopg 3 is installed.
+            database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+        keyring_file_value = get("GRIEVANCE_KEYRING_FILE")
+        keyring_json = get("GRIEVANCE_KEYRING")
+        keyring_file = Path(keyring_file_value) if keyring_file_value else None
+        if keyring_file is None and keyring_json is None:
+            if lenient:
+                keyring_file = instance / "keyring.json"
+            else:
+                missing.append("GRIEVANCE_KEYRING_FILE or GRIEVANCE_KEYRING (the key ring)")
+
+        public_base_url = get("PUBLIC_BASE_URL")
+        if public_base_url is None:
+            if lenient:
+                public_base_url = f"http://127.0.0.1:{get('PORT') or '5000'}"
+            else:
+                missing.append("PUBLIC_BASE_URL (e.g. https://complaints.example.org)")
+
+        if missing:
+            raise ConfigError("Missing settings: " + "; ".join(missing) + ".")
+        assert secret_key and database_url and public_base_url  # for the type checker
+
+        return cls(
+            env=env,  # type: ignore[arg-type]
+            secret_key=secret_key,
+            database_url=database_url,
+            public_base_url=public_base_url.rstrip("/"),
+            instance_path=instance,
+            keyring_file=keyring_file,
+            keyring_json=keyring_json,
+            kdf=_kdf_from_env(get),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
+            twilio_from_number=get("TWILIO_FROM_NUMBER"),
+            twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
+            twilio_api_base_url=(get("TWILIO_API_BASE_URL") or TWILIO_API_BASE_URL).rstrip("/"),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+def _kdf_from_env(get: Callable[[str], str | None]) -> KdfParameters:
+    defaults = KdfParameters()
+    values: dict[str, int] = {}
+    for name, attr in (
+        ("GRIEVANCE_KDF_TIME_COST", "time_cost"),
+        ("GRIEVANCE_KDF_MEMORY_KIB", "memory_cost_kib"),
+        ("GRIEVANCE_KDF_PARALLELISM", "parallelism"),
+    ):
+        raw = get(name)
+        if raw is None:
+            values[attr] = getattr(defaults, attr)
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+        if number < 1:
+            raise ConfigError(f"{name} must be at least 1.")
+        values[attr] = number
+    return KdfParameters(**values)
+
+
+def _development_secret_key(instance: Path) -> str:
+    """A per-checkout secret key for development, kept under instance/."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.chmod(path, 0o600)
+        except FileExistsError:
+            pass  # another process wrote it first
+    return path.read_text(encoding="ascii").strip()

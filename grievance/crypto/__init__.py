@@ -1,0 +1,1 @@
+"""The identity vault: key ring, envelope encryption, keyed lookups, receipt codes."""

@@ -1,0 +1,453 @@
+"""Demo data: two covenant mechanisms, their companies, reviewers and about thirty cases,
+each taken through the real services so that its log is a plausible history.
+
+`data.toml` beside this file holds the content (fictional companies and people). The
+loader is idempotent: when the first mechanism exists it changes nothing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from grievance.clock import FixedClock
+from grievance.crypto.secrets import hash_password
+from grievance.models import (
+    Anonymity,
+    Assignment,
+    AssignmentRole,
+    Case,
+    Channel,
+    Company,
+    CompanyKind,
+    ComplainantKind,
+    ComplainantResponse,
+    Conflict,
+    ContactChannel,
+    InvolvementKind,
+    Mechanism,
+    MechanismPolicy,
+    RemedyAction,
+    RemedyStatus,
+    ReprisalRisk,
+    ReviewerProfile,
+    Role,
+    Site,
+    Stage,
+    User,
+)
+from grievance.services import cases, involvement, messages, remedy
+from grievance.services.actors import SYSTEM, Actor
+from grievance.services.context import Context
+from grievance.services.filing import ComplainantDetails, Filing, file_case, new_receipt_salt
+
+DATA_FILE = Path(__file__).with_name("data.toml")
+#: Printed by `make run`; for the demo data only.
+DEMO_PASSWORD = "demo-password"
+
+#: The stages a demo case passes through to reach its target.
+PATHS: dict[Stage, list[Stage]] = {
+    Stage.RECEIVED: [],
+    Stage.ACKNOWLEDGED: [Stage.ACKNOWLEDGED],
+    Stage.ADMISSIBILITY: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY],
+    Stage.DIALOGUE: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.DIALOGUE],
+    Stage.INVESTIGATION: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.INVESTIGATION],
+    Stage.FINDINGS: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.INVESTIGATION, Stage.FINDINGS],
+    Stage.INADMISSIBLE: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.INADMISSIBLE],
+    Stage.REFERRED: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.REFERRED],
+    Stage.WITHDRAWN: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.WITHDRAWN],
+    Stage.APPEAL: [Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.INADMISSIBLE, Stage.APPEAL],
+}
+_REMEDY_PATH = [
+    Stage.ACKNOWLEDGED,
+    Stage.ADMISSIBILITY,
+    Stage.INVESTIGATION,
+    Stage.FINDINGS,
+    Stage.REMEDY_PLAN,
+    Stage.REMEDY_IMPLEMENTATION,
+    Stage.REMEDY_VERIFICATION,
+    Stage.CLOSED,
+]
+for _index, _stage in enumerate(_REMEDY_PATH[4:], start=5):
+    PATHS[_stage] = _REMEDY_PATH[:_index]
+
+
+def _step_times(received: datetime, end: datetime, steps: int, number: int) -> list[datetime]:
+    """When each step of a demo case happens: acknowledged within days, admissibility
+    decided within about two months, the rest spread evenly until today."""
+    early = [
+        timedelta(days=1 + number % 4),
+        timedelta(days=6 + number % 5),
+        timedelta(days=25 + (number * 7) % 50),
+    ]
+    times = [min(received + offset, end) for offset in early[:steps]]
+    rest = steps - len(times)
+    if rest:
+        start = times[-1]
+        times += [start + (end - start) * (index + 1) / (rest + 1) for index in range(rest)]
+    return times
+
+
+@dataclass
+class Report:
+    created: bool
+    logins: list[tuple[str, str]]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{count} {name}" for name, count in self.counts.items())
+
+
+def read_data(path: Path = DATA_FILE) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def demo_logins(data: dict[str, Any]) -> list[tuple[str, str]]:
+    staff = [(entry["role"], entry["email"]) for entry in data["staff"]]
+    reviewers = [("reviewer", entry["email"]) for entry in data["reviewer"]]
+    return sorted(staff) + reviewers
+
+
+def load_demo(ctx: Context, path: Path = DATA_FILE) -> Report:
+    data = read_data(path)
+    logins = demo_logins(data)
+    first = data["mechanism"][0]["code"]
+    if ctx.session.scalar(select(Mechanism).where(Mechanism.code == first)) is not None:
+        return Report(created=False, logins=logins)
+    loader = _Loader(ctx, data)
+    loader.run()
+    return Report(created=True, logins=logins, counts=loader.counts)
+
+
+class _Loader:
+    def __init__(self, ctx: Context, data: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.data = data
+        self.today = ctx.now()
+        self.mechanisms: dict[str, Mechanism] = {}
+        self.companies: dict[str, Company] = {}
+        self.sites: dict[str, Site] = {}
+        self.reviewers: dict[str, User] = {}
+        self.counts: dict[str, int] = {}
+
+    def run(self) -> None:
+        self._mechanisms()
+        self._companies()
+        self._people()
+        ordered = sorted(self.data["case"], key=lambda entry: -entry["received_days_ago"])
+        for number, entry in enumerate(ordered, start=1):
+            self._case(number, entry)
+        self.counts = {
+            "mechanisms": len(self.mechanisms),
+            "companies": len(self.companies),
+            "sites": len(self.sites),
+            "reviewers": len(self.reviewers),
+            "staff users": len(self.data["staff"]),
+            "cases": len(ordered),
+        }
+
+    # -- reference data ---------------------------------------------------------------
+    def _mechanisms(self) -> None:
+        for entry in self.data["mechanism"]:
+            mechanism = Mechanism(
+                code=entry["code"],
+                name=entry["name"],
+                sector=entry["sector"],
+                publishes_cases=entry.get("publishes_cases", True),
+                receipt_salt=new_receipt_salt(),
+                created_at=self.today - timedelta(days=500),
+            )
+            self.ctx.session.add(mechanism)
+            self.ctx.session.flush()
+            self.ctx.session.add(
+                MechanismPolicy(
+                    mechanism_id=mechanism.id,
+                    version=1,
+                    overrides={"languages": entry["languages"]},
+                    note="Languages offered by the covenant.",
+                    created_at=mechanism.created_at,
+                )
+            )
+            self.mechanisms[mechanism.code] = mechanism
+        self.ctx.session.flush()
+
+    def _companies(self) -> None:
+        for entry in self.data["company"]:
+            company = Company(
+                name=entry["name"],
+                kind=CompanyKind(entry["kind"]),
+                country=entry["country"],
+                created_at=self.today - timedelta(days=480),
+                mechanisms=[self.mechanisms[code] for code in entry.get("mechanisms", [])],
+            )
+            self.ctx.session.add(company)
+            self.companies[entry["key"]] = company
+            for site_entry in entry.get("site", []):
+                site = Site(
+                    company=company,
+                    name=site_entry["name"],
+                    kind=site_entry["kind"],
+                    country=site_entry["country"],
+                    region=site_entry.get("region", ""),
+                )
+                self.ctx.session.add(site)
+                self.sites[site_entry["key"]] = site
+        for entry in self.data["company"]:
+            supplier = self.companies[entry["key"]]
+            supplier.buyers = [self.companies[key] for key in entry.get("buyers", [])]
+        self.ctx.session.flush()
+
+    def _user(self, email: str, name: str, role: Role, **extra: Any) -> User:
+        user = User(
+            email=email,
+            display_name=name,
+            role=role,
+            password_hash=hash_password(DEMO_PASSWORD, self.ctx.kdf),
+            created_at=self.today - timedelta(days=450),
+            **extra,
+        )
+        self.ctx.session.add(user)
+        return user
+
+    def _people(self) -> None:
+        for entry in self.data["reviewer"]:
+            user = self._user(entry["email"], entry["name"], Role.REVIEWER)
+            self.ctx.session.flush()
+            self.ctx.session.add(
+                ReviewerProfile(
+                    user_id=user.id,
+                    languages=entry["languages"],
+                    themes=entry["themes"],
+                    countries=entry["countries"],
+                    capacity=entry["capacity"],
+                )
+            )
+            self.ctx.session.flush()
+            for conflict in entry.get("conflicts", []):
+                self.ctx.session.add(
+                    Conflict(
+                        reviewer_id=user.id,
+                        company_id=self.companies[conflict["company"]].id
+                        if "company" in conflict
+                        else None,
+                        site_id=self.sites[conflict["site"]].id if "site" in conflict else None,
+                        reason=conflict["reason"],
+                        declared_on=date.fromisoformat(conflict["declared_on"]),
+                    )
+                )
+            self.reviewers[entry["key"]] = user
+        for entry in self.data["staff"]:
+            role = Role(entry["role"])
+            self._user(
+                entry["email"],
+                entry["name"],
+                role,
+                company=self.companies[entry["company"]] if role is Role.COMPANY else None,
+                mechanisms=[self.mechanisms[code] for code in entry.get("mechanisms", [])],
+            )
+        self.ctx.session.flush()
+
+    # -- cases ------------------------------------------------------------------------
+    def _choose_reviewers(self, ctx: Context, case: Case, language: str) -> list[User]:
+        """Conflict-free reviewers, those who read the language first, then the lightest
+        load. (The routing service of a later issue does this for real cases.)"""
+        candidates = []
+        for user in self.reviewers.values():
+            if cases.conflicts_with_case(ctx, user.id, case):
+                continue
+            profile = user.reviewer_profile
+            assert profile is not None
+            load = ctx.session.scalar(
+                select(func.count(Assignment.id)).where(
+                    Assignment.reviewer_id == user.id, Assignment.ended_at.is_(None)
+                )
+            )
+            candidates.append((language not in profile.languages, load, user.id, user))
+        candidates.sort(key=lambda item: item[:3])
+        return [item[3] for item in candidates[:2]]
+
+    def _case(self, number: int, entry: dict[str, Any]) -> None:
+        received = (self.today - timedelta(days=entry["received_days_ago"])).replace(
+            hour=6 + number % 10, minute=(number * 7) % 60, second=0, microsecond=0
+        )
+        clock = FixedClock(received)
+        ctx = replace(self.ctx, clock=clock)
+        channel = Channel(entry["channel"])
+        anonymity = Anonymity(entry["anonymity"])
+        contact = ContactChannel.NONE
+        address = ""
+        if channel in (Channel.SMS, Channel.WHATSAPP):
+            contact = ContactChannel(channel.value)
+            address = f"+88017000{number:05d}"
+        person = ComplainantDetails(
+            anonymity=anonymity,
+            kind=ComplainantKind(entry["complainant_kind"]),
+            contact_channel=contact,
+            contact_address=address,
+            name="" if anonymity is Anonymity.ANONYMOUS else f"Demo complainant {number}",
+            represents=entry.get("represents", ""),
+            consents={
+                "share_identity_with_company": anonymity is Anonymity.OPEN,
+                "publish_summary": number % 3 != 0,
+            },
+        )
+        site = self.sites.get(entry.get("site", ""))
+        filed = file_case(
+            ctx,
+            Filing(
+                mechanism=self.mechanisms[entry["mechanism"]],
+                channel=channel,
+                language=entry["language"],
+                statement=entry["statement"],
+                complainant=person,
+                themes=entry["themes"],
+                country=entry["country"],
+                site_id=site.id if site else None,
+                urgent=entry.get("urgent", False),
+            ),
+            SYSTEM,
+        )
+        case = filed.case
+        complainant_actor = Actor.for_complainant(filed.complainant)
+
+        clock.advance(minutes=40)
+        for company_entry in entry.get("companies", []):
+            involvement.add_company(ctx, case, self.companies[company_entry["company"]], SYSTEM)
+        clock.advance(minutes=20)
+        lead, second = self._choose_reviewers(ctx, case, entry["language"])
+        cases.assign_reviewer(ctx, case, lead, AssignmentRole.LEAD, SYSTEM, reasons=["demo routing"])
+        cases.assign_reviewer(ctx, case, second, AssignmentRole.SECOND, SYSTEM, reasons=["demo routing"])
+        lead_actor, second_actor = Actor.for_user(lead), Actor.for_user(second)
+
+        target = Stage(entry["stage"])
+        path = PATHS[target]
+        if target is Stage.CLOSED and not entry.get("remedies"):
+            path = [*PATHS[Stage.FINDINGS], Stage.CLOSED]
+        end = self.today - timedelta(hours=6)
+        step_times = _step_times(received, end, len(path), number)
+        timeline: list[tuple[datetime, int, Callable[[], None]]] = []
+
+        def add(when: datetime, action: Callable[[], None]) -> None:
+            timeline.append((max(when, clock.now()), len(timeline), action))
+
+        reason = entry.get("outcome_reason", "") or "Assessed against the covenant's criteria."
+        for stage, when in zip(path, step_times, strict=True):
+            add(when, self._step(ctx, case, stage, lead_actor, second_actor, complainant_actor, reason))
+            if stage is Stage.ACKNOWLEDGED:
+                add(when + timedelta(hours=2), self._assess(ctx, case, entry, lead_actor))
+            if stage in (Stage.INVESTIGATION, Stage.DIALOGUE):
+                add(when + timedelta(days=3), self._classify(ctx, case, entry, lead_actor))
+            if stage is Stage.REMEDY_PLAN:
+                add(when + timedelta(days=5), self._plan(ctx, case, entry, lead_actor))
+            if stage is Stage.REMEDY_VERIFICATION:
+                add(when + timedelta(days=2), self._verify(ctx, case, entry, lead_actor, complainant_actor))
+        for message in entry.get("messages", []):
+            when = received + timedelta(days=message["days_after"], hours=3)
+            if message["sender"] == "reviewer":
+                add(when, self._message(ctx, case, lead_actor, message["text"], channel))
+            else:
+                add(when, self._message(ctx, case, complainant_actor, message["text"], channel))
+        for when, _order, action in sorted(timeline, key=lambda item: item[:2]):
+            clock.set(min(when, end))
+            action()
+
+    def _step(
+        self,
+        ctx: Context,
+        case: Case,
+        stage: Stage,
+        lead: Actor,
+        second: Actor,
+        complainant: Actor,
+        reason: str,
+    ) -> Callable[[], None]:
+        def run() -> None:
+            move = cases.lifecycle.find(case.stage, stage)
+            assert move is not None, (case.reference, case.stage, stage)
+            if move.four_eyes:
+                proposal = cases.propose_decision(ctx, case, stage, lead, reason)
+                ctx.clock.advance(hours=20)  # type: ignore[attr-defined]
+                cases.confirm_decision(ctx, proposal, second)
+            elif Role.COMPLAINANT in move.roles and Role.REVIEWER not in move.roles:
+                cases.transition(ctx, case, stage, complainant, "I do not agree with the decision.")
+            elif stage is Stage.WITHDRAWN:
+                cases.transition(ctx, case, stage, complainant, reason)
+            else:
+                cases.transition(ctx, case, stage, lead, reason if move.needs_reason else "")
+
+        return run
+
+    def _assess(self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+        def run() -> None:
+            if "reprisal_risk" in entry:
+                cases.assess_reprisal_risk(ctx, case, lead, ReprisalRisk(entry["reprisal_risk"]))
+            if "severity" in entry:
+                cases.assess_severity(ctx, case, lead, **entry["severity"])
+
+        return run
+
+    def _classify(self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+        def run() -> None:
+            for company_entry in entry.get("companies", []):
+                if company_entry.get("involvement"):
+                    involvement.classify_involvement(
+                        ctx,
+                        case,
+                        self.companies[company_entry["company"]],
+                        InvolvementKind(company_entry["involvement"]),
+                        lead,
+                        company_entry.get("rationale") or "Classified on the evidence gathered.",
+                    )
+
+        return run
+
+    def _plan(self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+        def run() -> None:
+            for item in entry.get("remedies", []):
+                remedy.record_remedy_action(
+                    ctx,
+                    case,
+                    lead,
+                    remedy_type=item["type"],
+                    description=item["description"],
+                    company=self.companies.get(item.get("company", "")),
+                    due_on=(ctx.now() + timedelta(days=60)).date(),
+                    agreed_with_complainant=True,
+                )
+
+        return run
+
+    def _verify(
+        self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor, complainant: Actor
+    ) -> Callable[[], None]:
+        def run() -> None:
+            actions = ctx.session.scalars(
+                select(RemedyAction).where(RemedyAction.case_id == case.id).order_by(RemedyAction.id)
+            ).all()
+            for action, item in zip(actions, entry.get("remedies", []), strict=False):
+                status = RemedyStatus(item.get("status", "completed"))
+                if status is not RemedyStatus.PLANNED:
+                    remedy.update_remedy_status(ctx, action, lead, status)
+                if item.get("complainant_response"):
+                    remedy.respond_to_remedy(
+                        ctx, action, complainant, ComplainantResponse(item["complainant_response"])
+                    )
+
+        return run
+
+    def _message(
+        self, ctx: Context, case: Case, actor: Actor, text: str, channel: Channel
+    ) -> Callable[[], None]:
+        def run() -> None:
+            complainant = case.complainants[0]
+            messages.add_message(ctx, case, actor, text, channel, complainant)
+
+        return run

@@ -1,0 +1,125 @@
+"""Company involvement (OECD: cause, contribute, directly linked), the obligations it
+derives, and the remedy actions companies report."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grievance.models.base import Base, enum_type
+
+if TYPE_CHECKING:
+    from grievance.models.case import Case
+    from grievance.models.company import Company
+
+
+class InvolvementKind(enum.StrEnum):
+    CAUSE = "cause"
+    CONTRIBUTE = "contribute"
+    LINKED = "linked"
+
+
+class ObligationStatus(enum.StrEnum):
+    OPEN = "open"
+    FULFILLED = "fulfilled"
+    NOT_FULFILLED = "not_fulfilled"
+    SUPERSEDED = "superseded"  # the involvement was reclassified
+
+
+class RemedyStatus(enum.StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class ComplainantResponse(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+
+
+class Involvement(Base):
+    """One version of a company's involvement in a case (R18).
+
+    A company named in a case starts unclassified (`kind` is NULL); every
+    reclassification supersedes the current row and adds a new version.
+    """
+
+    __tablename__ = "involvement"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "company_id", "version"),
+        sa.Index(
+            "uq_involvement_current",
+            "case_id",
+            "company_id",
+            unique=True,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("company.id"), index=True)
+    kind: Mapped[InvolvementKind | None] = mapped_column(enum_type(InvolvementKind))
+    rationale: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime]
+    superseded_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship(back_populates="involvements")
+    company: Mapped[Company] = relationship()
+    obligations: Mapped[list[Obligation]] = relationship(
+        back_populates="involvement", order_by="Obligation.id"
+    )
+
+
+class Obligation(Base):
+    """What a company must do, derived from its involvement by the policy tables."""
+
+    __tablename__ = "obligation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("company.id"), index=True)
+    involvement_id: Mapped[int] = mapped_column(sa.ForeignKey("involvement.id"))
+    code: Mapped[str] = mapped_column(sa.String(60))
+    requirement: Mapped[str] = mapped_column(sa.String(60))
+    due_at: Mapped[datetime | None]
+    status: Mapped[ObligationStatus] = mapped_column(enum_type(ObligationStatus))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    involvement: Mapped[Involvement] = relationship(back_populates="obligations")
+    company: Mapped[Company] = relationship()
+
+
+class RemedyAction(Base):
+    """One item of a remedy plan, typed by the remedy vocabulary of the policy."""
+
+    __tablename__ = "remedy_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
+    obligation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("obligation.id"))
+    remedy_type: Mapped[str] = mapped_column(sa.String(40))
+    description: Mapped[str] = mapped_column(sa.Text)
+    beneficiaries: Mapped[str] = mapped_column(sa.Text, default="")
+    due_on: Mapped[date | None]
+    agreed_with_complainant: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[RemedyStatus] = mapped_column(enum_type(RemedyStatus))
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    verified_at: Mapped[datetime | None]
+    complainant_response: Mapped[ComplainantResponse | None] = mapped_column(
+        enum_type(ComplainantResponse)
+    )
+    complainant_response_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    company: Mapped[Company | None] = relationship()

@@ -1,0 +1,81 @@
+"""Two-way messages between complainant and reviewers, the outbox, and attachments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grievance.models.base import Base, enum_type
+from grievance.models.case import Channel
+
+
+class Direction(enum.StrEnum):
+    FROM_COMPLAINANT = "from_complainant"
+    TO_COMPLAINANT = "to_complainant"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Message(Base):
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    complainant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complainant.id"))
+    direction: Mapped[Direction] = mapped_column(enum_type(Direction))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    body_enc: Mapped[bytes]
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OutboundMessage(Base):
+    """The outbox: every SMS or e-mail to a complainant, drained by the scheduler."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (sa.Index("ix_outbound_message_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    complainant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complainant.id"))
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    body_enc: Mapped[bytes]
+    status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    provider_sid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    last_error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Attachment(Base):
+    """A file given with a complaint, a message or a remedy report; encrypted on disk."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"))
+    remedy_action_id: Mapped[int | None] = mapped_column(sa.ForeignKey("remedy_action.id"))
+    filename_enc: Mapped[bytes]
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    uploaded_by_role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]

@@ -1,0 +1,105 @@
+"""Staff accounts and the independent reviewers' profiles."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grievance.models.base import Base, enum_type
+from grievance.models.mechanism import secretariat_membership
+
+if TYPE_CHECKING:
+    from grievance.models.company import Company, Site
+    from grievance.models.mechanism import Mechanism
+
+
+class Role(enum.StrEnum):
+    """Who acts. Staff users hold one of the last four; the first two never log in."""
+
+    SYSTEM = "system"
+    COMPLAINANT = "complainant"
+    REVIEWER = "reviewer"
+    COMPANY = "company"
+    SECRETARIAT = "secretariat"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = (Role.REVIEWER, Role.COMPANY, Role.SECRETARIAT, Role.ADMIN)
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('reviewer', 'company', 'secretariat', 'admin')", name="staff_role"
+        ),
+        sa.CheckConstraint("(role = 'company') = (company_id IS NOT NULL)", name="company_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[Role] = mapped_column(enum_type(Role))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: TOTP secret, encrypted with the key ring (enrolled with the second factor).
+    totp_secret_enc: Mapped[bytes | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    company: Mapped[Company | None] = relationship()
+    mechanisms: Mapped[list[Mechanism]] = relationship(
+        secondary=secretariat_membership, back_populates="secretariat"
+    )
+    reviewer_profile: Mapped[ReviewerProfile | None] = relationship(back_populates="user")
+
+
+class ReviewerProfile(Base):
+    """What an independent reviewer covers; routing reads it."""
+
+    __tablename__ = "reviewer_profile"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), primary_key=True)
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    themes: Mapped[list[str]] = mapped_column(default=list)
+    countries: Mapped[list[str]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(default=10)
+    available: Mapped[bool] = mapped_column(default=True)
+
+    user: Mapped[User] = relationship(back_populates="reviewer_profile")
+    conflicts: Mapped[list[Conflict]] = relationship(
+        back_populates="reviewer", order_by="Conflict.declared_on"
+    )
+
+
+class Conflict(Base):
+    """A reviewer's declared conflict of interest with a company or a site (R06)."""
+
+    __tablename__ = "conflict"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "company_id IS NOT NULL OR site_id IS NOT NULL", name="company_or_site"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("reviewer_profile.user_id"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"))
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    declared_on: Mapped[date]
+    withdrawn_on: Mapped[date | None]
+
+    reviewer: Mapped[ReviewerProfile] = relationship(back_populates="conflicts")
+    company: Mapped[Company | None] = relationship()
+    site: Mapped[Site | None] = relationship()

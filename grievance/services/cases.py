@@ -1,0 +1,345 @@
+"""Moving a case through its lifecycle, and the reviewers' other changes to it.
+
+Every function here locks the case, checks who acts, changes it and writes the log
+event in one savepoint: a refusal or a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from grievance.models import (
+    Assignment,
+    AssignmentRole,
+    Case,
+    Conflict,
+    DecisionProposal,
+    Involvement,
+    ProposalState,
+    ReprisalRisk,
+    ReviewerProfile,
+    Role,
+    Stage,
+    User,
+)
+from grievance.models.case import ENDED_STAGES
+from grievance.services import caselog, deadlines, lifecycle
+from grievance.services.actors import Actor, acts_on_case
+from grievance.services.context import Context, atomic
+from grievance.services.errors import (
+    ConflictOfInterest,
+    ForbiddenTransition,
+    FourEyesRequired,
+    FourEyesViolation,
+    InvalidInput,
+    NotAllowed,
+    ProposalPending,
+    ReasonRequired,
+    ServiceError,
+)
+
+
+def require_part(ctx: Context, actor: Actor, case: Case) -> None:
+    if not acts_on_case(ctx.session, actor, case):
+        raise NotAllowed(f"{actor.role} has no part in case {case.id}")
+
+
+def _check_transition(
+    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
+) -> lifecycle.Transition:
+    move = lifecycle.find(case.stage, target)
+    if move is None:
+        raise ForbiddenTransition(case.stage, target, actor.role, "no such move")
+    if actor.role not in move.roles:
+        raise ForbiddenTransition(case.stage, target, actor.role, "not for this role")
+    require_part(ctx, actor, case)
+    if move.needs_reason and not reason.strip():
+        raise ReasonRequired(f"moving to {target} needs reasons")
+    return move
+
+
+def _enter_stage(
+    ctx: Context,
+    case: Case,
+    target: Stage,
+    actor: Actor,
+    reason: str,
+    extra: dict[str, object] | None = None,
+) -> None:
+    now = ctx.now()
+    source = case.stage
+    case.stage = target
+    case.stage_entered_at = now
+    if target is Stage.ACKNOWLEDGED and case.acknowledged_at is None:
+        case.acknowledged_at = now
+    if target in ENDED_STAGES:
+        case.closed_at = now
+    elif source in ENDED_STAGES:  # reopened on appeal
+        case.closed_at = None
+    changes = deadlines.on_stage_entered(ctx.session, case, ctx.case_policy(case), target, now)
+    payload: dict[str, object] = {**(extra or {}), **changes.payload()}
+    if reason.strip():
+        payload["reason"] = reason.strip()
+    caselog.append(
+        ctx.session, case, "stage_changed", actor, now, payload, stage_from=source, stage_to=target
+    )
+
+
+@atomic
+def transition(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = "") -> Case:
+    """Move a case to `target`. Decisions that need four eyes go through
+    `propose_decision` and `confirm_decision` instead."""
+    case = ctx.lock_case(case)
+    move = _check_transition(ctx, case, target, actor, reason)
+    if move.four_eyes:
+        raise FourEyesRequired(f"moving to {target} takes two reviewers")
+    _enter_stage(ctx, case, target, actor, reason)
+    return case
+
+
+def _pending_proposal(ctx: Context, case: Case) -> DecisionProposal | None:
+    return ctx.session.scalar(
+        select(DecisionProposal).where(
+            DecisionProposal.case_id == case.id, DecisionProposal.state == ProposalState.PENDING
+        )
+    )
+
+
+@atomic
+def propose_decision(
+    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
+) -> DecisionProposal:
+    """The first reviewer's half of a decision that ends or narrows a case."""
+    case = ctx.lock_case(case)
+    move = _check_transition(ctx, case, target, actor, reason)
+    if not move.four_eyes:
+        raise ServiceError(f"moving to {target} needs no second reviewer: use transition")
+    if _pending_proposal(ctx, case) is not None:
+        raise ProposalPending(f"case {case.reference} already has a decision waiting")
+    assert actor.user_id is not None
+    proposal = DecisionProposal(
+        case_id=case.id,
+        to_stage=target,
+        reason=reason.strip(),
+        state=ProposalState.PENDING,
+        proposed_by_id=actor.user_id,
+        proposed_at=ctx.now(),
+    )
+    ctx.session.add(proposal)
+    ctx.session.flush()
+    caselog.append(
+        ctx.session,
+        case,
+        "decision_proposed",
+        actor,
+        ctx.now(),
+        {"proposal_id": proposal.id, "to_stage": target.value, "reason": proposal.reason},
+    )
+    return proposal
+
+
+@atomic
+def confirm_decision(ctx: Context, proposal: DecisionProposal, actor: Actor) -> Case:
+    """The second reviewer's half: the decision takes effect, and both names are logged."""
+    case = ctx.lock_case(proposal.case)
+    ctx.session.refresh(proposal)
+    if proposal.state is not ProposalState.PENDING:
+        raise ServiceError(f"the proposal is {proposal.state}, not pending")
+    _check_transition(ctx, case, proposal.to_stage, actor, proposal.reason)
+    if actor.user_id == proposal.proposed_by_id:
+        raise FourEyesViolation("the reviewer who proposed a decision cannot confirm it")
+    proposal.state = ProposalState.CONFIRMED
+    proposal.decided_by_id = actor.user_id
+    proposal.decided_at = ctx.now()
+    _enter_stage(
+        ctx,
+        case,
+        proposal.to_stage,
+        actor,
+        proposal.reason,
+        {"proposal_id": proposal.id, "proposed_by": proposal.proposed_by_id},
+    )
+    return case
+
+
+@atomic
+def withdraw_decision(
+    ctx: Context, proposal: DecisionProposal, actor: Actor, reason: str
+) -> DecisionProposal:
+    """Either assigned reviewer drops a pending proposal (the second one: declines it)."""
+    case = ctx.lock_case(proposal.case)
+    ctx.session.refresh(proposal)
+    if proposal.state is not ProposalState.PENDING:
+        raise ServiceError(f"the proposal is {proposal.state}, not pending")
+    if actor.role is not Role.REVIEWER:
+        raise NotAllowed("only reviewers decide")
+    require_part(ctx, actor, case)
+    if not reason.strip():
+        raise ReasonRequired("say why the proposal is dropped")
+    proposal.state = ProposalState.WITHDRAWN
+    proposal.decided_by_id = actor.user_id
+    proposal.decided_at = ctx.now()
+    caselog.append(
+        ctx.session,
+        case,
+        "decision_withdrawn",
+        actor,
+        ctx.now(),
+        {"proposal_id": proposal.id, "to_stage": proposal.to_stage.value, "reason": reason.strip()},
+    )
+    return proposal
+
+
+# -- reviewers ------------------------------------------------------------------------
+
+
+def conflicts_with_case(ctx: Context, reviewer_id: int, case: Case) -> list[Conflict]:
+    """The reviewer's declared, standing conflicts with a company or site of the case."""
+    company_ids = {
+        involvement.company_id
+        for involvement in ctx.session.scalars(
+            select(Involvement).where(
+                Involvement.case_id == case.id, Involvement.superseded_at.is_(None)
+            )
+        )
+    }
+    site_ids = {case.site_id} if case.site_id is not None else set()
+    if case.site is not None:
+        company_ids.add(case.site.company_id)
+    conflicts = ctx.session.scalars(
+        select(Conflict).where(Conflict.reviewer_id == reviewer_id, Conflict.withdrawn_on.is_(None))
+    )
+    return [
+        conflict
+        for conflict in conflicts
+        if conflict.company_id in company_ids or conflict.site_id in site_ids
+    ]
+
+
+@atomic
+def assign_reviewer(
+    ctx: Context,
+    case: Case,
+    reviewer: User,
+    role: AssignmentRole,
+    actor: Actor,
+    *,
+    score: float | None = None,
+    reasons: list[str] | None = None,
+) -> Assignment:
+    """Put a reviewer on a case; never one with a conflict of interest (R06)."""
+    case = ctx.lock_case(case)
+    if actor.role not in (Role.SYSTEM, Role.SECRETARIAT):
+        raise NotAllowed("reviewers are assigned by routing or by the secretariat")
+    require_part(ctx, actor, case)
+    profile = ctx.session.get(ReviewerProfile, reviewer.id)
+    if reviewer.role is not Role.REVIEWER or profile is None or not reviewer.active:
+        raise InvalidInput({"reviewer": "Not an active reviewer."})
+    if conflicts_with_case(ctx, reviewer.id, case):
+        raise ConflictOfInterest(f"reviewer {reviewer.id} declared a conflict with this case")
+    for current in case.assignments:
+        if current.ended_at is None and current.reviewer_id == reviewer.id:
+            raise InvalidInput({"reviewer": "Already assigned to this case."})
+    now = ctx.now()
+    for current in case.assignments:
+        if current.ended_at is None and current.role is role:
+            _end_assignment(ctx, case, current, actor, "reassigned", now)
+    assignment = Assignment(
+        case_id=case.id,
+        reviewer_id=reviewer.id,
+        role=role,
+        reasons={"score": score, "reasons": reasons or []},
+        assigned_at=now,
+    )
+    ctx.session.add(assignment)
+    ctx.session.flush()
+    caselog.append(
+        ctx.session,
+        case,
+        "reviewer_assigned",
+        actor,
+        now,
+        {"reviewer_id": reviewer.id, "role": role.value, "score": score, "reasons": reasons or []},
+    )
+    ctx.session.refresh(case, ["assignments"])
+    return assignment
+
+
+def _end_assignment(
+    ctx: Context, case: Case, assignment: Assignment, actor: Actor, reason: str, now: datetime
+) -> None:
+    assignment.ended_at = now
+    assignment.end_reason = reason[:40]
+    ctx.session.flush()
+    caselog.append(
+        ctx.session,
+        case,
+        "reviewer_unassigned",
+        actor,
+        now,
+        {"reviewer_id": assignment.reviewer_id, "role": assignment.role.value, "reason": reason},
+    )
+
+
+@atomic
+def recuse(ctx: Context, case: Case, actor: Actor, reason: str) -> Assignment:
+    """A reviewer steps off a case; routing then finds another."""
+    case = ctx.lock_case(case)
+    if actor.role is not Role.REVIEWER:
+        raise NotAllowed("only a reviewer can recuse")
+    require_part(ctx, actor, case)
+    if not reason.strip():
+        raise ReasonRequired("say why you recuse")
+    assignment = next(
+        a for a in case.assignments if a.ended_at is None and a.reviewer_id == actor.user_id
+    )
+    _end_assignment(ctx, case, assignment, actor, "recused: " + reason.strip(), ctx.now())
+    return assignment
+
+
+# -- assessments ----------------------------------------------------------------------
+
+
+@atomic
+def assess_severity(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    *,
+    scale: int,
+    scope: int,
+    irremediability: int,
+    likelihood: int,
+) -> Case:
+    """Record the severity assessment (R17): each from 1 (least) to 5 (most)."""
+    case = ctx.lock_case(case)
+    if actor.role is not Role.REVIEWER:
+        raise NotAllowed("only reviewers assess severity")
+    require_part(ctx, actor, case)
+    values = {
+        "scale": scale,
+        "scope": scope,
+        "irremediability": irremediability,
+        "likelihood": likelihood,
+    }
+    wrong = {name: "From 1 to 5." for name, value in values.items() if not 1 <= value <= 5}
+    if wrong:
+        raise InvalidInput(wrong)
+    for name, value in values.items():
+        setattr(case, f"severity_{name}", value)
+    caselog.append(ctx.session, case, "severity_assessed", actor, ctx.now(), values)
+    return case
+
+
+@atomic
+def assess_reprisal_risk(ctx: Context, case: Case, actor: Actor, level: ReprisalRisk) -> Case:
+    """Record the reprisal-risk rating (R16), at intake and at any stage."""
+    case = ctx.lock_case(case)
+    if actor.role is not Role.REVIEWER:
+        raise NotAllowed("only reviewers assess reprisal risk")
+    require_part(ctx, actor, case)
+    case.reprisal_risk = level
+    caselog.append(ctx.session, case, "reprisal_risk_assessed", actor, ctx.now(), {"level": level.value})
+    return case

@@ -1,0 +1,119 @@
+"""Opening and closing a case's deadlines as its stage changes (DESIGN invariant 5).
+
+The time limits come from the case's policy. This module only keeps the rows right;
+reminders, escalations and the sweep belong to the scheduler.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grievance.models import Case, Deadline, DeadlineState, Stage
+from grievance.models.case import ENDED_STAGES
+from grievance.policies import Policy, TimeLimit
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day `months` later, or the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def due_at(limit: TimeLimit, start: datetime) -> datetime:
+    if limit.days is not None:
+        return start + timedelta(days=limit.days)
+    assert limit.months is not None
+    return add_months(start, limit.months)
+
+
+@dataclass
+class Changes:
+    """What a change did to the deadlines, for the payload of its log event."""
+
+    opened: list[Deadline]
+    closed: list[Deadline]
+
+    def payload(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        if self.opened:
+            result["deadlines_opened"] = [
+                {"code": d.code, "due_at": d.due_at} for d in self.opened
+            ]
+        if self.closed:
+            result["deadlines_closed"] = [
+                {"code": d.code, "state": d.state.value} for d in self.closed
+            ]
+        return result
+
+
+def open_deadlines(session: Session, case: Case) -> list[Deadline]:
+    return list(
+        session.scalars(
+            select(Deadline)
+            .where(Deadline.case_id == case.id, Deadline.state == DeadlineState.OPEN)
+            .order_by(Deadline.due_at)
+        )
+    )
+
+
+def _open(session: Session, case: Case, limit: TimeLimit, now: datetime) -> Deadline:
+    deadline = Deadline(
+        case_id=case.id,
+        code=limit.code,
+        opened_at=now,
+        due_at=due_at(limit, now),
+        state=DeadlineState.OPEN,
+    )
+    session.add(deadline)
+    return deadline
+
+
+def _close(deadline: Deadline, now: datetime, *, waived: str | None = None) -> Deadline:
+    if waived is not None:
+        deadline.state = DeadlineState.WAIVED
+        deadline.note = waived
+    else:
+        # Met late is missed, and stays visible as missed.
+        deadline.state = DeadlineState.MET if now <= deadline.due_at else DeadlineState.MISSED
+    deadline.closed_at = now
+    return deadline
+
+
+def on_stage_entered(
+    session: Session, case: Case, policy: Policy, stage: Stage, now: datetime
+) -> Changes:
+    """Close what entering `stage` ends, waive what an ended case no longer needs, and open
+    what the stage starts."""
+    closed: list[Deadline] = []
+    for deadline in open_deadlines(session, case):
+        limit = policy.time_limit_for(deadline.code)
+        if limit is not None and stage in limit.ends_on:
+            closed.append(_close(deadline, now))
+        elif stage in ENDED_STAGES:
+            closed.append(_close(deadline, now, waived=f"case {stage.value}"))
+    session.flush()  # the partial unique index must see the closed rows before new ones
+    opened = [_open(session, case, limit, now) for limit in policy.time_limits_starting_on(stage)]
+    return Changes(opened=opened, closed=closed)
+
+
+def on_event(session: Session, case: Case, policy: Policy, kind: str, now: datetime) -> Changes:
+    """Close (and, for recurring limits, reopen) what an event of `kind` meets."""
+    closed: list[Deadline] = []
+    renew: list[TimeLimit] = []
+    for deadline in open_deadlines(session, case):
+        limit = policy.time_limit_for(deadline.code)
+        if limit is not None and kind in limit.ends_on_events:
+            closed.append(_close(deadline, now))
+            if limit.recurring:
+                renew.append(limit)
+    session.flush()
+    opened = [_open(session, case, limit, now) for limit in renew]
+    return Changes(opened=opened, closed=closed)

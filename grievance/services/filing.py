@@ -1,0 +1,269 @@
+"""Filing a case: the one way every channel turns a person's words into a case."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, select
+
+from grievance.crypto.secrets import new_receipt_code, receipt_lookup
+from grievance.models import (
+    Anonymity,
+    Case,
+    CaseTheme,
+    Channel,
+    Complainant,
+    ComplainantKind,
+    Consent,
+    ContactChannel,
+    Mechanism,
+    Role,
+    Site,
+    Stage,
+)
+from grievance.services import caselog, deadlines
+from grievance.services.actors import Actor
+from grievance.services.context import Context, atomic
+from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.references import next_reference
+
+#: Consents asked separately (R15, R22); anything else is refused.
+CONSENT_PURPOSES = ("share_identity_with_company", "publish_summary")
+REPRESENTING_KINDS = (ComplainantKind.REPRESENTATIVE, ComplainantKind.UNION, ComplainantKind.CSO)
+STATEMENT_MAX = 20_000
+#: Complainants file themselves (web, SMS, API as `system`); staff record complaints
+#: received by phone, letter or in person on the complainant's behalf.
+FILING_ROLES = (Role.COMPLAINANT, Role.SYSTEM, Role.REVIEWER, Role.SECRETARIAT)
+PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class ComplainantDetails:
+    anonymity: Anonymity
+    kind: ComplainantKind = ComplainantKind.AFFECTED
+    contact_channel: ContactChannel = ContactChannel.NONE
+    contact_address: str = ""
+    name: str = ""
+    details: str = ""
+    represents: str = ""
+    consents: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filing:
+    mechanism: Mechanism
+    channel: Channel
+    language: str
+    statement: str
+    complainant: ComplainantDetails
+    themes: Sequence[str] = ()
+    country: str | None = None
+    site_id: int | None = None
+    location: str = ""
+    companies: str = ""
+    occurred: str = ""
+    urgent: bool = False
+    #: When the complaint arrived, if earlier than its recording (a letter, a call).
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FiledCase:
+    case: Case
+    complainant: Complainant
+    #: Shown once to the complainant, never stored.
+    receipt_code: str
+
+
+def normalise_text(text: str) -> str:
+    """NFC, and nothing else: every code point the person wrote is kept."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def normalise_phone(raw: str) -> str:
+    """E.164: '+880 1711-000001' and '00880 1711 000001' become '+8801711000001'.
+
+    Without an international prefix the number cannot be known: the result is ''.
+    """
+    text = raw.strip()
+    digits = "".join(str(int(char)) for char in text if char.isdecimal())
+    if text.startswith("+"):
+        return "+" + digits
+    if text.startswith("00"):
+        return "+" + digits[2:]
+    return ""
+
+
+def _validate(ctx: Context, filing: Filing) -> dict[str, str]:
+    policy = ctx.policy(filing.mechanism)
+    errors: dict[str, str] = {}
+    statement = normalise_text(filing.statement)
+    if not statement:
+        errors["statement"] = "Tell us what happened."
+    elif len(statement) > STATEMENT_MAX:
+        errors["statement"] = f"Please keep it under {STATEMENT_MAX} characters."
+    if filing.language not in policy.languages:
+        errors["language"] = "This mechanism does not offer this language."
+    unknown = sorted(set(filing.themes) - policy.theme_codes)
+    if unknown:
+        errors["themes"] = "Unknown theme: " + ", ".join(unknown)
+    if filing.country is not None and re.fullmatch(r"[A-Z]{2}", filing.country) is None:
+        errors["country"] = "Choose a country."
+    if filing.site_id is not None and ctx.session.get(Site, filing.site_id) is None:
+        errors["site"] = "Unknown site."
+    person = filing.complainant
+    if person.kind in REPRESENTING_KINDS and not normalise_text(person.represents):
+        errors["represents"] = "Say whom you represent."
+    if person.anonymity is Anonymity.ANONYMOUS and (person.name.strip() or person.details.strip()):
+        errors["anonymity"] = "An anonymous complaint cannot carry a name."
+    address = person.contact_address.strip()
+    if person.contact_channel in (ContactChannel.SMS, ContactChannel.WHATSAPP):
+        if PHONE_PATTERN.match(normalise_phone(address)) is None:
+            errors["contact_address"] = "Give a phone number with its country code."
+    elif person.contact_channel is ContactChannel.EMAIL:
+        if EMAIL_PATTERN.match(address) is None:
+            errors["contact_address"] = "Give an e-mail address."
+    elif address:
+        errors["contact_address"] = "Choose how we may contact you."
+    unknown_consents = sorted(set(person.consents) - set(CONSENT_PURPOSES))
+    if unknown_consents:
+        errors["consents"] = "Unknown consent: " + ", ".join(unknown_consents)
+    return errors
+
+
+@atomic
+def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
+    """File a case: number it, seal the person's words and identity under a new data key,
+    open its first deadlines and write the first event of its log."""
+    if actor.role not in FILING_ROLES:
+        raise NotAllowed(f"{actor.role} cannot file a case")
+    errors = _validate(ctx, filing)
+    if errors:
+        raise InvalidInput(errors)
+
+    now = ctx.now()
+    received_at = min(filing.received_at or now, now)
+    mechanism = filing.mechanism
+    policy_version = max((p.version for p in mechanism.policies), default=0)
+    policy = ctx.policy(mechanism, policy_version)
+    case = Case(
+        reference=next_reference(ctx.session, mechanism, received_at.year),
+        mechanism=mechanism,
+        policy_version=policy_version,
+        channel=filing.channel,
+        language=filing.language,
+        country=filing.country,
+        site_id=filing.site_id,
+        urgent=filing.urgent,
+        stage=Stage.RECEIVED,
+        stage_entered_at=received_at,
+        received_at=received_at,
+        statement_enc=b"",
+        log_head=caselog.GENESIS,
+        created_at=now,
+        updated_at=now,
+        themes=[CaseTheme(theme=code) for code in sorted(set(filing.themes))],
+    )
+    ctx.session.add(case)
+    ctx.session.flush()
+
+    vault = ctx.vault
+    vault.create_data_key(case.id)
+    case.statement_enc = vault.seal(case.id, "statement", normalise_text(filing.statement))
+    for name in ("location", "companies", "occurred"):
+        text = normalise_text(getattr(filing, name))
+        if text:
+            setattr(case, f"{name}_enc", vault.seal(case.id, name, text))
+
+    complainant, code = _add_complainant(ctx, case, filing.complainant, filing.language, now)
+
+    changes = deadlines.on_stage_entered(ctx.session, case, policy, Stage.RECEIVED, received_at)
+    caselog.append(
+        ctx.session,
+        case,
+        "case_filed",
+        actor,
+        now,
+        {
+            "reference": case.reference,
+            "mechanism": mechanism.code,
+            "themes": case.theme_codes,
+            "country": case.country,
+            "policy_version": policy_version,
+            "channel": case.channel.value,
+            "language": case.language,
+            "urgent": case.urgent,
+            "complainant_kind": complainant.kind.value,
+            "anonymity": complainant.anonymity.value,
+            "recorded_by_staff": actor.role in (Role.REVIEWER, Role.SECRETARIAT),
+            **changes.payload(),
+        },
+        stage_to=Stage.RECEIVED,
+    )
+    ctx.session.flush()
+    return FiledCase(case=case, complainant=complainant, receipt_code=code)
+
+
+def _add_complainant(
+    ctx: Context, case: Case, person: ComplainantDetails, language: str, now: datetime
+) -> tuple[Complainant, str]:
+    vault = ctx.vault
+    code, lookup = _fresh_receipt(ctx, case.mechanism)
+    complainant = Complainant(
+        case_id=case.id,
+        anonymity=person.anonymity,
+        kind=person.kind,
+        language=language,
+        contact_channel=person.contact_channel,
+        receipt_lookup=lookup,
+        created_at=now,
+    )
+    ctx.session.add(complainant)
+    ctx.session.flush()
+    prefix = f"complainant.{complainant.id}"
+    for name in ("name", "details", "represents"):
+        text = normalise_text(getattr(person, name))
+        if text:
+            setattr(complainant, f"{name}_enc", vault.seal(case.id, f"{prefix}.{name}", text))
+    address = person.contact_address.strip()
+    if person.contact_channel in (ContactChannel.SMS, ContactChannel.WHATSAPP):
+        address = normalise_phone(address)
+        complainant.phone_lookup = vault.lookup_hash("phone", address)
+    if address:
+        complainant.contact_enc = vault.seal(case.id, f"{prefix}.contact", address)
+    for purpose in CONSENT_PURPOSES:
+        if purpose in person.consents:
+            ctx.session.add(
+                Consent(
+                    complainant_id=complainant.id,
+                    purpose=purpose,
+                    granted=bool(person.consents[purpose]),
+                    recorded_at=now,
+                )
+            )
+    return complainant, code
+
+
+def _fresh_receipt(ctx: Context, mechanism: Mechanism) -> tuple[str, str]:
+    for _ in range(5):
+        code = new_receipt_code()
+        lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
+        taken = ctx.session.scalar(select(exists().where(Complainant.receipt_lookup == lookup)))
+        if not taken:
+            return code, lookup
+    raise RuntimeError("could not draw an unused receipt code")  # pragma: no cover
+
+
+def new_receipt_salt() -> bytes:
+    return secrets.token_bytes(16)
+
+
+def find_by_receipt(ctx: Context, mechanism: Mechanism, code: str) -> Complainant | None:
+    lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
+    return ctx.session.scalar(select(Complainant).where(Complainant.receipt_lookup == lookup))

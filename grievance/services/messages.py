@@ -1,0 +1,72 @@
+"""Messages between a complainant and the reviewers, encrypted, on any channel."""
+
+from __future__ import annotations
+
+from grievance.models import Case, Channel, Complainant, Direction, Message, Role
+from grievance.services import caselog, deadlines
+from grievance.services.actors import Actor
+from grievance.services.cases import require_part
+from grievance.services.context import Context, atomic
+from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.filing import normalise_text
+
+MESSAGE_MAX = 10_000
+
+
+@atomic
+def add_message(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    body: str,
+    channel: Channel,
+    complainant: Complainant | None = None,
+) -> Message:
+    """A complainant writes to the reviewers, or a reviewer to the complainant."""
+    case = ctx.lock_case(case)
+    require_part(ctx, actor, case)
+    if actor.role is Role.COMPLAINANT:
+        direction = Direction.FROM_COMPLAINANT
+        complainant_id = actor.complainant_id
+    elif actor.role in (Role.REVIEWER, Role.SECRETARIAT):
+        direction = Direction.TO_COMPLAINANT
+        complainant_id = complainant.id if complainant else None
+    else:
+        raise NotAllowed("only the complainant and the reviewers exchange messages")
+    text = normalise_text(body)
+    if not text:
+        raise InvalidInput({"body": "Write a message."})
+    if len(text) > MESSAGE_MAX:
+        raise InvalidInput({"body": f"Please keep it under {MESSAGE_MAX} characters."})
+    now = ctx.now()
+    message = Message(
+        case_id=case.id,
+        complainant_id=complainant_id,
+        direction=direction,
+        channel=channel,
+        author_id=actor.user_id,
+        body_enc=b"",
+        created_at=now,
+    )
+    ctx.session.add(message)
+    ctx.session.flush()
+    message.body_enc = ctx.vault.seal(case.id, f"message.{message.id}", text)
+    kind = (
+        "message_from_complainant"
+        if direction is Direction.FROM_COMPLAINANT
+        else "message_to_complainant"
+    )
+    changes = deadlines.on_event(ctx.session, case, ctx.case_policy(case), kind, now)
+    caselog.append(
+        ctx.session,
+        case,
+        kind,
+        actor,
+        now,
+        {"message_id": message.id, "channel": channel.value, **changes.payload()},
+    )
+    return message
+
+
+def read_message(ctx: Context, message: Message) -> str:
+    return ctx.vault.open(message.case_id, f"message.{message.id}", message.body_enc)

@@ -1,0 +1,1 @@
+"""Blueprints of the staff-facing app and the public pages. Thin callers of services."""

@@ -1,0 +1,49 @@
+"""Locale negotiation: `?lang=`, then the `lang` cookie, then Accept-Language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel import Locale
+from flask import request
+from flask_babel import get_locale
+
+from grievance.policies import default_policy
+
+LANG_COOKIE = "lang"
+
+
+def supported_languages() -> tuple[str, ...]:
+    return tuple(language.code for language in default_policy().language)
+
+
+def select_locale() -> str:
+    supported = supported_languages()
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in supported:
+            return candidate
+    return request.accept_languages.best_match(supported) or "en"
+
+
+def text_direction(locale: Locale | None) -> str:
+    return "rtl" if locale is not None and locale.character_order == "right-to-left" else "ltr"
+
+
+def template_globals() -> dict[str, Any]:
+    locale = get_locale()
+    return {
+        "html_lang": str(locale).replace("_", "-") if locale else "en",
+        "html_dir": text_direction(locale),
+        "languages": default_policy().language,
+    }
+
+
+def remember_language(response: Any) -> Any:
+    """Keep a language chosen with `?lang=` in a cookie (no identifying data in it)."""
+    chosen = request.args.get("lang")
+    if chosen in supported_languages() and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+            secure=request.is_secure,
+        )
+    return response

@@ -1,0 +1,169 @@
+"""Callables that make model rows and cases for tests (Indico style)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from grievance.crypto.secrets import hash_password
+from grievance.models import (
+    Anonymity,
+    AssignmentRole,
+    Case,
+    Channel,
+    Company,
+    CompanyKind,
+    ComplainantKind,
+    Conflict,
+    Mechanism,
+    MechanismPolicy,
+    ReviewerProfile,
+    Role,
+    Site,
+    Stage,
+    User,
+)
+from grievance.services import cases, lifecycle
+from grievance.services.actors import SYSTEM, Actor
+from grievance.services.context import Context
+from grievance.services.filing import ComplainantDetails, FiledCase, Filing, file_case
+
+_numbers = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+
+
+def make_mechanism(
+    ctx: Context, code: str = "TEX", overrides: dict[str, Any] | None = None
+) -> Mechanism:
+    mechanism = Mechanism(
+        code=code,
+        name=f"{code} covenant mechanism",
+        sector="textile",
+        receipt_salt=b"salt-" + code.encode() + b"-0123456789",
+        created_at=ctx.now(),
+    )
+    ctx.session.add(mechanism)
+    ctx.session.flush()
+    if overrides:
+        ctx.session.add(
+            MechanismPolicy(mechanism_id=mechanism.id, version=1, overrides=overrides, created_at=ctx.now())
+        )
+        ctx.session.flush()
+        ctx.session.refresh(mechanism)
+    return mechanism
+
+
+def make_company(
+    ctx: Context,
+    mechanism: Mechanism | None = None,
+    kind: CompanyKind = CompanyKind.BRAND,
+    name: str | None = None,
+) -> Company:
+    company = Company(
+        name=name or f"Company {next(_numbers)}",
+        kind=kind,
+        country="NL" if kind is CompanyKind.BRAND else "BD",
+        created_at=ctx.now(),
+        mechanisms=[mechanism] if mechanism else [],
+    )
+    ctx.session.add(company)
+    ctx.session.flush()
+    return company
+
+
+def make_site(ctx: Context, company: Company, country: str = "BD") -> Site:
+    site = Site(company=company, name=f"Site {next(_numbers)}", kind="factory", country=country)
+    ctx.session.add(site)
+    ctx.session.flush()
+    return site
+
+
+def make_user(
+    ctx: Context,
+    role: Role,
+    *,
+    company: Company | None = None,
+    mechanisms: list[Mechanism] | None = None,
+) -> User:
+    number = next(_numbers)
+    user = User(
+        email=f"{role.value}{number}@example.org",
+        display_name=f"{role.value.title()} {number}",
+        role=role,
+        password_hash=hash_password(PASSWORD, ctx.kdf),
+        company=company,
+        created_at=ctx.now(),
+        mechanisms=mechanisms or [],
+    )
+    ctx.session.add(user)
+    ctx.session.flush()
+    return user
+
+
+def make_reviewer(
+    ctx: Context,
+    *,
+    languages: list[str] | None = None,
+    conflicts: list[Company | Site] | None = None,
+) -> User:
+    user = make_user(ctx, Role.REVIEWER)
+    ctx.session.add(ReviewerProfile(user_id=user.id, languages=languages or ["en"], themes=[], countries=[]))
+    ctx.session.flush()
+    for item in conflicts or []:
+        ctx.session.add(
+            Conflict(
+                reviewer_id=user.id,
+                company_id=item.id if isinstance(item, Company) else None,
+                site_id=item.id if isinstance(item, Site) else None,
+                reason="Advised them",
+                declared_on=ctx.now().date(),
+            )
+        )
+    ctx.session.flush()
+    return user
+
+
+def filing(mechanism: Mechanism, **overrides: Any) -> Filing:
+    person = overrides.pop("complainant", None) or ComplainantDetails(
+        anonymity=Anonymity.ANONYMOUS, kind=ComplainantKind.AFFECTED
+    )
+    values: dict[str, Any] = {
+        "mechanism": mechanism,
+        "channel": Channel.WEB,
+        "language": "bn",
+        "statement": "আমাদের তিন মাসের ওভারটাইমের টাকা দেওয়া হয়নি।",
+        "themes": ["living_wage"],
+        "country": "BD",
+        "complainant": person,
+    }
+    values.update(overrides)
+    return Filing(**values)
+
+
+def new_case(ctx: Context, mechanism: Mechanism | None = None, **overrides: Any) -> FiledCase:
+    mechanism = mechanism or make_mechanism(ctx, code=f"T{next(_numbers) % 100:02d}")
+    return file_case(ctx, filing(mechanism, **overrides), SYSTEM)
+
+
+def staff_case(ctx: Context, **overrides: Any) -> tuple[FiledCase, User, User]:
+    """A filed case with a lead and a second reviewer assigned."""
+    filed = new_case(ctx, **overrides)
+    lead, second = make_reviewer(ctx), make_reviewer(ctx)
+    cases.assign_reviewer(ctx, filed.case, lead, AssignmentRole.LEAD, SYSTEM)
+    cases.assign_reviewer(ctx, filed.case, second, AssignmentRole.SECOND, SYSTEM)
+    return filed, lead, second
+
+
+def move_to(ctx: Context, case: Case, target: Stage, lead: User, second: User) -> Case:
+    """Walk a case along the shortest path to `target`, deciding with four eyes."""
+    path = lifecycle.path_to(target)
+    assert path[0] == case.stage, f"case is in {case.stage}, paths start at received"
+    for step in path[1:]:
+        move = lifecycle.find(case.stage, step)
+        assert move is not None
+        if move.four_eyes:
+            proposal = cases.propose_decision(ctx, case, step, Actor.for_user(lead), "Reasons.")
+            case = cases.confirm_decision(ctx, proposal, Actor.for_user(second))
+        else:
+            case = cases.transition(ctx, case, step, Actor.for_user(lead), "Reasons.")
+    return case
