@@ -127,7 +127,7 @@ def service_context() -> Context:
     if "service_context" not in g:
         settings: Settings = current_app.config["GRIEVANCE_SETTINGS"]
         g.service_context = Context(
-            session=db.session,
+            session=db.session(),
             clock=current_app.extensions["grievance.clock"],
             keyring=current_app.extensions["grievance.keyring"],
             kdf=settings.kdf,

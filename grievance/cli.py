@@ -31,7 +31,7 @@ def verify_log(reference: str | None) -> None:
         click.echo(f"No case {reference}.", err=True)
         sys.exit(2)
     broken = 0
-    for found in verify_all(db.session, reference):
+    for found in verify_all(db.session(), reference):
         broken += 1
         click.echo(f"BROKEN {found}", err=True)
     checked = reference or "every case"

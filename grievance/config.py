@@ -117,10 +117,12 @@ class Settings:
 
         if missing:
             raise ConfigError("Missing settings: " + "; ".join(missing) + ".")
-        assert secret_key and database_url and public_base_url  # for the type checker
+        assert secret_key is not None
+        assert database_url is not None
+        assert public_base_url is not None
 
         return cls(
-            env=env,  # type: ignore[arg-type]
+            env=env,
             secret_key=secret_key,
             database_url=database_url,
             public_base_url=public_base_url.rstrip("/"),

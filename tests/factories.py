@@ -46,7 +46,9 @@ def make_mechanism(
     ctx.session.flush()
     if overrides:
         ctx.session.add(
-            MechanismPolicy(mechanism_id=mechanism.id, version=1, overrides=overrides, created_at=ctx.now())
+            MechanismPolicy(
+                mechanism_id=mechanism.id, version=1, overrides=overrides, created_at=ctx.now()
+            )
         )
         ctx.session.flush()
         ctx.session.refresh(mechanism)
@@ -107,7 +109,9 @@ def make_reviewer(
     conflicts: list[Company | Site] | None = None,
 ) -> User:
     user = make_user(ctx, Role.REVIEWER)
-    ctx.session.add(ReviewerProfile(user_id=user.id, languages=languages or ["en"], themes=[], countries=[]))
+    ctx.session.add(
+        ReviewerProfile(user_id=user.id, languages=languages or ["en"], themes=[], countries=[])
+    )
     ctx.session.flush()
     for item in conflicts or []:
         ctx.session.add(

@@ -56,7 +56,11 @@ class Keyring:
 
     @classmethod
     def generate(cls) -> Keyring:
-        return cls(current=1, keks={1: secrets.token_bytes(KEY_BYTES)}, hmac_key=secrets.token_bytes(KEY_BYTES))
+        return cls(
+            current=1,
+            keks={1: secrets.token_bytes(KEY_BYTES)},
+            hmac_key=secrets.token_bytes(KEY_BYTES),
+        )
 
     def with_new_version(self) -> Keyring:
         """The key ring with a fresh key-encryption key as the current one."""
@@ -91,7 +95,7 @@ class Keyring:
         except json.JSONDecodeError as error:
             raise KeyringError(f"{source}: not valid JSON ({error.msg})") from None
         if not isinstance(document, dict) or document.get("format") != 1:
-            raise KeyringError(f"{source}: expected a JSON object with \"format\": 1")
+            raise KeyringError(f'{source}: expected a JSON object with "format": 1')
         try:
             keks = {int(v): base64.b64decode(k, validate=True) for v, k in document["kek"].items()}
             return cls(
@@ -137,9 +141,7 @@ DEVELOPMENT_WARNING = """
 """
 
 
-def load_keyring(
-    *, file: Path | None, json_text: str | None, generate_if_missing: bool
-) -> Keyring:
+def load_keyring(*, file: Path | None, json_text: str | None, generate_if_missing: bool) -> Keyring:
     """The configured key ring; in development, one generated under instance/ if none."""
     if json_text is not None:
         return Keyring.from_json(json_text, source="GRIEVANCE_KEYRING")

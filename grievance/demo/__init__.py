@@ -42,14 +42,14 @@ from grievance.models import (
     Stage,
     User,
 )
-from grievance.services import cases, involvement, messages, remedy
+from grievance.services import cases, involvement, lifecycle, messages, remedy
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails, Filing, file_case, new_receipt_salt
 
 DATA_FILE = Path(__file__).with_name("data.toml")
 #: Printed by `make run`; for the demo data only.
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the demo accounts only
 
 #: The stages a demo case passes through to reach its target.
 PATHS: dict[Stage, list[Stage]] = {
@@ -323,8 +323,12 @@ class _Loader:
             involvement.add_company(ctx, case, self.companies[company_entry["company"]], SYSTEM)
         clock.advance(minutes=20)
         lead, second = self._choose_reviewers(ctx, case, entry["language"])
-        cases.assign_reviewer(ctx, case, lead, AssignmentRole.LEAD, SYSTEM, reasons=["demo routing"])
-        cases.assign_reviewer(ctx, case, second, AssignmentRole.SECOND, SYSTEM, reasons=["demo routing"])
+        cases.assign_reviewer(
+            ctx, case, lead, AssignmentRole.LEAD, SYSTEM, reasons=["demo routing"]
+        )
+        cases.assign_reviewer(
+            ctx, case, second, AssignmentRole.SECOND, SYSTEM, reasons=["demo routing"]
+        )
         lead_actor, second_actor = Actor.for_user(lead), Actor.for_user(second)
 
         target = Stage(entry["stage"])
@@ -340,7 +344,10 @@ class _Loader:
 
         reason = entry.get("outcome_reason", "") or "Assessed against the covenant's criteria."
         for stage, when in zip(path, step_times, strict=True):
-            add(when, self._step(ctx, case, stage, lead_actor, second_actor, complainant_actor, reason))
+            add(
+                when,
+                self._step(ctx, case, stage, lead_actor, second_actor, complainant_actor, reason),
+            )
             if stage is Stage.ACKNOWLEDGED:
                 add(when + timedelta(hours=2), self._assess(ctx, case, entry, lead_actor))
             if stage in (Stage.INVESTIGATION, Stage.DIALOGUE):
@@ -348,7 +355,10 @@ class _Loader:
             if stage is Stage.REMEDY_PLAN:
                 add(when + timedelta(days=5), self._plan(ctx, case, entry, lead_actor))
             if stage is Stage.REMEDY_VERIFICATION:
-                add(when + timedelta(days=2), self._verify(ctx, case, entry, lead_actor, complainant_actor))
+                add(
+                    when + timedelta(days=2),
+                    self._verify(ctx, case, entry, lead_actor, complainant_actor),
+                )
         for message in entry.get("messages", []):
             when = received + timedelta(days=message["days_after"], hours=3)
             if message["sender"] == "reviewer":
@@ -370,7 +380,7 @@ class _Loader:
         reason: str,
     ) -> Callable[[], None]:
         def run() -> None:
-            move = cases.lifecycle.find(case.stage, stage)
+            move = lifecycle.find(case.stage, stage)
             assert move is not None, (case.reference, case.stage, stage)
             if move.four_eyes:
                 proposal = cases.propose_decision(ctx, case, stage, lead, reason)
@@ -385,7 +395,9 @@ class _Loader:
 
         return run
 
-    def _assess(self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+    def _assess(
+        self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor
+    ) -> Callable[[], None]:
         def run() -> None:
             if "reprisal_risk" in entry:
                 cases.assess_reprisal_risk(ctx, case, lead, ReprisalRisk(entry["reprisal_risk"]))
@@ -394,7 +406,9 @@ class _Loader:
 
         return run
 
-    def _classify(self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+    def _classify(
+        self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor
+    ) -> Callable[[], None]:
         def run() -> None:
             for company_entry in entry.get("companies", []):
                 if company_entry.get("involvement"):
@@ -409,7 +423,9 @@ class _Loader:
 
         return run
 
-    def _plan(self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+    def _plan(
+        self, ctx: Context, case: Case, entry: dict[str, Any], lead: Actor
+    ) -> Callable[[], None]:
         def run() -> None:
             for item in entry.get("remedies", []):
                 remedy.record_remedy_action(
@@ -430,7 +446,9 @@ class _Loader:
     ) -> Callable[[], None]:
         def run() -> None:
             actions = ctx.session.scalars(
-                select(RemedyAction).where(RemedyAction.case_id == case.id).order_by(RemedyAction.id)
+                select(RemedyAction)
+                .where(RemedyAction.case_id == case.id)
+                .order_by(RemedyAction.id)
             ).all()
             for action, item in zip(actions, entry.get("remedies", []), strict=False):
                 status = RemedyStatus(item.get("status", "completed"))

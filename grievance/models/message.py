@@ -45,7 +45,9 @@ class OutboundMessage(Base):
     """The outbox: every SMS or e-mail to a complainant, drained by the scheduler."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (sa.Index("ix_outbound_message_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbound_message_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)

@@ -85,15 +85,11 @@ class Conflict(Base):
 
     __tablename__ = "conflict"
     __table_args__ = (
-        sa.CheckConstraint(
-            "company_id IS NOT NULL OR site_id IS NOT NULL", name="company_or_site"
-        ),
+        sa.CheckConstraint("company_id IS NOT NULL OR site_id IS NOT NULL", name="company_or_site"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reviewer_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("reviewer_profile.user_id"), index=True
-    )
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("reviewer_profile.user_id"), index=True)
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"))
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"))
     reason: Mapped[str] = mapped_column(sa.Text)

@@ -139,8 +139,7 @@ class Policy(_Strict):
         missing = set(InvolvementKind) - set(self.involvement)
         if missing:
             raise ValueError(
-                "involvement: missing "
-                + ", ".join(sorted(kind.value for kind in missing))
+                "involvement: missing " + ", ".join(sorted(kind.value for kind in missing))
             )
         known = {language.code for language in self.language}
         unknown = [code for code in self.languages if code not in known]

@@ -47,40 +47,52 @@ def acts_on_case(session: Session, actor: Actor, case: Case) -> bool:
     if actor.role is Role.SYSTEM:
         return True
     if actor.role is Role.REVIEWER and actor.user_id is not None:
-        return session.scalar(
-            select(
-                exists().where(
-                    Assignment.case_id == case.id,
-                    Assignment.reviewer_id == actor.user_id,
-                    Assignment.ended_at.is_(None),
+        return (
+            session.scalar(
+                select(
+                    exists().where(
+                        Assignment.case_id == case.id,
+                        Assignment.reviewer_id == actor.user_id,
+                        Assignment.ended_at.is_(None),
+                    )
                 )
             )
-        ) is True
+            is True
+        )
     if actor.role is Role.SECRETARIAT and actor.user_id is not None:
-        return session.scalar(
-            select(
-                exists().where(
-                    secretariat_membership.c.user_id == actor.user_id,
-                    secretariat_membership.c.mechanism_id == case.mechanism_id,
+        return (
+            session.scalar(
+                select(
+                    exists().where(
+                        secretariat_membership.c.user_id == actor.user_id,
+                        secretariat_membership.c.mechanism_id == case.mechanism_id,
+                    )
                 )
             )
-        ) is True
+            is True
+        )
     if actor.role is Role.COMPANY and actor.company_id is not None:
-        return session.scalar(
-            select(
-                exists().where(
-                    Involvement.case_id == case.id,
-                    Involvement.company_id == actor.company_id,
-                    Involvement.superseded_at.is_(None),
+        return (
+            session.scalar(
+                select(
+                    exists().where(
+                        Involvement.case_id == case.id,
+                        Involvement.company_id == actor.company_id,
+                        Involvement.superseded_at.is_(None),
+                    )
                 )
             )
-        ) is True
+            is True
+        )
     if actor.role is Role.COMPLAINANT and actor.complainant_id is not None:
-        return session.scalar(
-            select(
-                exists().where(
-                    Complainant.id == actor.complainant_id, Complainant.case_id == case.id
+        return (
+            session.scalar(
+                select(
+                    exists().where(
+                        Complainant.id == actor.complainant_id, Complainant.case_id == case.id
+                    )
                 )
             )
-        ) is True
+            is True
+        )
     return False

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import groupby
-from operator import attrgetter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -95,7 +95,12 @@ EVENT_KINDS: dict[str, EventKind] = {
     ),
     "severity_assessed": EventKind(
         REVIEWERS,
-        {"scale": REVIEWERS, "scope": REVIEWERS, "irremediability": REVIEWERS, "likelihood": REVIEWERS},
+        {
+            "scale": REVIEWERS,
+            "scope": REVIEWERS,
+            "irremediability": REVIEWERS,
+            "likelihood": REVIEWERS,
+        },
     ),
     "reprisal_risk_assessed": EventKind(REVIEWERS, {"level": REVIEWERS}),
     "message_from_complainant": EventKind(
@@ -121,9 +126,7 @@ EVENT_KINDS: dict[str, EventKind] = {
     "remedy_status_changed": EventKind(
         PARTIES, {"remedy_action_id": PARTIES, "status": PARTIES, "previous_status": PARTIES}
     ),
-    "remedy_response": EventKind(
-        PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}
-    ),
+    "remedy_response": EventKind(PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}),
 }
 
 
@@ -305,13 +308,18 @@ def verify_all(session: Session, reference: str | None = None) -> Iterator[Break
     if reference is not None:
         heads_query = heads_query.where(Case.reference == reference)
         events_query = events_query.join(Case).where(Case.reference == reference)
-    heads = {row.id: _Head(row.reference, row.event_count, row.log_head) for row in session.execute(heads_query)}
+    heads = {
+        row.id: _Head(row.reference, row.event_count, row.log_head)
+        for row in session.execute(heads_query)
+    }
     events = session.scalars(events_query.execution_options(yield_per=2000))
     for case_id, case_events in groupby(events, key=attrgetter("case_id")):
         head = heads.pop(case_id, None)
         if head is None:
             first = next(case_events)
-            yield Break(f"case id {case_id}", first.seq, first.id, "event of a case that does not exist")
+            yield Break(
+                f"case id {case_id}", first.seq, first.id, "event of a case that does not exist"
+            )
             continue
         found = _verify(head, case_events)
         if found is not None:

@@ -341,5 +341,7 @@ def assess_reprisal_risk(ctx: Context, case: Case, actor: Actor, level: Reprisal
         raise NotAllowed("only reviewers assess reprisal risk")
     require_part(ctx, actor, case)
     case.reprisal_risk = level
-    caselog.append(ctx.session, case, "reprisal_risk_assessed", actor, ctx.now(), {"level": level.value})
+    caselog.append(
+        ctx.session, case, "reprisal_risk_assessed", actor, ctx.now(), {"level": level.value}
+    )
     return case

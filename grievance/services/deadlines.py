@@ -44,9 +44,7 @@ class Changes:
     def payload(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
         if self.opened:
-            result["deadlines_opened"] = [
-                {"code": d.code, "due_at": d.due_at} for d in self.opened
-            ]
+            result["deadlines_opened"] = [{"code": d.code, "due_at": d.due_at} for d in self.opened]
         if self.closed:
             result["deadlines_closed"] = [
                 {"code": d.code, "state": d.state.value} for d in self.closed

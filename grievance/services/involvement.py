@@ -46,7 +46,11 @@ def add_company(ctx: Context, case: Case, company: Company, actor: Actor) -> Inv
     ctx.session.add(involvement)
     ctx.session.flush()
     caselog.append(
-        ctx.session, case, "company_added", actor, now,
+        ctx.session,
+        case,
+        "company_added",
+        actor,
+        now,
         {"company_id": company.id, "company": company.name},
     )
     return involvement
@@ -74,7 +78,11 @@ def classify_involvement(
     current = current_involvement(ctx, case, company)
     if current is None:
         raise InvalidInput({"company": "Add the company to the case first."})
-    if current.kind is not None and trigger is not None and trigger not in policy.reclassification.triggers:
+    if (
+        current.kind is not None
+        and trigger is not None
+        and trigger not in policy.reclassification.triggers
+    ):
         raise InvalidInput({"trigger": "Unknown reason for reclassification."})
     now = ctx.now()
     previous_kind = current.kind

@@ -40,17 +40,43 @@ def _t(
     four_eyes: bool = False,
     needs_reason: bool = False,
 ) -> Transition:
-    return Transition(source, target, frozenset(roles), four_eyes, needs_reason or four_eyes, description)
+    return Transition(
+        source, target, frozenset(roles), four_eyes, needs_reason or four_eyes, description
+    )
 
 
 _MOVES = [
     _t(Stage.RECEIVED, Stage.ACKNOWLEDGED, {R, S}, "Receipt acknowledged to the complainant"),
     _t(Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, {R}, "Admissibility assessment started"),
-    _t(Stage.ADMISSIBILITY, Stage.INVESTIGATION, {R}, "Admissible: investigation opened", needs_reason=True),
-    _t(Stage.ADMISSIBILITY, Stage.DIALOGUE, {R}, "Admissible: dialogue or mediation offered", needs_reason=True),
+    _t(
+        Stage.ADMISSIBILITY,
+        Stage.INVESTIGATION,
+        {R},
+        "Admissible: investigation opened",
+        needs_reason=True,
+    ),
+    _t(
+        Stage.ADMISSIBILITY,
+        Stage.DIALOGUE,
+        {R},
+        "Admissible: dialogue or mediation offered",
+        needs_reason=True,
+    ),
     _t(Stage.ADMISSIBILITY, Stage.INADMISSIBLE, {R}, "Found inadmissible", four_eyes=True),
-    _t(Stage.ADMISSIBILITY, Stage.REFERRED, {R}, "Referred to a better-placed mechanism", four_eyes=True),
-    _t(Stage.DIALOGUE, Stage.INVESTIGATION, {R}, "Dialogue ended without agreement", needs_reason=True),
+    _t(
+        Stage.ADMISSIBILITY,
+        Stage.REFERRED,
+        {R},
+        "Referred to a better-placed mechanism",
+        four_eyes=True,
+    ),
+    _t(
+        Stage.DIALOGUE,
+        Stage.INVESTIGATION,
+        {R},
+        "Dialogue ended without agreement",
+        needs_reason=True,
+    ),
     _t(Stage.DIALOGUE, Stage.FINDINGS, {R}, "Agreement reached in dialogue", four_eyes=True),
     _t(Stage.INVESTIGATION, Stage.DIALOGUE, {R}, "Dialogue or mediation offered"),
     _t(Stage.INVESTIGATION, Stage.FINDINGS, {R}, "Findings adopted", four_eyes=True),
@@ -59,12 +85,39 @@ _MOVES = [
     _t(Stage.FINDINGS, Stage.APPEAL, {C, CO}, "Appeal against the findings", needs_reason=True),
     _t(Stage.INADMISSIBLE, Stage.APPEAL, {C}, "Appeal against inadmissibility", needs_reason=True),
     _t(Stage.REMEDY_PLAN, Stage.REMEDY_IMPLEMENTATION, {R}, "Remedy plan agreed"),
-    _t(Stage.REMEDY_IMPLEMENTATION, Stage.REMEDY_VERIFICATION, {R}, "Remedy reported; verification started"),
-    _t(Stage.REMEDY_VERIFICATION, Stage.REMEDY_IMPLEMENTATION, {R}, "Remedy not yet verified", needs_reason=True),
-    _t(Stage.REMEDY_VERIFICATION, Stage.CLOSED, {R}, "Remedy verified; case closed", four_eyes=True),
-    _t(Stage.APPEAL, Stage.ADMISSIBILITY, {R}, "Appeal upheld: admissibility reconsidered", needs_reason=True),
-    _t(Stage.APPEAL, Stage.INVESTIGATION, {R}, "Appeal upheld: investigation reopened", needs_reason=True),
-    _t(Stage.APPEAL, Stage.REMEDY_PLAN, {R}, "Appeal dismissed: the findings stand", four_eyes=True),
+    _t(
+        Stage.REMEDY_IMPLEMENTATION,
+        Stage.REMEDY_VERIFICATION,
+        {R},
+        "Remedy reported; verification started",
+    ),
+    _t(
+        Stage.REMEDY_VERIFICATION,
+        Stage.REMEDY_IMPLEMENTATION,
+        {R},
+        "Remedy not yet verified",
+        needs_reason=True,
+    ),
+    _t(
+        Stage.REMEDY_VERIFICATION, Stage.CLOSED, {R}, "Remedy verified; case closed", four_eyes=True
+    ),
+    _t(
+        Stage.APPEAL,
+        Stage.ADMISSIBILITY,
+        {R},
+        "Appeal upheld: admissibility reconsidered",
+        needs_reason=True,
+    ),
+    _t(
+        Stage.APPEAL,
+        Stage.INVESTIGATION,
+        {R},
+        "Appeal upheld: investigation reopened",
+        needs_reason=True,
+    ),
+    _t(
+        Stage.APPEAL, Stage.REMEDY_PLAN, {R}, "Appeal dismissed: the findings stand", four_eyes=True
+    ),
     _t(Stage.APPEAL, Stage.INADMISSIBLE, {R}, "Appeal dismissed: inadmissible", four_eyes=True),
     _t(Stage.APPEAL, Stage.CLOSED, {R}, "Appeal dismissed: case closed", four_eyes=True),
 ]

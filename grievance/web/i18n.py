@@ -43,7 +43,11 @@ def remember_language(response: Any) -> Any:
     chosen = request.args.get("lang")
     if chosen in supported_languages() and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
-            LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+            LANG_COOKIE,
+            chosen,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
             secure=request.is_secure,
         )
     return response

@@ -1,0 +1,61 @@
+# The README's two promises: `make run` and `make test`, on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+export GRIEVANCE_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: run test test-browser lint format bench translations extract migration-check clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+translations: $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d locales -D messages
+
+## Set everything up and serve the demo on http://127.0.0.1:$(PORT) (SQLite under instance/).
+run: export GRIEVANCE_ENV = development
+run: $(BIN)/.installed translations
+	$(FLASK) db upgrade
+	$(FLASK) grievance demo-data
+	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+## The whole suite on SQLite (DATABASE_URL=postgresql+psycopg://…test… for PostgreSQL).
+test: $(BIN)/.installed translations
+	$(BIN)/pytest -m "not browser"
+
+test-browser: $(BIN)/.installed translations
+	$(BIN)/pytest -m browser
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/caselog.py
+
+## Extract the strings to translate and merge them into every catalog.
+extract: $(BIN)/.installed
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k lazy_gettext --project=grievance --msgid-bugs-address=security@example.org -o locales/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -d locales -D messages -i locales/messages.pot
+
+## Fails when the models and the migrations differ; upgrades an empty database first.
+migration-check: $(BIN)/.installed
+	GRIEVANCE_ENV=test SECRET_KEY=migration-check-secret-key-0123456789abcdef \
+	  GRIEVANCE_KEYRING="$$($(BIN)/python -c 'from grievance.crypto.keyring import Keyring; print(Keyring.generate().to_json())')" \
+	  DATABASE_URL=$${DATABASE_URL:-sqlite:///$$(mktemp -d)/check.sqlite3} \
+	  sh -c '$(FLASK) db upgrade && $(FLASK) db check'
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
