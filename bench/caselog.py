@@ -1,0 +1,135 @@
+"""Benchmark of the case log: filing, appending events, and verifying every chain.
+
+    make bench                      # SQLite in a temporary directory
+    DATABASE_URL=postgresql+psycopg://…/…bench… make bench
+
+Prints figures; it is not a test. Receipt codes use the cheap test KDF here, so the
+filing figure measures the database and the encryption, not Argon2id.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from grievance import MIGRATIONS, create_app  # noqa: E402
+from grievance.clock import FixedClock  # noqa: E402
+from grievance.config import TEST_KDF, Settings  # noqa: E402
+from grievance.crypto.keyring import Keyring  # noqa: E402
+from grievance.extensions import db  # noqa: E402
+from grievance.models import (
+    Anonymity,
+    AssignmentRole,
+    Channel,
+    Mechanism,
+    ReviewerProfile,
+    Role,
+    Stage,
+    User,
+)  # noqa: E402
+from grievance.services import cases, caselog  # noqa: E402
+from grievance.services.actors import SYSTEM, Actor  # noqa: E402
+from grievance.services.context import Context  # noqa: E402
+from grievance.services.filing import ComplainantDetails, Filing, file_case  # noqa: E402
+
+CASES = int(os.environ.get("BENCH_CASES", "2000"))
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp())
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
+    settings = Settings(
+        env="test",
+        secret_key="bench-secret-key-0123456789abcdef0123",
+        database_url=url,
+        public_base_url="http://localhost",
+        instance_path=tmp,
+        kdf=TEST_KDF,
+    )
+    clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    app = create_app(settings, clock=clock, keyring=Keyring.generate())
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(directory=str(MIGRATIONS))
+        session = db.session()
+        ctx = Context(
+            session=session, clock=clock, keyring=app.extensions["grievance.keyring"], kdf=TEST_KDF
+        )
+        mechanism = Mechanism(
+            code="BEN",
+            name="Bench",
+            sector="textile",
+            receipt_salt=b"0" * 16,
+            created_at=clock.now(),
+        )
+        reviewers = []
+        for number in range(2):
+            user = User(
+                email=f"r{number}@example.org",
+                display_name="R",
+                role=Role.REVIEWER,
+                password_hash="x",
+                created_at=clock.now(),
+            )
+            session.add(user)
+            session.flush()
+            session.add(ReviewerProfile(user_id=user.id, languages=["en"]))
+            reviewers.append(user)
+        session.add(mechanism)
+        session.commit()
+        lead, second = (Actor.for_user(user) for user in reviewers)
+
+        started = time.perf_counter()
+        for number in range(CASES):
+            filed = file_case(
+                ctx,
+                Filing(
+                    mechanism=mechanism,
+                    channel=Channel.WEB,
+                    language="en",
+                    statement=f"Statement number {number}: wages unpaid for three months.",
+                    complainant=ComplainantDetails(anonymity=Anonymity.ANONYMOUS),
+                    themes=["living_wage"],
+                    country="BD",
+                ),
+                SYSTEM,
+            )
+            if number % 100 == 0:
+                session.commit()
+            cases.assign_reviewer(ctx, filed.case, reviewers[0], AssignmentRole.LEAD, SYSTEM)
+            cases.assign_reviewer(ctx, filed.case, reviewers[1], AssignmentRole.SECOND, SYSTEM)
+            case = cases.transition(ctx, filed.case, Stage.ACKNOWLEDGED, lead)
+            case = cases.transition(ctx, case, Stage.ADMISSIBILITY, lead)
+            case = cases.transition(ctx, case, Stage.INVESTIGATION, lead, "Admissible.")
+            proposal = cases.propose_decision(ctx, case, Stage.FINDINGS, lead, "Founded.")
+            cases.confirm_decision(ctx, proposal, second)
+            clock.advance(minutes=5)
+        session.commit()
+        elapsed = time.perf_counter() - started
+        events = session.scalar(text("SELECT count(*) FROM case_event"))
+        print(f"database: {db.engine.dialect.name}")
+        print(
+            f"filed and worked {CASES} cases ({events} events) in {elapsed:.1f} s: "
+            f"{CASES / elapsed:.0f} cases/s, {events / elapsed:.0f} events/s"
+        )
+
+        started = time.perf_counter()
+        broken = list(caselog.verify_all(session))
+        elapsed = time.perf_counter() - started
+        assert not broken, broken[:3]
+        print(f"verify-log over {events} events: {elapsed:.2f} s, {events / elapsed:.0f} events/s")
+
+
+if __name__ == "__main__":
+    main()
