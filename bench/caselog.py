@@ -10,7 +10,6 @@ filing figure measures the database and the encryption, not Argon2id.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -19,13 +18,11 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from grievance import MIGRATIONS, create_app  # noqa: E402
-from grievance.clock import FixedClock  # noqa: E402
-from grievance.config import TEST_KDF, Settings  # noqa: E402
-from grievance.crypto.keyring import Keyring  # noqa: E402
-from grievance.extensions import db  # noqa: E402
+from grievance import MIGRATIONS, create_app
+from grievance.clock import FixedClock
+from grievance.config import TEST_KDF, Settings
+from grievance.crypto.keyring import Keyring
+from grievance.extensions import db
 from grievance.models import (
     Anonymity,
     AssignmentRole,
@@ -35,11 +32,11 @@ from grievance.models import (
     Role,
     Stage,
     User,
-)  # noqa: E402
-from grievance.services import cases, caselog  # noqa: E402
-from grievance.services.actors import SYSTEM, Actor  # noqa: E402
-from grievance.services.context import Context  # noqa: E402
-from grievance.services.filing import ComplainantDetails, Filing, file_case  # noqa: E402
+)
+from grievance.services import caselog, cases
+from grievance.services.actors import SYSTEM, Actor
+from grievance.services.context import Context
+from grievance.services.filing import ComplainantDetails, Filing, file_case
 
 CASES = int(os.environ.get("BENCH_CASES", "2000"))
 
