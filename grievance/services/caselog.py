@@ -260,8 +260,12 @@ class _Head:
 
 
 def verify_case(session: Session, case: Case) -> Break | None:
+    # populate_existing: check what is stored, not the session's copies of loaded events.
     events = session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq, CaseEvent.id)
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id)
+        .order_by(CaseEvent.seq, CaseEvent.id)
+        .execution_options(populate_existing=True)
     )
     return _verify(_Head(case.reference, case.event_count, case.log_head), events)
 
@@ -312,7 +316,8 @@ def verify_all(session: Session, reference: str | None = None) -> Iterator[Break
         row.id: _Head(row.reference, row.event_count, row.log_head)
         for row in session.execute(heads_query)
     }
-    events = session.scalars(events_query.execution_options(yield_per=2000))
+    # populate_existing: check what is stored, not the session's copies of loaded events.
+    events = session.scalars(events_query.execution_options(yield_per=2000, populate_existing=True))
     for case_id, case_events in groupby(events, key=attrgetter("case_id")):
         head = heads.pop(case_id, None)
         if head is None:

@@ -98,7 +98,14 @@ def on_stage_entered(
         elif stage in ENDED_STAGES:
             closed.append(_close(deadline, now, waived=f"case {stage.value}"))
     session.flush()  # the partial unique index must see the closed rows before new ones
-    opened = [_open(session, case, limit, now) for limit in policy.time_limits_starting_on(stage)]
+    # A limit still running (investigation -> dialogue -> investigation) keeps running:
+    # re-entering its stage neither restarts it nor opens a second one.
+    running = {deadline.code for deadline in open_deadlines(session, case)}
+    opened = [
+        _open(session, case, limit, now)
+        for limit in policy.time_limits_starting_on(stage)
+        if limit.code not in running
+    ]
     return Changes(opened=opened, closed=closed)
 
 

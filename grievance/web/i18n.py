@@ -22,7 +22,22 @@ def select_locale() -> str:
     for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in supported:
             return candidate
-    return request.accept_languages.best_match(supported) or "en"
+    return _best_accepted(supported) or "en"
+
+
+def _best_accepted(supported: tuple[str, ...]) -> str | None:
+    """The supported language the browser prefers most, a regional tag matching its
+    language ('ur-PK' gives 'ur'). Werkzeug's `best_match` would take an exact match of
+    lower quality first ('ur-PK, en;q=0.5' gave English)."""
+    by_tag = {code.lower().replace("-", "_"): code for code in supported}
+    for value, quality in request.accept_languages:  # highest quality first
+        if quality <= 0:
+            continue
+        tag = value.lower().replace("-", "_")
+        for candidate in (tag, tag.split("_", 1)[0]):
+            if candidate in by_tag:
+                return by_tag[candidate]
+    return None
 
 
 def text_direction(locale: Locale | None) -> str:

@@ -1,0 +1,219 @@
+"""The demo data: loaded once for this module through the real services, then inspected."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from grievance.clock import FixedClock
+from grievance.config import TEST_KDF
+from grievance.crypto.keyring import Keyring
+from grievance.crypto.secrets import verify_password
+from grievance.demo import DEMO_PASSWORD, Report, demo_logins, load_demo, read_data
+from grievance.extensions import db
+from grievance.models import (
+    Assignment,
+    Base,
+    Case,
+    CaseEvent,
+    CaseTheme,
+    Channel,
+    Company,
+    Conflict,
+    Involvement,
+    Mechanism,
+    Role,
+    Site,
+    Stage,
+    User,
+)
+from grievance.policies import default_policy
+from grievance.services import caselog
+from grievance.services.context import Context
+from tests.conftest import START
+
+
+@dataclass
+class Demo:
+    session: Session
+    ctx: Context
+    report: Report
+
+
+@pytest.fixture(scope="module")
+def demo(_app: Flask, session_clock: FixedClock, keyring: Keyring) -> Iterator[Demo]:
+    """The demo loaded once, in a transaction rolled back after the module (the `session`
+    fixture's set-up, at module scope: loading takes seconds)."""
+    session_clock.set(START)
+    with _app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        scoped = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        original = db.session
+        db.session = scoped
+        try:
+            ctx = Context(session=scoped(), clock=session_clock, keyring=keyring, kdf=TEST_KDF)
+            report = load_demo(ctx)
+            ctx.session.flush()
+            yield Demo(ctx.session, ctx, report)
+        finally:
+            scoped.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+def count(session: Session, model: type[Base]) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
+
+
+# -- what is loaded ---------------------------------------------------------------------------
+
+
+def test_first_load_creates_the_demo(demo):
+    report = demo.report
+    assert report.created is True
+    assert report.counts["mechanisms"] == 2
+    assert 8 <= report.counts["companies"] <= 9
+    assert report.counts["reviewers"] == 5
+    assert 25 <= report.counts["cases"] <= 35
+    assert "2 mechanisms" in report.summary
+    assert report.logins == demo_logins(read_data())
+
+
+def test_rows_match_the_report(demo):
+    session, counts = demo.session, demo.report.counts
+    assert count(session, Mechanism) == counts["mechanisms"] == 2
+    assert count(session, Company) == counts["companies"]
+    assert count(session, Site) == counts["sites"]
+    assert count(session, Case) == counts["cases"]
+    reviewers = session.scalar(select(func.count(User.id)).where(User.role == Role.REVIEWER))
+    assert reviewers == counts["reviewers"] == 5
+    staff = session.scalar(select(func.count(User.id)).where(User.role != Role.REVIEWER))
+    assert staff == counts["staff users"]
+
+
+def test_cases_cover_every_stage(demo):
+    stages = set(demo.session.scalars(select(Case.stage).distinct()))
+    assert stages == set(Stage)
+
+
+def test_cases_cover_every_theme_of_the_default_policy(demo):
+    themes = set(demo.session.scalars(select(CaseTheme.theme).distinct()))
+    assert themes == set(default_policy().theme_codes)
+
+
+def test_cases_cover_every_channel(demo):
+    channels = set(demo.session.scalars(select(Case.channel).distinct()))
+    assert channels == set(Channel)
+
+
+def test_cases_use_both_mechanisms(demo):
+    per_mechanism = demo.session.execute(
+        select(Mechanism.code, func.count(Case.id)).join(Case).group_by(Mechanism.code)
+    ).all()
+    assert {code for code, number in per_mechanism if number > 0} == {"TEX", "NST"}
+
+
+def test_every_log_verifies(demo):
+    assert list(caselog.verify_all(demo.session)) == []
+    events = demo.session.scalar(select(func.count(CaseEvent.id)))
+    assert events > 5 * demo.report.counts["cases"]  # plausible histories, not just filings
+    latest = demo.session.scalar(select(func.max(CaseEvent.created_at)))
+    assert latest <= demo.ctx.now()
+
+
+def test_every_case_has_two_reviewers(demo):
+    rows = demo.session.execute(
+        select(Assignment.case_id, func.count(Assignment.id))
+        .where(Assignment.ended_at.is_(None))
+        .group_by(Assignment.case_id)
+    ).all()
+    assert len(rows) == demo.report.counts["cases"]
+    assert {number for _case, number in rows} == {2}
+
+
+def test_no_reviewer_is_assigned_to_a_case_they_declared_a_conflict_with(demo):
+    session = demo.session
+    companies_of: dict[int, set[int]] = defaultdict(set)
+    for case_id, company_id in session.execute(select(Involvement.case_id, Involvement.company_id)):
+        companies_of[case_id].add(company_id)
+    sites_of: dict[int, set[int]] = defaultdict(set)
+    for case_id, site_id, site_company in session.execute(
+        select(Case.id, Case.site_id, Site.company_id).join(Site, Case.site_id == Site.id)
+    ):
+        sites_of[case_id].add(site_id)
+        companies_of[case_id].add(site_company)
+    conflicts = session.execute(
+        select(Conflict.reviewer_id, Conflict.company_id, Conflict.site_id)
+    ).all()
+    assert len(conflicts) >= 4
+
+    # Which cases each reviewer may not touch (computed here, not by the service).
+    barred: dict[int, set[int]] = defaultdict(set)
+    for reviewer_id, company_id, site_id in conflicts:
+        for case_id in set(companies_of) | set(sites_of):
+            if company_id in companies_of[case_id] or site_id in sites_of[case_id]:
+                barred[reviewer_id].add(case_id)
+    # The data makes avoiding conflicts matter: several conflicts touch demo cases.
+    assert sum(len(cases) for cases in barred.values()) >= 3
+    assert len(barred) >= 3
+
+    assignments = session.execute(select(Assignment.reviewer_id, Assignment.case_id)).all()
+    assert assignments
+    for reviewer_id, case_id in assignments:
+        assert case_id not in barred[reviewer_id], (reviewer_id, case_id)
+
+
+def test_demo_accounts_use_the_injected_kdf(demo):
+    hashes = demo.session.scalars(select(User.password_hash)).all()
+    assert hashes
+    cost = f"m={TEST_KDF.memory_cost_kib},t={TEST_KDF.time_cost},p={TEST_KDF.parallelism}"
+    assert all(cost in hashed for hashed in hashes)
+    assert verify_password(hashes[0], DEMO_PASSWORD, TEST_KDF)
+
+
+def test_statements_are_encrypted(demo):
+    data = read_data()
+    statements = [entry["statement"].encode() for entry in data["case"]]
+    for blob in demo.session.scalars(select(Case.statement_enc)):
+        assert all(statement[:40] not in blob for statement in statements)
+
+
+# -- loading again --------------------------------------------------------------------------------
+
+
+def test_second_load_changes_nothing(demo):
+    before = table_counts(demo.session)
+    report = load_demo(demo.ctx)
+    demo.session.flush()
+    assert report.created is False
+    assert report.counts == {}
+    assert report.logins == demo.report.logins
+    assert table_counts(demo.session) == before
+
+
+def test_demo_command_reports_the_demo_is_present(app, demo):
+    before = table_counts(demo.session)
+    result = app.test_cli_runner().invoke(args=["grievance", "demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data already present: nothing changed." in result.output
+    assert DEMO_PASSWORD in result.output
+    for _role, email in demo.report.logins:
+        assert email in result.output
+    assert table_counts(demo.session) == before

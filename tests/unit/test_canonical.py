@@ -1,0 +1,218 @@
+"""The case log's canonical serialisation, event hash and visibility allowlist."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grievance.models import CaseEvent, Role, Stage, Visibility
+from grievance.services import caselog
+from grievance.services.caselog import canonical, compute_hash, visible_payload
+
+# -- canonical ---------------------------------------------------------------------------
+
+
+def test_key_order_does_not_matter():
+    first = canonical({"b": 1, "a": {"y": 2, "x": [3, {"q": 1, "p": 0}]}})
+    second = canonical({"a": {"x": [3, {"p": 0, "q": 1}], "y": 2}, "b": 1})
+    assert first == second == b'{"a":{"x":[3,{"p":0,"q":1}],"y":2},"b":1}'
+
+
+def test_list_order_matters_but_set_order_does_not():
+    assert canonical({"l": [1, 2]}) != canonical({"l": [2, 1]})
+    assert canonical({"s": {"b", "a", "c"}}) == canonical({"s": ["a", "b", "c"]})
+    assert canonical({"t": ("x", "y")}) == b'{"t":["x","y"]}'
+
+
+def test_non_ascii_is_kept_as_utf8():
+    text = "আমাদের টাকা — Ödeme yapılmadı 工资 أجر"
+    assert canonical({"t": text}) == ('{"t":"' + text + '"}').encode("utf-8")
+    assert b"\\u" not in canonical({"t": text})
+
+
+def test_datetimes_are_utc_with_microseconds():
+    amsterdam = timezone(timedelta(hours=1))
+    assert canonical({"at": datetime(2026, 3, 2, 10, 0, tzinfo=amsterdam)}) == (
+        b'{"at":"2026-03-02T09:00:00.000000Z"}'
+    )
+    assert canonical({"at": datetime(2026, 3, 2, 9, 0, 0, 5, tzinfo=UTC)}) == (
+        b'{"at":"2026-03-02T09:00:00.000005Z"}'
+    )
+    # The same moment in two zones serialises the same.
+    moment = datetime(2026, 3, 2, 23, 30, 0, 123456, tzinfo=UTC)
+    dhaka = timezone(timedelta(hours=6))
+    assert canonical({"at": moment}) == canonical({"at": moment.astimezone(dhaka)})
+
+
+def test_dates_and_visibilities_have_one_form():
+    assert canonical({"d": date(2026, 3, 2), "v": Visibility.REVIEWERS}) == (
+        b'{"d":"2026-03-02","v":"reviewers"}'
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [math.nan, [1.0, math.nan], {"deep": {"er": math.nan}}, math.inf, -math.inf],
+    ids=["nan", "nan-in-list", "nan-nested", "inf", "-inf"],
+)
+def test_nan_and_infinity_are_refused(value):
+    with pytest.raises(ValueError, match=r"NaN|JSON compliant|Out of range"):
+        canonical({"value": value})
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(deadline=None)
+@given(st.dictionaries(st.text(), _json, max_size=6))
+def test_canonical_is_stable_json(document):
+    encoded = canonical(document)
+    assert json.loads(encoded.decode("utf-8")) == document
+    reordered = dict(reversed(list(document.items())))
+    assert canonical(reordered) == encoded
+    # Reading what was written and writing it again gives the same bytes.
+    assert canonical(json.loads(encoded)) == encoded
+
+
+# -- the event hash --------------------------------------------------------------------------
+
+AT = datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=UTC)
+
+
+def _event(**changes):
+    values = {
+        "case_id": 1,
+        "seq": 3,
+        "kind": "stage_changed",
+        "visibility": Visibility.PUBLIC,
+        "actor_role": Role.REVIEWER,
+        "actor_id": 7,
+        "stage_from": Stage.RECEIVED,
+        "stage_to": Stage.ACKNOWLEDGED,
+        "payload": {"reason": "Received and read."},
+        "created_at": AT,
+        "prev_hash": "a" * 64,
+    }
+    values.update(changes)
+    return CaseEvent(**values)
+
+
+def test_hash_is_sha256_hex_and_deterministic():
+    digest = compute_hash(_event(), "TEX-2026-00001")
+    assert len(digest) == 64
+    assert int(digest, 16) >= 0
+    assert digest == compute_hash(_event(), "TEX-2026-00001")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seq": 4},
+        {"kind": "decision_proposed"},
+        {"visibility": Visibility.INTERNAL},
+        {"actor_role": Role.SECRETARIAT},
+        {"actor_id": 8},
+        {"actor_id": None},
+        {"stage_from": Stage.ADMISSIBILITY},
+        {"stage_to": None},
+        {"payload": {"reason": "Received and read!"}},
+        {"payload": {}},
+        {"created_at": AT + timedelta(microseconds=1)},
+        {"prev_hash": "b" * 64},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_every_field_is_hashed(change):
+    assert compute_hash(_event(**change), "TEX-2026-00001") != compute_hash(
+        _event(), "TEX-2026-00001"
+    )
+
+
+def test_the_case_reference_is_hashed():
+    """An event copied into another case's chain does not verify there."""
+    assert compute_hash(_event(), "TEX-2026-00001") != compute_hash(_event(), "TEX-2026-00002")
+
+
+def test_same_moment_in_another_zone_hashes_the_same():
+    dhaka = AT.astimezone(timezone(timedelta(hours=6)))
+    assert compute_hash(_event(created_at=dhaka), "R") == compute_hash(_event(), "R")
+
+
+# -- visibility allowlist --------------------------------------------------------------------
+
+
+def test_field_shows_only_at_or_above_its_visibility():
+    event = _event(
+        kind="reviewer_assigned",
+        visibility=Visibility.REVIEWERS,
+        payload={"reviewer_id": 4, "role": "lead", "score": 0.8, "reasons": ["speaks bn"]},
+    )
+    assert visible_payload(event, Visibility.PUBLIC) is None
+    assert visible_payload(event, Visibility.PARTIES) is None
+    assert visible_payload(event, Visibility.REVIEWERS) == {"reviewer_id": 4, "role": "lead"}
+    assert visible_payload(event, Visibility.INTERNAL) == {
+        "reviewer_id": 4,
+        "role": "lead",
+        "score": 0.8,
+        "reasons": ["speaks bn"],
+    }
+
+
+def test_public_event_shows_only_public_fields_to_the_public():
+    event = _event(
+        kind="case_filed",
+        visibility=Visibility.PUBLIC,
+        payload={
+            "reference": "TEX-2026-00001",
+            "themes": ["living_wage"],
+            "channel": "sms",
+            "anonymity": "confidential",
+        },
+    )
+    assert visible_payload(event, Visibility.PUBLIC) == {
+        "reference": "TEX-2026-00001",
+        "themes": ["living_wage"],
+    }
+    assert visible_payload(event, Visibility.PARTIES) == {
+        "reference": "TEX-2026-00001",
+        "themes": ["living_wage"],
+    }
+    assert visible_payload(event, Visibility.REVIEWERS) == event.payload
+
+
+def test_event_stored_above_its_kinds_default_is_hidden():
+    event = _event(visibility=Visibility.INTERNAL)  # a stage change kept internal
+    for audience in (Visibility.PUBLIC, Visibility.PARTIES, Visibility.REVIEWERS):
+        assert visible_payload(event, audience) is None
+    assert visible_payload(event, Visibility.INTERNAL) == {"reason": "Received and read."}
+
+
+def test_undeclared_field_and_unknown_kind_never_show():
+    smuggled = _event(payload={"reason": "ok", "phone": "+8801711000001"})
+    for audience in Visibility:
+        shown = visible_payload(smuggled, audience)
+        assert shown is None or "phone" not in shown
+    assert visible_payload(smuggled, Visibility.INTERNAL) == {"reason": "ok"}
+    assert visible_payload(_event(kind="no_such_kind"), Visibility.INTERNAL) is None
+
+
+def test_identity_reveals_are_internal_only():
+    """Who looked at an identity, and why, is for the audit only (DESIGN §5)."""
+    identity = caselog.EVENT_KINDS["identity_revealed"]
+    assert identity.visibility is Visibility.INTERNAL
+    assert set(identity.fields.values()) == {Visibility.INTERNAL}

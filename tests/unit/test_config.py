@@ -1,0 +1,259 @@
+"""Settings from an explicit environment mapping (never the real one), and start-up checks."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+
+from grievance import create_app
+from grievance.clock import FixedClock
+from grievance.config import (
+    DEFAULT_INSTANCE_PATH,
+    TWILIO_API_BASE_URL,
+    ConfigError,
+    KdfParameters,
+    Settings,
+)
+from grievance.crypto.keyring import Keyring, KeyringError
+from tests.conftest import START
+
+SECRET = "s" * 32
+
+
+def production(tmp_path: Path, **extra: str) -> dict[str, str]:
+    values = {
+        "GRIEVANCE_ENV": "production",
+        "GRIEVANCE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "GRIEVANCE_KEYRING_FILE": str(tmp_path / "keyring.json"),
+        "PUBLIC_BASE_URL": "https://complaints.example.org/",
+    }
+    values.update(extra)
+    return {key: value for key, value in values.items() if value != "-"}
+
+
+def development(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"GRIEVANCE_ENV": "development", "GRIEVANCE_INSTANCE_PATH": str(tmp_path), **extra}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# -- production -----------------------------------------------------------------------------
+
+
+def test_production_is_the_default_and_names_every_missing_setting(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"GRIEVANCE_INSTANCE_PATH": str(tmp_path)})
+    message = str(raised.value)
+    for name in ("SECRET_KEY", "DATABASE_URL", "GRIEVANCE_KEYRING_FILE", "PUBLIC_BASE_URL"):
+        assert name in message
+    # No development fallback was written.
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["SECRET_KEY", "DATABASE_URL", "GRIEVANCE_KEYRING_FILE", "PUBLIC_BASE_URL"],
+)
+def test_production_names_the_one_missing_setting(tmp_path, missing):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(production(tmp_path, **{missing: "-"}))
+    message = str(raised.value)
+    assert message.startswith("Missing settings: " + missing)
+    others = {"SECRET_KEY", "DATABASE_URL", "GRIEVANCE_KEYRING_FILE", "PUBLIC_BASE_URL"}
+    for name in others - {missing}:
+        assert name not in message
+
+
+def test_blank_values_count_as_missing(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings.from_env(production(tmp_path, SECRET_KEY="   "))
+
+
+def test_production_settings_are_read(tmp_path):
+    settings = Settings.from_env(
+        production(tmp_path, LOG_LEVEL="warning", TWILIO_ACCOUNT_SID="AC123")
+    )
+    assert settings.env == "production"
+    assert not settings.is_development
+    assert settings.secret_key == SECRET
+    assert settings.public_base_url == "https://complaints.example.org"
+    assert settings.keyring_file == tmp_path / "keyring.json"
+    assert settings.keyring_json is None
+    assert settings.instance_path == tmp_path / "instance"
+    assert settings.log_level == "WARNING"
+    assert settings.twilio_account_sid == "AC123"
+    assert settings.twilio_api_base_url == TWILIO_API_BASE_URL
+    assert settings.kdf == KdfParameters()
+
+
+def test_keyring_json_is_enough_in_production(tmp_path):
+    settings = Settings.from_env(
+        production(tmp_path, GRIEVANCE_KEYRING_FILE="-", GRIEVANCE_KEYRING='{"format": 1}')
+    )
+    assert settings.keyring_file is None
+    assert settings.keyring_json == '{"format": 1}'
+
+
+@pytest.mark.parametrize("env", ["production", "development", "test"])
+def test_short_secret_key_is_refused(tmp_path, env):
+    values = production(tmp_path, GRIEVANCE_ENV=env, SECRET_KEY="x" * 31)
+    with pytest.raises(ConfigError, match="SECRET_KEY must be at least 32 characters"):
+        Settings.from_env(values)
+
+
+@pytest.mark.parametrize("env", ["staging", "Production", "dev"])
+def test_unknown_environment_is_refused(tmp_path, env):
+    with pytest.raises(ConfigError, match=f"GRIEVANCE_ENV must be one of .*{env!r}"):
+        Settings.from_env(production(tmp_path, GRIEVANCE_ENV=env))
+
+
+# -- development ------------------------------------------------------------------------------
+
+
+def test_development_fills_defaults_under_the_instance_path(tmp_path):
+    settings = Settings.from_env(development(tmp_path))
+    assert settings.is_development
+    assert settings.instance_path == tmp_path
+    assert settings.database_url == f"sqlite:///{tmp_path / 'grievance.sqlite3'}"
+    assert settings.keyring_file == tmp_path / "keyring.json"
+    assert settings.public_base_url == "http://127.0.0.1:5000"
+    assert len(settings.secret_key) >= 32
+
+
+def test_development_uses_port_for_the_base_url(tmp_path):
+    assert Settings.from_env(development(tmp_path, PORT="8080")).public_base_url == (
+        "http://127.0.0.1:8080"
+    )
+
+
+def test_instance_path_defaults_to_the_checkout(tmp_path):
+    settings = Settings.from_env(production(tmp_path, GRIEVANCE_INSTANCE_PATH="-"))
+    assert settings.instance_path == DEFAULT_INSTANCE_PATH
+
+
+def test_development_secret_key_is_written_0600_and_reused(tmp_path):
+    first = Settings.from_env(development(tmp_path))
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text(encoding="ascii").strip() == first.secret_key
+    assert mode(key_file) == 0o600
+    second = Settings.from_env(development(tmp_path))
+    assert second.secret_key == first.secret_key
+    other = Settings.from_env(development(tmp_path / "elsewhere"))
+    assert other.secret_key != first.secret_key
+
+
+def test_development_secret_key_file_is_created_in_a_new_instance_folder(tmp_path):
+    instance = tmp_path / "not" / "yet"
+    Settings.from_env(development(instance))
+    assert (instance / "secret_key").is_file()
+
+
+def test_given_secret_key_wins_and_writes_nothing(tmp_path):
+    settings = Settings.from_env(development(tmp_path, SECRET_KEY=SECRET))
+    assert settings.secret_key == SECRET
+    assert not (tmp_path / "secret_key").exists()
+
+
+# -- database URLs and KDF ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/grievance", "postgresql+psycopg://u:p@db:5432/grievance"),
+        ("postgresql://u@db/grievance", "postgresql+psycopg://u@db/grievance"),
+        ("postgresql+psycopg://u@db/grievance", "postgresql+psycopg://u@db/grievance"),
+        ("sqlite:////srv/grievance.sqlite3", "sqlite:////srv/grievance.sqlite3"),
+    ],
+)
+def test_postgres_urls_get_the_psycopg_driver(tmp_path, given, expected):
+    assert Settings.from_env(production(tmp_path, DATABASE_URL=given)).database_url == expected
+
+
+def test_kdf_settings_are_parsed(tmp_path):
+    settings = Settings.from_env(
+        development(
+            tmp_path,
+            GRIEVANCE_KDF_TIME_COST="4",
+            GRIEVANCE_KDF_MEMORY_KIB=" 131072 ",
+            GRIEVANCE_KDF_PARALLELISM="1",
+        )
+    )
+    assert settings.kdf == KdfParameters(time_cost=4, memory_cost_kib=131072, parallelism=1)
+
+
+def test_kdf_defaults_fill_what_is_not_given(tmp_path):
+    settings = Settings.from_env(development(tmp_path, GRIEVANCE_KDF_PARALLELISM="4"))
+    assert settings.kdf == KdfParameters(parallelism=4)
+    assert settings.kdf.time_cost == KdfParameters().time_cost
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("GRIEVANCE_KDF_TIME_COST", "three", "must be a whole number, not 'three'"),
+        ("GRIEVANCE_KDF_MEMORY_KIB", "64.5", "must be a whole number, not '64.5'"),
+        ("GRIEVANCE_KDF_PARALLELISM", "0", "must be at least 1"),
+        ("GRIEVANCE_KDF_TIME_COST", "-2", "must be at least 1"),
+    ],
+)
+def test_bad_kdf_settings_are_refused(tmp_path, name, value, problem):
+    with pytest.raises(ConfigError, match=f"{name} {problem}"):
+        Settings.from_env(development(tmp_path, **{name: value}))
+
+
+# -- the app factory and the key ring ----------------------------------------------------------
+
+
+def test_production_app_refuses_a_missing_keyring_file(tmp_path):
+    settings = Settings.from_env(production(tmp_path))
+    missing = tmp_path / "keyring.json"
+    with pytest.raises(KeyringError, match=f"key ring file {missing} does not exist"):
+        create_app(settings, clock=FixedClock(START))
+    assert not missing.exists()  # never generated outside development
+
+
+def test_test_environment_does_not_generate_a_keyring(tmp_path):
+    settings = Settings.from_env(
+        {"GRIEVANCE_ENV": "test", "GRIEVANCE_INSTANCE_PATH": str(tmp_path)}
+    )
+    with pytest.raises(KeyringError, match="does not exist"):
+        create_app(settings, clock=FixedClock(START))
+    assert not (tmp_path / "keyring.json").exists()
+
+
+def test_production_app_reads_its_keyring_file(tmp_path):
+    keyring = Keyring.generate()
+    keyring.write(tmp_path / "keyring.json")
+    app = create_app(Settings.from_env(production(tmp_path)), clock=FixedClock(START))
+    assert app.extensions["grievance.keyring"] == keyring
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-staff"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["TESTING"] is False
+
+
+def test_development_app_generates_a_keyring_with_a_loud_warning(tmp_path, caplog):
+    settings = Settings.from_env(development(tmp_path))
+    caplog.set_level(logging.WARNING, logger="grievance.crypto.keyring")
+    app = create_app(settings, clock=FixedClock(START))
+
+    keyring_file = tmp_path / "keyring.json"
+    assert keyring_file.is_file()
+    assert mode(keyring_file) == 0o600
+    assert app.extensions["grievance.keyring"] == Keyring.from_file(keyring_file)
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "generated a DEVELOPMENT key ring" in warnings[0].getMessage()
+    assert str(keyring_file) in warnings[0].getMessage()
+
+    caplog.clear()
+    again = create_app(settings, clock=FixedClock(START))
+    assert again.extensions["grievance.keyring"] == app.extensions["grievance.keyring"]
+    assert not [record for record in caplog.records if "DEVELOPMENT" in record.getMessage()]

@@ -1,0 +1,218 @@
+"""The versioned key ring: JSON form, validation, rotation, files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+
+import pytest
+
+from grievance.crypto.keyring import KEY_BYTES, Keyring, KeyringError, load_keyring
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def document(**changes):
+    values = {
+        "format": 1,
+        "current": 1,
+        "kek": {"1": b64(b"k" * KEY_BYTES)},
+        "hmac": b64(b"h" * KEY_BYTES),
+    }
+    values.update(changes)
+    return json.dumps({key: value for key, value in values.items() if value is not None})
+
+
+# -- JSON round trip ----------------------------------------------------------------------
+
+
+def test_generated_keyring_round_trips_through_json():
+    keyring = Keyring.generate()
+    assert keyring.current == 1
+    assert len(keyring.kek(1)) == KEY_BYTES
+    assert len(keyring.hmac_key) == KEY_BYTES
+    assert keyring.kek(1) != keyring.hmac_key
+    assert Keyring.from_json(keyring.to_json()) == keyring
+
+
+def test_rotated_keyring_round_trips_through_json():
+    keyring = Keyring.generate().with_new_version().with_new_version()
+    again = Keyring.from_json(keyring.to_json())
+    assert again == keyring
+    assert again.current == 3
+    assert sorted(again.keks) == [1, 2, 3]
+
+
+def test_json_form_is_documented():
+    parsed = json.loads(Keyring.from_json(document()).to_json())
+    assert parsed == {
+        "format": 1,
+        "current": 1,
+        "kek": {"1": b64(b"k" * KEY_BYTES)},
+        "hmac": b64(b"h" * KEY_BYTES),
+    }
+
+
+def test_two_generated_keyrings_differ():
+    first, second = Keyring.generate(), Keyring.generate()
+    assert first.kek(1) != second.kek(1)
+    assert first.hmac_key != second.hmac_key
+
+
+# -- malformed key rings --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("", "not valid JSON"),
+        ("[1, 2]", 'expected a JSON object with "format": 1'),
+        (document(format=2), 'expected a JSON object with "format": 1'),
+        (document(format=None), 'expected a JSON object with "format": 1'),
+        (document(kek=None), "missing 'kek'"),
+        (document(hmac=None), "missing 'hmac'"),
+        (document(current=None), "missing 'current'"),
+        (document(hmac="not base64!"), "malformed"),
+        (document(kek={"1": "@@@@"}), "malformed"),
+        (document(kek={"1": 12345}), "malformed"),
+        (document(kek=[b64(b"k" * KEY_BYTES)]), "malformed"),
+        (document(kek={"one": b64(b"k" * KEY_BYTES)}), "malformed"),
+        (document(current="latest"), "malformed"),
+        (document(kek={"1": b64(b"k" * 16)}), "key version 1 is not 32 bytes"),
+        (document(hmac=b64(b"h" * 31)), "the hmac key is not 32 bytes"),
+        (document(current=2), "current version 2 has no key"),
+    ],
+    ids=[
+        "broken-json",
+        "empty",
+        "not-an-object",
+        "wrong-format",
+        "no-format",
+        "no-kek",
+        "no-hmac",
+        "no-current",
+        "hmac-not-base64",
+        "kek-not-base64",
+        "kek-not-text",
+        "kek-not-a-table",
+        "version-not-a-number",
+        "current-not-a-number",
+        "short-kek",
+        "short-hmac",
+        "current-without-key",
+    ],
+)
+def test_malformed_keyring_is_refused(text, problem):
+    with pytest.raises(KeyringError) as raised:
+        Keyring.from_json(text, source="GRIEVANCE_KEYRING")
+    assert problem in str(raised.value)
+    if "bytes" not in problem and "has no key" not in problem:
+        assert str(raised.value).startswith("GRIEVANCE_KEYRING: ")
+
+
+def test_constructor_checks_key_lengths():
+    with pytest.raises(KeyringError, match="key version 2 is not 32 bytes"):
+        Keyring(current=1, keks={1: b"a" * 32, 2: b"b" * 33}, hmac_key=b"h" * 32)
+
+
+def test_unknown_version_is_refused():
+    keyring = Keyring.generate()
+    with pytest.raises(KeyringError, match="no key version 7"):
+        keyring.kek(7)
+
+
+# -- rotation ---------------------------------------------------------------------------------
+
+
+def test_with_new_version_adds_a_current_key_and_keeps_the_rest():
+    keyring = Keyring.generate()
+    rotated = keyring.with_new_version()
+    assert rotated.current == 2
+    assert rotated.kek(1) == keyring.kek(1)
+    assert rotated.kek(2) != keyring.kek(1)
+    assert len(rotated.kek(2)) == KEY_BYTES
+    # The lookup key stays: phone numbers are found again after a rotation.
+    assert rotated.hmac_key == keyring.hmac_key
+    # The original is unchanged.
+    assert keyring.current == 1
+    assert list(keyring.keks) == [1]
+
+
+def test_with_new_version_follows_the_highest_version():
+    keyring = Keyring(current=1, keks={1: b"a" * 32, 5: b"b" * 32}, hmac_key=b"h" * 32)
+    assert keyring.with_new_version().current == 6
+
+
+def test_without_versions_below_drops_old_keys():
+    keyring = Keyring.generate().with_new_version().with_new_version()
+    trimmed = keyring.without_versions_below(3)
+    assert list(trimmed.keks) == [3]
+    assert trimmed.current == 3
+    # The current key cannot be dropped.
+    with pytest.raises(KeyringError, match="current version 3 has no key"):
+        keyring.without_versions_below(4)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def test_written_file_is_private_and_reads_back(tmp_path):
+    keyring = Keyring.generate().with_new_version()
+    path = tmp_path / "keys" / "keyring.json"
+    keyring.write(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Keyring.from_file(path) == keyring
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+
+    replacement = Keyring.generate()
+    replacement.write(path)
+    assert Keyring.from_file(path) == replacement
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_exclusive_write_never_overwrites(tmp_path):
+    path = tmp_path / "keyring.json"
+    first = Keyring.generate()
+    first.write(path, exclusive=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        Keyring.generate().write(path, exclusive=True)
+    assert Keyring.from_file(path) == first
+
+
+def test_file_errors_name_the_file(tmp_path):
+    missing = tmp_path / "missing.json"
+    with pytest.raises(KeyringError, match=f"key ring file {missing} does not exist"):
+        Keyring.from_file(missing)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    with pytest.raises(KeyringError, match=f"key ring file {broken}: not valid JSON"):
+        Keyring.from_file(broken)
+
+
+def test_load_keyring_prefers_the_json_setting(tmp_path):
+    from_setting = Keyring.generate()
+    in_file = Keyring.generate()
+    path = tmp_path / "keyring.json"
+    in_file.write(path)
+    assert load_keyring(file=path, json_text=from_setting.to_json(), generate_if_missing=False) == (
+        from_setting
+    )
+    assert load_keyring(file=path, json_text=None, generate_if_missing=False) == in_file
+
+
+def test_load_keyring_generates_only_when_allowed(tmp_path):
+    path = tmp_path / "keyring.json"
+    with pytest.raises(KeyringError, match="does not exist"):
+        load_keyring(file=path, json_text=None, generate_if_missing=False)
+    assert not path.exists()
+    generated = load_keyring(file=path, json_text=None, generate_if_missing=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A second start reuses it.
+    assert load_keyring(file=path, json_text=None, generate_if_missing=True) == generated
+    with pytest.raises(KeyringError, match="no key ring configured"):
+        load_keyring(file=None, json_text=None, generate_if_missing=True)
