@@ -46,6 +46,7 @@ from grievance.services import cases, involvement, lifecycle, messages, remedy
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails, Filing, file_case, new_receipt_salt
+from grievance.services.remedy import Satisfaction
 
 DATA_FILE = Path(__file__).with_name("data.toml")
 #: Printed by `make run`; for the demo data only.
@@ -354,6 +355,14 @@ class _Loader:
                 add(when + timedelta(days=3), self._classify(ctx, case, entry, lead_actor))
             if stage is Stage.REMEDY_PLAN:
                 add(when + timedelta(days=5), self._plan(ctx, case, entry, lead_actor))
+            responses = {item.get("complainant_response") for item in entry.get("remedies", [])}
+            if stage is Stage.CLOSED and responses & {"confirmed", "disputed"}:
+                answer = Satisfaction.NO if "disputed" in responses else Satisfaction.YES
+                if when + timedelta(days=14) < end:
+                    add(
+                        when + timedelta(days=14),
+                        self._satisfaction(ctx, case, complainant_actor, answer),
+                    )
             if stage is Stage.REMEDY_VERIFICATION:
                 add(
                     when + timedelta(days=2),
@@ -458,6 +467,14 @@ class _Loader:
                     remedy.respond_to_remedy(
                         ctx, action, complainant, ComplainantResponse(item["complainant_response"])
                     )
+
+        return run
+
+    def _satisfaction(
+        self, ctx: Context, case: Case, complainant: Actor, answer: Satisfaction
+    ) -> Callable[[], None]:
+        def run() -> None:
+            remedy.record_satisfaction(ctx, case, complainant, answer)
 
         return run
 

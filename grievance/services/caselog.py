@@ -109,6 +109,10 @@ EVENT_KINDS: dict[str, EventKind] = {
     "message_to_complainant": EventKind(
         PARTIES, {"message_id": REVIEWERS, "channel": REVIEWERS, **_DEADLINE_FIELDS}
     ),
+    "feedback_given": EventKind(
+        PARTIES, {"message_id": REVIEWERS, "channel": REVIEWERS, **_DEADLINE_FIELDS}
+    ),
+    "satisfaction_recorded": EventKind(PARTIES, {"response": PARTIES, **_DEADLINE_FIELDS}),
     "identity_revealed": EventKind(
         INTERNAL, {"complainant_id": INTERNAL, "fields": INTERNAL, "reason": INTERNAL}
     ),

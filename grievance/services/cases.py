@@ -78,6 +78,10 @@ def _enter_stage(
         case.closed_at = now
     elif source in ENDED_STAGES:  # reopened on appeal
         case.closed_at = None
+    stale = _pending_proposal(ctx, case)
+    if stale is not None:
+        # A decision proposed in the stage the case leaves no longer applies.
+        _drop_proposal(ctx, case, stale, actor, f"the case moved on to {target.value}")
     changes = deadlines.on_stage_entered(ctx.session, case, ctx.case_policy(case), target, now)
     payload: dict[str, object] = {**(extra or {}), **changes.payload()}
     if reason.strip():
@@ -178,6 +182,13 @@ def withdraw_decision(
     require_part(ctx, actor, case)
     if not reason.strip():
         raise ReasonRequired("say why the proposal is dropped")
+    _drop_proposal(ctx, case, proposal, actor, reason.strip())
+    return proposal
+
+
+def _drop_proposal(
+    ctx: Context, case: Case, proposal: DecisionProposal, actor: Actor, reason: str
+) -> None:
     proposal.state = ProposalState.WITHDRAWN
     proposal.decided_by_id = actor.user_id
     proposal.decided_at = ctx.now()
@@ -187,9 +198,8 @@ def withdraw_decision(
         "decision_withdrawn",
         actor,
         ctx.now(),
-        {"proposal_id": proposal.id, "to_stage": proposal.to_stage.value, "reason": reason.strip()},
+        {"proposal_id": proposal.id, "to_stage": proposal.to_stage.value, "reason": reason},
     )
-    return proposal
 
 
 # -- reviewers ------------------------------------------------------------------------

@@ -21,8 +21,14 @@ def add_message(
     body: str,
     channel: Channel,
     complainant: Complainant | None = None,
+    *,
+    feedback: bool = False,
 ) -> Message:
-    """A complainant writes to the reviewers, or a reviewer to the complainant."""
+    """A complainant writes to the reviewers, or a reviewer to the complainant.
+
+    `feedback` marks a reviewer's message as the feedback on the action envisaged or
+    taken that the complainant is owed within the feedback time limit (WBD 9(1)(f)).
+    """
     case = ctx.lock_case(case)
     require_part(ctx, actor, case)
     if actor.role is Role.COMPLAINANT:
@@ -33,6 +39,8 @@ def add_message(
         complainant_id = complainant.id if complainant else None
     else:
         raise NotAllowed("only the complainant and the reviewers exchange messages")
+    if feedback and direction is not Direction.TO_COMPLAINANT:
+        raise NotAllowed("feedback goes from the reviewers to the complainant")
     text = normalise_text(body)
     if not text:
         raise InvalidInput({"body": "Write a message."})
@@ -51,11 +59,10 @@ def add_message(
     ctx.session.add(message)
     ctx.session.flush()
     message.body_enc = ctx.vault.seal(case.id, f"message.{message.id}", text)
-    kind = (
-        "message_from_complainant"
-        if direction is Direction.FROM_COMPLAINANT
-        else "message_to_complainant"
-    )
+    if direction is Direction.FROM_COMPLAINANT:
+        kind = "message_from_complainant"
+    else:
+        kind = "feedback_given" if feedback else "message_to_complainant"
     changes = deadlines.on_event(ctx.session, case, ctx.case_policy(case), kind, now)
     caselog.append(
         ctx.session,

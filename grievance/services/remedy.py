@@ -3,6 +3,7 @@ complainant experienced it (R19-R21)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 
 from grievance.models import (
@@ -13,7 +14,7 @@ from grievance.models import (
     RemedyStatus,
     Role,
 )
-from grievance.services import caselog
+from grievance.services import caselog, deadlines
 from grievance.services.actors import Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
@@ -127,3 +128,27 @@ def respond_to_remedy(
         {"remedy_action_id": action.id, "response": response.value},
     )
     return action
+
+
+class Satisfaction(enum.StrEnum):
+    """Whether the complainant experienced remedy (R21), asked at and after closing."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+@atomic
+def record_satisfaction(ctx: Context, case: Case, actor: Actor, response: Satisfaction) -> None:
+    """The complainant's answer to the satisfaction check, given by them or recorded by a
+    reviewer who asked them (by phone, in person). It meets the satisfaction time limit."""
+    case = ctx.lock_case(case)
+    if actor.role not in (Role.COMPLAINANT, Role.REVIEWER):
+        raise NotAllowed("only the complainant answers, or a reviewer records their answer")
+    require_part(ctx, actor, case)
+    now = ctx.now()
+    kind = "satisfaction_recorded"
+    changes = deadlines.on_event(ctx.session, case, ctx.case_policy(case), kind, now)
+    caselog.append(
+        ctx.session, case, kind, actor, now, {"response": response.value, **changes.payload()}
+    )

@@ -18,9 +18,10 @@ from grievance.models import (
     Role,
     Stage,
 )
-from grievance.services import caselog, cases, lifecycle, messages
-from grievance.services.actors import Actor
+from grievance.services import caselog, cases, lifecycle, messages, remedy
+from grievance.services.actors import SYSTEM, Actor
 from grievance.services.deadlines import add_months
+from grievance.services.errors import NotAllowed
 from tests.conftest import START
 from tests.factories import make_user, staff_case, walk_to
 
@@ -354,3 +355,46 @@ def test_every_deadline_change_is_listed_in_exactly_one_event(ctx, clock, staffe
     assert closed_in_log == Counter((d.code, d.state.value) for d in rows if d.state is not OPEN)
     assert {state for _, state in closed_in_log} == {"met", "missed", "waived"}
     assert caselog.verify_case(ctx.session, case) is None
+
+
+# -- feedback and satisfaction --------------------------------------------------------
+
+
+def test_feedback_meets_the_feedback_and_the_progress_limits(ctx, clock, staffed):
+    _, lead, _ = staffed
+    case = _acknowledge(ctx, staffed)
+    clock.advance(days=40)
+    messages.add_message(
+        ctx, case, lead, "We asked the factory for records.", Channel.WEB, feedback=True
+    )
+    rows = by_code([d for d in deadlines(ctx, case) if d.state is not OPEN])
+    assert rows["feedback"].state is MET
+    assert rows["progress_update"].state is MISSED  # 40 days after the last update
+    event = last_event(ctx, case)
+    assert event.kind == "feedback_given"
+    assert {d["code"] for d in event.payload["deadlines_closed"]} == {"feedback", "progress_update"}
+
+
+def test_only_reviewers_give_feedback(ctx, staffed):
+    filed, _, _ = staffed
+    case = _acknowledge(ctx, staffed)
+    complainant = Actor.for_complainant(filed.complainant)
+    with pytest.raises(NotAllowed):
+        messages.add_message(ctx, case, complainant, "Thanks", Channel.WEB, feedback=True)
+
+
+def test_the_satisfaction_answer_meets_the_satisfaction_check(ctx, clock):
+    filed, lead, second = staff_case(ctx)
+    case = walk_to(ctx, filed, Stage.CLOSED, lead, second)
+    check = by_code(deadlines(ctx, case, OPEN))["satisfaction_check"]
+    assert check.due_at == add_months(clock.now(), 6)
+    clock.advance(days=100)
+    complainant = Actor.for_complainant(filed.complainant)
+    remedy.record_satisfaction(ctx, case, complainant, remedy.Satisfaction.PARTLY)
+    ctx.session.refresh(check)
+    assert check.state is MET
+    event = last_event(ctx, case)
+    assert (event.kind, event.payload["response"]) == ("satisfaction_recorded", "partly")
+    assert event.visibility.label == "parties"
+    with pytest.raises(NotAllowed):
+        remedy.record_satisfaction(ctx, case, SYSTEM, remedy.Satisfaction.YES)

@@ -408,13 +408,6 @@ def test_withdraw_decision(ctx, clock):
     assert case_state(ctx.session, world.case.id).stage is Stage.REFERRED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a proposal stays pending when the case moves on, and confirm_decision "
-    "checks the move from the case's current stage: a findings -> closed proposal made "
-    "before an appeal is confirmed as 'appeal dismissed: case closed'. Remove this mark "
-    "when confirm_decision refuses stale proposals (or a stage change ends them).",
-)
 def test_a_proposal_made_before_an_appeal_cannot_decide_the_appeal(ctx, clock):
     world = make_world(ctx, Stage.FINDINGS)
     proposal = cases.propose_decision(
@@ -429,6 +422,11 @@ def test_a_proposal_made_before_an_appeal_cannot_decide_the_appeal(ctx, clock):
     with pytest.raises(ServiceError):
         cases.confirm_decision(ctx, proposal, world.confirmer)
     assert case_state(ctx.session, world.case.id) == before
+    # The appeal moved the case on: the proposal was dropped, in the log.
+    assert proposal.state is ProposalState.WITHDRAWN
+    dropped = [e for e in world.case.events if e.kind == "decision_withdrawn"]
+    assert dropped[-1].payload["proposal_id"] == proposal.id
+    assert "appeal" in dropped[-1].payload["reason"]
 
 
 def test_appeal_reopens_an_inadmissible_case(ctx, clock):
