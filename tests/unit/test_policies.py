@@ -52,7 +52,7 @@ def test_default_time_limits_follow_the_standards():
 
     progress = days(policy, "progress_update")
     assert (progress.days, progress.recurring, progress.floor) == (30, True, False)
-    assert progress.ends_on_events == ("message_to_complainant",)
+    assert progress.ends_on_events == ("message_to_complainant", "feedback_given")
 
     satisfaction = days(policy, "satisfaction_check")
     assert (satisfaction.months, satisfaction.starts_on) == (6, Stage.CLOSED)
@@ -398,3 +398,12 @@ def test_check_policy_refuses_a_missing_file(app, tmp_path):
     result = check_policy(app, tmp_path / "missing.toml")
     assert result.exit_code == 1
     assert "not found" in result.output
+
+
+def test_every_event_named_by_a_time_limit_is_one_the_services_write():
+    """A time limit ended by an event kind that is never written could only be missed."""
+    from grievance.services.caselog import EVENT_KINDS
+
+    for limit in default_policy().time_limits:
+        for kind in limit.ends_on_events:
+            assert kind in EVENT_KINDS, (limit.code, kind)
