@@ -77,6 +77,51 @@ def demo_data() -> None:
         click.echo(f"  {role:<12} {email}")
 
 
+@grievance_commands.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron or tests).")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Run the scheduler: deadline sweep, retention, effectiveness reviews."""
+    from flask import current_app
+
+    from grievance.scheduler import run_forever, run_once
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        run_once(app)
+    else:
+        run_forever(app)
+
+
+@grievance_commands.command("deadlines")
+@click.option("--mechanism", "codes", multiple=True, help="Mechanism code (all if none).")
+@click.option("--days", default=7, show_default=True, help="How far ahead 'due soon' looks.")
+@with_appcontext
+def deadlines_command(codes: tuple[str, ...], days: int) -> None:
+    """What is overdue and what is due soon, by reviewer and by company."""
+    from grievance import service_context
+    from grievance.services.overview import deadline_overview
+
+    overview = deadline_overview(service_context(), codes, days)
+    for title, rows in (
+        ("Overdue", overview.overdue),
+        (f"Due within {days} days", overview.due_soon),
+    ):
+        click.echo(f"{title}: {len(rows)}")
+        for row in rows:
+            click.echo(
+                f"  {row.due_at:%Y-%m-%d %H:%M} UTC  {row.reference:<15} {row.code:<20} "
+                f"{row.reviewer or '(unassigned)'}  [{', '.join(row.companies)}]"
+            )
+    for title, counts in (
+        ("By reviewer", overview.by_reviewer),
+        ("By company", overview.by_company),
+    ):
+        click.echo(f"{title} (overdue / due soon):")
+        for name, (overdue, soon) in counts.items():
+            click.echo(f"  {name}: {overdue} / {soon}")
+
+
 def main() -> None:
     """The `grievance` console script: the Flask CLI bound to this app."""
     from grievance import create_app

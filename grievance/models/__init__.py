@@ -19,7 +19,15 @@ from grievance.models.case import (
     Stage,
 )
 from grievance.models.company import Company, CompanyKind, Site
-from grievance.models.deadline import Deadline, DeadlineNotice, DeadlineState, NoticeKind
+from grievance.models.deadline import (
+    Deadline,
+    DeadlineNotice,
+    DeadlineState,
+    MechanismTask,
+    NoticeKind,
+    StaffNotification,
+    TaskState,
+)
 from grievance.models.event import CaseEvent, Visibility
 from grievance.models.involvement import (
     ComplainantResponse,
@@ -64,6 +72,7 @@ __all__ = [
     "InvolvementKind",
     "Mechanism",
     "MechanismPolicy",
+    "MechanismTask",
     "Message",
     "NoticeKind",
     "Obligation",
@@ -78,7 +87,9 @@ __all__ = [
     "ReviewerProfile",
     "Role",
     "Site",
+    "StaffNotification",
     "Stage",
+    "TaskState",
     "User",
     "Visibility",
 ]

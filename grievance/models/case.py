@@ -135,6 +135,8 @@ class Case(Base):
     received_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: Set while the mechanism waits for the complainant: pausable time limits stop.
+    clock_paused_at: Mapped[datetime | None]
 
     severity_scale: Mapped[int | None]
     severity_scope: Mapped[int | None]

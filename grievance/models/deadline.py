@@ -27,6 +27,23 @@ class Deadline(Base):
     __tablename__ = "deadline"
     __table_args__ = (
         sa.Index("ix_deadline_state_due_at", "state", "due_at"),
+        # The sweep reads only what is due: its cost follows the due rows, not the total.
+        sa.Index(
+            "ix_deadline_reminder_due",
+            "remind_at",
+            sqlite_where=sa.text("state = 'open' AND reminded_at IS NULL AND paused_at IS NULL"),
+            postgresql_where=sa.text(
+                "state = 'open' AND reminded_at IS NULL AND paused_at IS NULL"
+            ),
+        ),
+        sa.Index(
+            "ix_deadline_escalation_due",
+            "due_at",
+            sqlite_where=sa.text("state = 'open' AND escalated_at IS NULL AND paused_at IS NULL"),
+            postgresql_where=sa.text(
+                "state = 'open' AND escalated_at IS NULL AND paused_at IS NULL"
+            ),
+        ),
         sa.Index(
             "uq_deadline_open_code",
             "case_id",
@@ -43,6 +60,13 @@ class Deadline(Base):
     code: Mapped[str] = mapped_column(sa.String(40))
     opened_at: Mapped[datetime]
     due_at: Mapped[datetime]
+    #: When the assigned reviewers are reminded (a share of the time, from the policy).
+    remind_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    #: When the breach was escalated to the secretariat.
+    escalated_at: Mapped[datetime | None]
+    #: Days added by extensions, each with its reasons in the case log.
+    extended_days: Mapped[int] = mapped_column(default=0)
     state: Mapped[DeadlineState] = mapped_column(enum_type(DeadlineState))
     closed_at: Mapped[datetime | None]
     #: Set while the clock is paused (waiting for the complainant).
@@ -64,3 +88,63 @@ class DeadlineNotice(Base):
     created_at: Mapped[datetime]
 
     deadline: Mapped[Deadline] = relationship(back_populates="notices")
+
+
+class TaskState(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class MechanismTask(Base):
+    """A mechanism's own recurring duty, such as the yearly effectiveness review (R24)."""
+
+    __tablename__ = "mechanism_task"
+    __table_args__ = (
+        sa.Index(
+            "uq_mechanism_task_open",
+            "mechanism_id",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("state = 'open'"),
+            postgresql_where=sa.text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mechanism_id: Mapped[int] = mapped_column(sa.ForeignKey("mechanism.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    state: Mapped[TaskState] = mapped_column(enum_type(TaskState))
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    #: When the secretariat was told it is due (once).
+    notified_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class StaffNotification(Base):
+    """Something a staff user must know: a reminder, an escalation, a task due."""
+
+    __tablename__ = "staff_notification"
+    __table_args__ = (
+        sa.Index("ix_staff_notification_user_id_read_at", "user_id", "read_at"),
+        sa.Index(
+            "uq_staff_notification_deadline",
+            "user_id",
+            "deadline_id",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("deadline_id IS NOT NULL"),
+            postgresql_where=sa.text("deadline_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    deadline_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deadline.id"))
+    task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mechanism_task.id"))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

@@ -11,9 +11,11 @@ import copy
 import json
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,6 +46,8 @@ class TimeLimit(_Strict):
     recurring: bool = False
     reminder_share: float = Field(default=0.7, gt=0, lt=1)
     floor: bool = False
+    pausable: bool = True
+    max_extension_days: int = Field(default=90, ge=0, le=366)
     source: str = ""
     enabled: bool = True
 
@@ -112,6 +116,32 @@ class Language(_Strict):
     rtl: bool = False
 
 
+class Calendar(_Strict):
+    business_days: bool = False
+    timezone: str = "Europe/Amsterdam"
+    weekend: tuple[int, ...] = (6, 7)
+    holidays: tuple[date, ...] = ()
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        if any(day not in range(1, 8) for day in self.weekend):
+            raise ValueError("weekend days are ISO weekdays, 1 (Monday) to 7 (Sunday)")
+        if len(set(self.weekend)) >= 7:
+            raise ValueError("a week needs at least one business day")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.isoweekday() not in self.weekend and day not in self.holidays
+
+
 class Retention(_Strict):
     identity_days_after_close: int = Field(gt=0)
 
@@ -123,6 +153,7 @@ class Review(_Strict):
 class Policy(_Strict):
     version: Literal[1]
     languages: tuple[str, ...] = Field(min_length=1)
+    calendar: Calendar = Calendar()
     retention: Retention
     review: Review
     time_limit: tuple[TimeLimit, ...]

@@ -113,6 +113,30 @@ EVENT_KINDS: dict[str, EventKind] = {
         PARTIES, {"message_id": REVIEWERS, "channel": REVIEWERS, **_DEADLINE_FIELDS}
     ),
     "satisfaction_recorded": EventKind(PARTIES, {"response": PARTIES, **_DEADLINE_FIELDS}),
+    "clock_paused": EventKind(PARTIES, {"reason": PARTIES, "deadlines": PARTIES}),
+    "clock_resumed": EventKind(
+        PARTIES, {"paused_seconds": PARTIES, "deadlines": PARTIES, "by_message": REVIEWERS}
+    ),
+    "deadline_extended": EventKind(
+        PARTIES,
+        {
+            "code": PARTIES,
+            "due_at": PARTIES,
+            "previous_due_at": PARTIES,
+            "days": PARTIES,
+            "reason": PARTIES,
+        },
+    ),
+    "deadline_reminder": EventKind(
+        REVIEWERS, {"code": REVIEWERS, "due_at": REVIEWERS, "notified": INTERNAL}
+    ),
+    "deadline_escalated": EventKind(
+        REVIEWERS, {"code": REVIEWERS, "due_at": REVIEWERS, "notified": INTERNAL}
+    ),
+    "identities_erased": EventKind(
+        REVIEWERS, {"complainants": REVIEWERS, "retention_days": REVIEWERS}
+    ),
+    "legal_hold_changed": EventKind(INTERNAL, {"legal_hold": INTERNAL, "reason": INTERNAL}),
     "identity_revealed": EventKind(
         INTERNAL, {"complainant_id": INTERNAL, "fields": INTERNAL, "reason": INTERNAL}
     ),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from grievance.models import Case, Deadline, DeadlineState, Stage
 from grievance.models.case import ENDED_STAGES
-from grievance.policies import Policy, TimeLimit
+from grievance.policies import Calendar, Policy, TimeLimit
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -27,11 +27,47 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def due_at(limit: TimeLimit, start: datetime) -> datetime:
+def add_business_days(start: datetime, days: int, calendar: Calendar) -> datetime:
+    """`days` business days after `start`, at the same time of day. The days are the
+    mechanism's local dates; the day of `start` itself is not counted."""
+    day = start.astimezone(calendar.zone).date()
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if calendar.is_business_day(day):
+            remaining -= 1
+    return start + (day - start.astimezone(calendar.zone).date())
+
+
+def roll_to_business_day(moment: datetime, calendar: Calendar) -> datetime:
+    """The same time on the first business day on or after `moment`'s local date."""
+    day = moment.astimezone(calendar.zone).date()
+    target = day
+    while not calendar.is_business_day(target):
+        target += timedelta(days=1)
+    return moment + (target - day)
+
+
+def due_at(limit: TimeLimit, start: datetime, calendar: Calendar | None = None) -> datetime:
+    """When a time limit opened at `start` is due: calendar days (exact multiples of 24
+    hours), business days in the mechanism's calendar, or calendar months."""
+    counting_business_days = calendar is not None and calendar.business_days
     if limit.days is not None:
+        if counting_business_days:
+            assert calendar is not None
+            return add_business_days(start, limit.days, calendar)
         return start + timedelta(days=limit.days)
     assert limit.months is not None
-    return add_months(start, limit.months)
+    due = add_months(start, limit.months)
+    if counting_business_days:
+        assert calendar is not None
+        return roll_to_business_day(due, calendar)
+    return due
+
+
+def remind_at(limit: TimeLimit, opened: datetime, due: datetime) -> datetime:
+    """When the reviewers are reminded: after `reminder_share` of the time."""
+    return opened + (due - opened) * limit.reminder_share
 
 
 @dataclass
@@ -62,12 +98,16 @@ def open_deadlines(session: Session, case: Case) -> list[Deadline]:
     )
 
 
-def _open(session: Session, case: Case, limit: TimeLimit, now: datetime) -> Deadline:
+def _open(
+    session: Session, case: Case, policy: Policy, limit: TimeLimit, now: datetime
+) -> Deadline:
+    due = due_at(limit, now, policy.calendar)
     deadline = Deadline(
         case_id=case.id,
         code=limit.code,
         opened_at=now,
-        due_at=due_at(limit, now),
+        due_at=due,
+        remind_at=remind_at(limit, now, due),
         state=DeadlineState.OPEN,
     )
     session.add(deadline)
@@ -102,7 +142,7 @@ def on_stage_entered(
     # re-entering its stage neither restarts it nor opens a second one.
     running = {deadline.code for deadline in open_deadlines(session, case)}
     opened = [
-        _open(session, case, limit, now)
+        _open(session, case, policy, limit, now)
         for limit in policy.time_limits_starting_on(stage)
         if limit.code not in running
     ]
@@ -120,5 +160,5 @@ def on_event(session: Session, case: Case, policy: Policy, kind: str, now: datet
             if limit.recurring:
                 renew.append(limit)
     session.flush()
-    opened = [_open(session, case, limit, now) for limit in renew]
+    opened = [_open(session, case, policy, limit, now) for limit in renew]
     return Changes(opened=opened, closed=closed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grievance.models import Case, Channel, Complainant, Direction, Message, Role
-from grievance.services import caselog, deadlines
+from grievance.services import caselog, deadlines, timekeeping
 from grievance.services.actors import Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
@@ -72,6 +72,8 @@ def add_message(
         now,
         {"message_id": message.id, "channel": channel.value, **changes.payload()},
     )
+    if direction is Direction.FROM_COMPLAINANT and case.clock_paused_at is not None:
+        timekeeping.restart(ctx, case, actor, by_message=True)  # the answer came
     return message
 
 

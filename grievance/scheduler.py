@@ -1,0 +1,95 @@
+"""The worker: APScheduler in its own process (`flask --app wsgi grievance worker`),
+never inside web workers. Its jobs only call services; the database holds every piece
+of state (deadlines, notices, tasks), so a restart loses nothing and several workers
+at once send nothing twice (see `grievance.services.sweep`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from grievance.extensions import db
+from grievance.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    seconds: int
+    run: Callable[[Context], object]
+
+
+def _sweep(ctx: Context) -> object:
+    from grievance.services.sweep import sweep_deadlines
+
+    return sweep_deadlines(ctx)
+
+
+def _retention(ctx: Context) -> object:
+    from grievance.services.retention import erase_expired_identities
+
+    return len(erase_expired_identities(ctx))
+
+
+def _reviews(ctx: Context) -> object:
+    from grievance.services.reviews import review_job
+
+    return review_job(ctx)
+
+
+JOBS = (
+    Job("deadline sweep", 60, _sweep),
+    Job("retention", 3600, _retention),
+    Job("effectiveness reviews", 3600, _reviews),
+)
+
+
+def run_job(app: Flask, job: Job) -> None:
+    """One run of a job in a fresh app context; a failure is logged, never fatal."""
+    from grievance import service_context
+
+    with app.app_context():
+        try:
+            outcome = job.run(service_context())
+            db.session.commit()
+            log.info("worker: %s done: %s", job.name, outcome)
+        except Exception:
+            db.session.rollback()
+            log.exception("worker: %s failed", job.name)
+
+
+def run_once(app: Flask) -> None:
+    for job in JOBS:
+        run_job(app, job)
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC")
+    for job in JOBS:
+        scheduler.add_job(
+            run_job,
+            "interval",
+            seconds=job.seconds,
+            args=(app, job),
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=None,
+        )
+    return scheduler
+
+
+def run_forever(app: Flask) -> None:
+    run_once(app)  # catch up at once: a worker back after days processes what it missed
+    scheduler = build_scheduler(app)
+    for job in scheduler.get_jobs():
+        job.resume()
+    log.info("worker: started with %s", ", ".join(job.name for job in JOBS))
+    scheduler.start()

@@ -1,0 +1,103 @@
+"""The secretariat's view of deadlines: what is overdue, what is due soon, by reviewer
+and by company. Read-only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, select
+
+from grievance.models import (
+    Assignment,
+    AssignmentRole,
+    Case,
+    Company,
+    Deadline,
+    DeadlineState,
+    Involvement,
+    Mechanism,
+    User,
+)
+from grievance.services.context import Context
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    case_id: int
+    reference: str
+    code: str
+    due_at: datetime
+    paused: bool
+    reviewer: str | None
+    companies: tuple[str, ...]
+
+
+@dataclass
+class Overview:
+    overdue: list[DeadlineRow] = field(default_factory=list)
+    due_soon: list[DeadlineRow] = field(default_factory=list)
+    #: name → (overdue, due soon)
+    by_reviewer: dict[str, tuple[int, int]] = field(default_factory=dict)
+    by_company: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def deadline_overview(
+    ctx: Context, mechanism_codes: Sequence[str] = (), days: int = 7, limit: int = 1000
+) -> Overview:
+    now = ctx.now()
+    query = (
+        select(Deadline, Case.reference, User.display_name)
+        .join(Case, Case.id == Deadline.case_id)
+        .outerjoin(
+            Assignment,
+            and_(
+                Assignment.case_id == Case.id,
+                Assignment.role == AssignmentRole.LEAD,
+                Assignment.ended_at.is_(None),
+            ),
+        )
+        .outerjoin(User, User.id == Assignment.reviewer_id)
+        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_at < now + timedelta(days=days))
+        .order_by(Deadline.due_at, Deadline.id)
+        .limit(limit)
+    )
+    if mechanism_codes:
+        query = query.join(Mechanism, Mechanism.id == Case.mechanism_id).where(
+            Mechanism.code.in_(mechanism_codes)
+        )
+    found = ctx.session.execute(query).all()
+    companies: dict[int, list[str]] = defaultdict(list)
+    case_ids = {deadline.case_id for deadline, _, _ in found}
+    if case_ids:
+        for case_id, name in ctx.session.execute(
+            select(Involvement.case_id, Company.name)
+            .join(Company, Company.id == Involvement.company_id)
+            .where(Involvement.case_id.in_(case_ids), Involvement.superseded_at.is_(None))
+            .order_by(Company.name)
+        ):
+            companies[case_id].append(name)
+
+    overview = Overview()
+    reviewer_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    company_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for deadline, reference, reviewer in found:
+        row = DeadlineRow(
+            case_id=deadline.case_id,
+            reference=reference,
+            code=deadline.code,
+            due_at=deadline.due_at,
+            paused=deadline.paused_at is not None,
+            reviewer=reviewer,
+            companies=tuple(companies[deadline.case_id]),
+        )
+        column = 0 if deadline.due_at < now else 1
+        (overview.overdue if column == 0 else overview.due_soon).append(row)
+        reviewer_counts[reviewer or "(unassigned)"][column] += 1
+        for company in row.companies:
+            company_counts[company][column] += 1
+    overview.by_reviewer = {name: (c[0], c[1]) for name, c in sorted(reviewer_counts.items())}
+    overview.by_company = {name: (c[0], c[1]) for name, c in sorted(company_counts.items())}
+    return overview

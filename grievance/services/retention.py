@@ -1,0 +1,97 @@
+"""Retention (R30): the identities of a closed case are erased when the mechanism's
+retention period has passed, unless the case is under legal hold. Erasing deletes the
+case's data key, so every encrypted value of the case (identities, contact addresses,
+the complainant's own words, messages) is gone for good; the log survives."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from grievance.models import Case, Complainant, Role
+from grievance.models.case import ENDED_STAGES
+from grievance.services import caselog
+from grievance.services.actors import SYSTEM, Actor
+from grievance.services.cases import require_part
+from grievance.services.context import Context, atomic
+from grievance.services.errors import NotAllowed, ReasonRequired
+
+
+def erase_expired_identities(ctx: Context) -> list[str]:
+    """Erase what retention says must go now; the references of the cases erased.
+
+    A job: each case is erased and committed on its own.
+    """
+    now = ctx.now()
+    candidates = ctx.session.execute(
+        select(Case.id, Case.closed_at)
+        .where(
+            Case.stage.in_(ENDED_STAGES),
+            Case.identities_erased_at.is_(None),
+            Case.legal_hold.is_(False),
+            Case.closed_at.is_not(None),
+        )
+        .order_by(Case.closed_at, Case.id)
+    ).all()
+    ctx.session.rollback()
+    erased = []
+    for case_id, _closed_at in candidates:
+        case = ctx.session.get_one(Case, case_id)
+        days = ctx.case_policy(case).retention.identity_days_after_close
+        assert case.closed_at is not None
+        if case.closed_at + timedelta(days=days) > now:
+            continue
+        erase_case_identities(ctx, case, days)
+        ctx.session.commit()
+        erased.append(case.reference)
+    return erased
+
+
+@atomic
+def erase_case_identities(ctx: Context, case: Case, retention_days: int) -> Case:
+    case = ctx.lock_case(case)
+    if case.legal_hold or case.identities_erased_at is not None or case.stage not in ENDED_STAGES:
+        return case  # changed meanwhile
+    now = ctx.now()
+    ctx.vault.erase(case.id)
+    complainants = list(
+        ctx.session.scalars(select(Complainant).where(Complainant.case_id == case.id))
+    )
+    for complainant in complainants:
+        complainant.name_enc = complainant.details_enc = None
+        complainant.represents_enc = complainant.contact_enc = None
+        complainant.phone_lookup = None  # no longer links this case to a phone number
+        complainant.erased_at = now
+    case.identities_erased_at = now
+    caselog.append(
+        ctx.session,
+        case,
+        "identities_erased",
+        SYSTEM,
+        now,
+        {"complainants": len(complainants), "retention_days": retention_days},
+    )
+    return case
+
+
+@atomic
+def set_legal_hold(ctx: Context, case: Case, actor: Actor, hold: bool, reason: str) -> Case:
+    """Keep a case's identities past retention (a court order, a pending claim), or
+    release it. The secretariat decides; the reason is logged."""
+    case = ctx.lock_case(case)
+    if actor.role is not Role.SECRETARIAT:
+        raise NotAllowed("the secretariat sets and lifts legal holds")
+    require_part(ctx, actor, case)
+    if not reason.strip():
+        raise ReasonRequired("give the legal ground")
+    case.legal_hold = hold
+    caselog.append(
+        ctx.session,
+        case,
+        "legal_hold_changed",
+        actor,
+        ctx.now(),
+        {"legal_hold": hold, "reason": reason.strip()},
+    )
+    return case
