@@ -23,8 +23,10 @@ run: export GRIEVANCE_ENV = development
 run: $(BIN)/.installed translations
 	$(FLASK) db upgrade
 	$(FLASK) grievance demo-data
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT), with the worker beside it (Ctrl-C stops both)"
+	$(FLASK) grievance worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 ## The whole suite on SQLite (DATABASE_URL=postgresql+psycopg://…test… for PostgreSQL).
 test: $(BIN)/.installed translations
@@ -44,6 +46,7 @@ format: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/caselog.py
+	$(BIN)/python bench/sweep.py
 
 ## Extract the strings to translate and merge them into every catalog.
 extract: $(BIN)/.installed

@@ -34,7 +34,7 @@ def erase_expired_identities(ctx: Context) -> list[str]:
         )
         .order_by(Case.closed_at, Case.id)
     ).all()
-    ctx.session.rollback()
+    ctx.session.commit()  # end the read; each case gets its own transaction
     erased = []
     for case_id, _closed_at in candidates:
         case = ctx.session.get_one(Case, case_id)

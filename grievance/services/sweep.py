@@ -3,7 +3,7 @@ passed, escalate to the secretariat when it is breached (R04, R10).
 
 Exactly once, whatever happens:
 - each reminder and escalation is a `DeadlineNotice` row, unique per deadline and kind;
-- candidates come from partial indexes over what is due, oldest first, so the cost
+- candidates come from indexes that seek to what is due, oldest first, so the cost
   follows the due rows and a worker back after days catches up in order;
 - each deadline is handled in its own transaction that locks its case first and the
   deadline second (the order every other change uses), both `SKIP LOCKED` on
@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -32,6 +32,7 @@ from grievance.models import (
     StaffNotification,
     User,
 )
+from grievance.models.base import UTCDateTime
 from grievance.models.mechanism import secretariat_membership
 from grievance.services import caselog
 from grievance.services.actors import SYSTEM
@@ -68,7 +69,7 @@ ESCALATION = _Kind(NoticeKind.ESCALATION, "deadline_escalated", "due_at", "escal
 
 
 def _due(kind: _Kind, now: datetime) -> list[ColumnElement[bool]]:
-    # The same predicate as the partial indexes ix_deadline_reminder_due/_escalation_due.
+    # Matches the indexes ix_deadline_reminder_due and ix_deadline_escalation_due.
     return [
         Deadline.state == DeadlineState.OPEN,
         kind.done().is_(None),
@@ -99,10 +100,11 @@ def _sweep(ctx: Context, kind: _Kind, batch_size: int, result: SweepResult) -> N
             # keyset: past what this pass has seen (rows skipped because another worker
             # holds them are not seen again in this pass)
             query = query.where(
-                (kind.time() > after[0]) | ((kind.time() == after[0]) & (Deadline.id > after[1]))
+                tuple_(kind.time(), Deadline.id)
+                > tuple_(literal(after[0], UTCDateTime()), literal(after[1]))
             )
         candidates = ctx.session.execute(query).all()
-        ctx.session.rollback()  # end the read; each deadline gets its own transaction
+        ctx.session.commit()  # end the read; each deadline gets its own transaction
         if not candidates:
             return
         for deadline_id, case_id, when in candidates:
@@ -117,56 +119,61 @@ def _sweep(ctx: Context, kind: _Kind, batch_size: int, result: SweepResult) -> N
 
 
 def _handle(ctx: Context, kind: _Kind, deadline_id: int, case_id: int, now: datetime) -> bool:
+    """One deadline in one transaction; True if this worker sent its notice."""
     session = ctx.session
     try:
-        case = session.scalar(
-            select(Case)
-            .where(Case.id == case_id)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
-        if case is None:  # another worker (or a reviewer) holds the case: next sweep
-            session.rollback()
-            return False
-        deadline = session.scalar(
-            select(Deadline)
-            .where(Deadline.id == deadline_id, *_due(kind, now))
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
-        if deadline is None:  # done meanwhile, or no longer due
-            session.rollback()
-            return False
         with session.begin_nested():
-            session.add(DeadlineNotice(deadline_id=deadline.id, kind=kind.notice, created_at=now))
-            session.flush()
-        setattr(deadline, kind.mark, now)
-        recipients = _recipients(ctx, case, kind)
-        for user_id in recipients:
-            session.add(
-                StaffNotification(
-                    user_id=user_id,
-                    kind=kind.event,
-                    case_id=case.id,
-                    deadline_id=deadline.id,
-                    created_at=now,
-                )
-            )
-        caselog.append(
-            session,
-            case,
-            kind.event,
-            SYSTEM,
-            now,
-            {"code": deadline.code, "due_at": deadline.due_at, "notified": recipients},
-        )
-        session.commit()
-        return True
+            sent = _notify(ctx, kind, deadline_id, case_id, now)
     except IntegrityError:
         # The notice exists: another worker sent it. Nothing more to do.
-        session.rollback()
         log.info("sweep: %s of deadline %s was already sent", kind.notice, deadline_id)
+        sent = False
+    session.commit()  # ends the transaction, and releases the locks
+    return sent
+
+
+def _notify(ctx: Context, kind: _Kind, deadline_id: int, case_id: int, now: datetime) -> bool:
+    session = ctx.session
+    case = session.scalar(
+        select(Case)
+        .where(Case.id == case_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if case is None:  # another worker (or a reviewer) holds the case: the next sweep
         return False
+    deadline = session.scalar(
+        select(Deadline)
+        .where(Deadline.id == deadline_id, *_due(kind, now))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if deadline is None:  # done meanwhile, or no longer due
+        return False
+    session.add(DeadlineNotice(deadline_id=deadline.id, kind=kind.notice, created_at=now))
+    session.flush()  # the unique constraint speaks here, before anything else is written
+    setattr(deadline, kind.mark, now)
+    recipients = _recipients(ctx, case, kind)
+    for user_id in recipients:
+        session.add(
+            StaffNotification(
+                user_id=user_id,
+                kind=kind.event,
+                case_id=case.id,
+                deadline_id=deadline.id,
+                created_at=now,
+            )
+        )
+    caselog.append(
+        session,
+        case,
+        kind.event,
+        SYSTEM,
+        now,
+        {"code": deadline.code, "due_at": deadline.due_at, "notified": recipients},
+    )
+    session.flush()
+    return True
 
 
 def _recipients(ctx: Context, case: Case, kind: _Kind) -> list[int]:

@@ -1,0 +1,158 @@
+"""Several workers at once, on PostgreSQL, with committed data: each reminder and
+escalation exactly once; a worker back after an outage catches up.
+
+These need row locks with SKIP LOCKED, so they run on PostgreSQL only (`.ci/run` runs
+the suite there); on SQLite they are skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from grievance.clock import FixedClock
+from grievance.config import TEST_KDF
+from grievance.crypto.keyring import Keyring
+from grievance.extensions import db
+from grievance.models import (
+    AssignmentRole,
+    CaseEvent,
+    DeadlineNotice,
+    NoticeKind,
+    Role,
+    StaffNotification,
+)
+from grievance.scheduler import run_once
+from grievance.services import caselog, cases
+from grievance.services.actors import SYSTEM
+from grievance.services.context import Context
+from grievance.services.sweep import SweepResult, sweep_deadlines
+from tests.factories import make_mechanism, make_reviewer, make_user, new_case
+
+pytestmark = pytest.mark.postgres
+
+CASES = 30
+
+
+@pytest.fixture
+def committing(app: Flask, clock: FixedClock, keyring: Keyring) -> Iterator[Callable[[], Context]]:
+    """Contexts on their own sessions that really commit; every table emptied after."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL (DATABASE_URL): workers coordinate with SKIP LOCKED")
+        sessions: list[Session] = []
+        engine = db.engine  # threads have no app context
+
+        def make() -> Context:
+            session = Session(bind=engine)
+            sessions.append(session)
+            return Context(session=session, clock=clock, keyring=keyring, kdf=TEST_KDF)
+
+        try:
+            yield make
+        finally:
+            for session in sessions:
+                session.close()
+            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _world(ctx: Context) -> None:
+    mechanism = make_mechanism(ctx, code="CON")
+    make_user(ctx, Role.SECRETARIAT, mechanisms=[mechanism])
+    lead, second = make_reviewer(ctx), make_reviewer(ctx)
+    for number in range(CASES):
+        filed = new_case(ctx, mechanism)
+        if number % 3:  # some cases have no reviewers yet: their reminders go to the secretariat
+            cases.assign_reviewer(ctx, filed.case, lead, AssignmentRole.LEAD, SYSTEM)
+            cases.assign_reviewer(ctx, filed.case, second, AssignmentRole.SECOND, SYSTEM)
+        ctx.clock.advance(minutes=7)  # type: ignore[attr-defined]
+    ctx.session.commit()
+
+
+def _notices(ctx: Context) -> Counter[tuple[int, NoticeKind]]:
+    rows = ctx.session.execute(select(DeadlineNotice.deadline_id, DeadlineNotice.kind)).all()
+    return Counter((deadline_id, kind) for deadline_id, kind in rows)
+
+
+def test_two_workers_sweeping_at_once_send_each_notice_exactly_once(committing, clock):
+    setup = committing()
+    _world(setup)
+    clock.advance(days=8)  # every acknowledgement is breached: a reminder and an escalation each
+
+    results: list[SweepResult] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        try:
+            ctx = committing()
+            start.wait()
+            results.append(sweep_deadlines(ctx, batch_size=4))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(results) == 2
+
+    check = committing()
+    notices = _notices(check)
+    assert all(count == 1 for count in notices.values()), notices
+    reminders = [key for key in notices if key[1] is NoticeKind.REMINDER]
+    escalations = [key for key in notices if key[1] is NoticeKind.ESCALATION]
+    assert len(reminders) == len(escalations) == CASES  # the 'acknowledge' of every case
+    assert sum(r.reminders for r in results) == CASES
+    assert sum(r.escalations for r in results) == CASES
+    # one notification per recipient and notice, no more
+    per_recipient = check.session.execute(
+        select(StaffNotification.user_id, StaffNotification.deadline_id, StaffNotification.kind)
+    ).all()
+    assert len(per_recipient) == len(set(per_recipient))
+    events = check.session.scalar(
+        select(func.count()).where(CaseEvent.kind.in_(["deadline_reminder", "deadline_escalated"]))
+    )
+    assert events == 2 * CASES
+    assert list(caselog.verify_all(check.session)) == []
+
+    # and nothing more to do for anyone
+    assert sweep_deadlines(committing()) == SweepResult()
+
+
+def test_a_worker_back_after_three_days_processes_everything_missed(app, committing, clock):
+    setup = committing()
+    _world(setup)
+    run_once(app)  # the worker runs at filing time: nothing due yet
+    first = committing()
+    assert sum(_notices(first).values()) == 0
+
+    clock.advance(days=3)  # the worker is down for three days ...
+    clock.advance(days=5)  # ... and comes back eight days after filing
+    run_once(app)
+
+    check = committing()
+    notices = check.session.execute(
+        select(DeadlineNotice.kind, DeadlineNotice.deadline_id).order_by(DeadlineNotice.id)
+    ).all()
+    kinds = [kind for kind, _ in notices]
+    assert kinds.count(NoticeKind.REMINDER) == CASES
+    assert kinds.count(NoticeKind.ESCALATION) == CASES
+    # in order: every reminder before any escalation, each kind oldest first
+    assert kinds == [NoticeKind.REMINDER] * CASES + [NoticeKind.ESCALATION] * CASES
+    reminded = [deadline_id for kind, deadline_id in notices if kind is NoticeKind.REMINDER]
+    assert reminded == sorted(reminded)
+    assert list(caselog.verify_all(check.session)) == []
+    clock.advance(hours=1)
+    run_once(app)
+    assert sum(_notices(committing()).values()) == 2 * CASES
