@@ -50,7 +50,7 @@ bench: $(BIN)/.installed
 
 ## Extract the strings to translate and merge them into every catalog.
 extract: $(BIN)/.installed
-	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k lazy_gettext --project=grievance --msgid-bugs-address=security@example.org -o locales/messages.pot .
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k lazy_gettext -k _l --project=grievance --msgid-bugs-address=security@example.org -o locales/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -d locales -D messages -i locales/messages.pot
 
 ## Fails when the models and the migrations differ; upgrades an empty database first.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -36,16 +36,24 @@ def add_business_days(start: datetime, days: int, calendar: Calendar) -> datetim
         day += timedelta(days=1)
         if calendar.is_business_day(day):
             remaining -= 1
-    return start + (day - start.astimezone(calendar.zone).date())
+    return _on_local_date(start, day, calendar)
 
 
 def roll_to_business_day(moment: datetime, calendar: Calendar) -> datetime:
     """The same time on the first business day on or after `moment`'s local date."""
-    day = moment.astimezone(calendar.zone).date()
-    target = day
+    target = moment.astimezone(calendar.zone).date()
     while not calendar.is_business_day(target):
         target += timedelta(days=1)
-    return moment + (target - day)
+    return _on_local_date(moment, target, calendar)
+
+
+def _on_local_date(moment: datetime, day: date, calendar: Calendar) -> datetime:
+    """`moment`'s local time of day on the local date `day`, in `moment`'s own zone.
+    Whole days of 24 hours would land an hour off the local date across a change of
+    daylight saving time (23:30 on a Friday + 3 days is 00:30 on a Tuesday)."""
+    local = moment.astimezone(calendar.zone)
+    moved = local.replace(year=day.year, month=day.month, day=day.day)
+    return moved.astimezone(moment.tzinfo)
 
 
 def due_at(limit: TimeLimit, start: datetime, calendar: Calendar | None = None) -> datetime:

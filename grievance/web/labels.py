@@ -1,0 +1,80 @@
+"""Words for the lifecycle shown to people, translatable (DESIGN invariant 7)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from grievance.models import Stage
+
+STAGE_NAMES = {
+    Stage.RECEIVED: _l("Received"),
+    Stage.ACKNOWLEDGED: _l("Acknowledged"),
+    Stage.ADMISSIBILITY: _l("Admissibility"),
+    Stage.DIALOGUE: _l("Dialogue or mediation"),
+    Stage.INVESTIGATION: _l("Investigation"),
+    Stage.FINDINGS: _l("Findings"),
+    Stage.REMEDY_PLAN: _l("Remedy plan"),
+    Stage.REMEDY_IMPLEMENTATION: _l("Remedy carried out"),
+    Stage.REMEDY_VERIFICATION: _l("Remedy checked"),
+    Stage.APPEAL: _l("Appeal"),
+    Stage.INADMISSIBLE: _l("Not admissible"),
+    Stage.REFERRED: _l("Referred elsewhere"),
+    Stage.WITHDRAWN: _l("Withdrawn"),
+    Stage.CLOSED: _l("Closed"),
+}
+
+#: The usual way through a case, as the published procedure tells it.
+PROCEDURE = [
+    (Stage.RECEIVED, _l("We receive your complaint and give you a receipt code.")),
+    (Stage.ACKNOWLEDGED, _l("We confirm that we received it and tell you what happens next.")),
+    (
+        Stage.ADMISSIBILITY,
+        _l(
+            "Two independent reviewers check whether the mechanism can handle it, and tell you why."
+        ),
+    ),
+    (
+        Stage.DIALOGUE,
+        _l("If you want, we bring you and the companies together to look for a solution."),
+    ),
+    (
+        Stage.INVESTIGATION,
+        _l(
+            "The reviewers look at the facts, speak with you in your language, and hear the companies."
+        ),
+    ),
+    (
+        Stage.FINDINGS,
+        _l("The reviewers decide what happened and who is responsible, with reasons."),
+    ),
+    (Stage.REMEDY_PLAN, _l("The companies and you agree on how the harm will be put right.")),
+    (Stage.REMEDY_IMPLEMENTATION, _l("The companies carry out the plan and report what they did.")),
+    (Stage.REMEDY_VERIFICATION, _l("We check with you whether the harm was really put right.")),
+    (Stage.CLOSED, _l("The case is closed. Later we ask you whether the remedy lasted.")),
+]
+
+OUTCOMES = [
+    (
+        Stage.INADMISSIBLE,
+        _l(
+            "Not admissible: the mechanism cannot handle the complaint. You get the reasons and can appeal."
+        ),
+    ),
+    (Stage.REFERRED, _l("Referred: another body is better placed; we tell you which and why.")),
+    (Stage.DIALOGUE, _l("Agreement: you and the companies settle the matter in dialogue.")),
+    (
+        Stage.FINDINGS,
+        _l("Findings: the reviewers decide, with reasons, and say what remedy is due."),
+    ),
+    (
+        Stage.CLOSED,
+        _l("Closed: after remedy, or when the complaint is not founded, always with reasons."),
+    ),
+    (Stage.WITHDRAWN, _l("Withdrawn: you can stop your complaint at any time.")),
+    (
+        Stage.APPEAL,
+        _l(
+            "Appeal: you can ask for a decision on admissibility or on the findings to be reviewed."
+        ),
+    ),
+]
