@@ -149,10 +149,17 @@ EVENT_KINDS: dict[str, EventKind] = {
             "description": PARTIES,
             "due_on": PARTIES,
             "status": PARTIES,
+            **_DEADLINE_FIELDS,
         },
     ),
     "remedy_status_changed": EventKind(
-        PARTIES, {"remedy_action_id": PARTIES, "status": PARTIES, "previous_status": PARTIES}
+        PARTIES,
+        {
+            "remedy_action_id": PARTIES,
+            "status": PARTIES,
+            "previous_status": PARTIES,
+            **_DEADLINE_FIELDS,
+        },
     ),
     "remedy_response": EventKind(PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}),
 }

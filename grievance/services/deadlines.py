@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -170,3 +170,41 @@ def on_event(session: Session, case: Case, policy: Policy, kind: str, now: datet
     session.flush()
     opened = [_open(session, case, policy, limit, now) for limit in renew]
     return Changes(opened=opened, closed=closed)
+
+
+#: Remedy items carry their own due dates (R19, R20): each is a deadline of its case.
+REMEDY_ACTION_PREFIX = "remedy_action."
+REMEDY_REMINDER_SHARE = 0.7
+
+
+def remedy_action_code(action_id: int) -> str:
+    return f"{REMEDY_ACTION_PREFIX}{action_id}"
+
+
+def open_for_remedy_action(
+    session: Session, case: Case, policy: Policy, action_id: int, due_on: date, now: datetime
+) -> Changes:
+    """A deadline at the end of the item's due day, in the mechanism's time zone."""
+    due = datetime.combine(due_on, time(23, 59, 59), tzinfo=policy.calendar.zone).astimezone(UTC)
+    deadline = Deadline(
+        case_id=case.id,
+        code=remedy_action_code(action_id),
+        opened_at=now,
+        due_at=due,
+        remind_at=now + (due - now) * REMEDY_REMINDER_SHARE if due > now else due,
+        state=DeadlineState.OPEN,
+    )
+    session.add(deadline)
+    return Changes(opened=[deadline], closed=[])
+
+
+def close_for_remedy_action(
+    session: Session, case: Case, action_id: int, now: datetime, *, abandoned: bool
+) -> Changes:
+    code = remedy_action_code(action_id)
+    closed = [
+        _close(deadline, now, waived="remedy action abandoned" if abandoned else None)
+        for deadline in open_deadlines(session, case)
+        if deadline.code == code
+    ]
+    return Changes(opened=[], closed=closed)

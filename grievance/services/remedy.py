@@ -21,6 +21,9 @@ from grievance.services.context import Context, atomic
 from grievance.services.errors import InvalidInput, NotAllowed
 from grievance.services.filing import normalise_text
 
+#: A remedy item is due until it is completed or abandoned.
+OPEN_REMEDY = (RemedyStatus.PLANNED, RemedyStatus.IN_PROGRESS)
+
 
 @atomic
 def record_remedy_action(
@@ -64,6 +67,13 @@ def record_remedy_action(
     )
     ctx.session.add(action)
     ctx.session.flush()
+    changes = (
+        deadlines.open_for_remedy_action(
+            ctx.session, case, ctx.case_policy(case), action.id, due_on, now
+        )
+        if due_on is not None and status in OPEN_REMEDY
+        else deadlines.Changes(opened=[], closed=[])
+    )
     caselog.append(
         ctx.session,
         case,
@@ -77,6 +87,7 @@ def record_remedy_action(
             "description": action.description,
             "due_on": due_on,
             "status": status.value,
+            **changes.payload(),
         },
     )
     return action
@@ -97,13 +108,23 @@ def update_remedy_status(
     if status is RemedyStatus.COMPLETED and actor.role is Role.REVIEWER:
         action.verified_by_id = actor.user_id
         action.verified_at = ctx.now()
+    changes = deadlines.Changes(opened=[], closed=[])
+    if status not in OPEN_REMEDY:
+        changes = deadlines.close_for_remedy_action(
+            ctx.session, case, action.id, ctx.now(), abandoned=status is RemedyStatus.ABANDONED
+        )
     caselog.append(
         ctx.session,
         case,
         "remedy_status_changed",
         actor,
         ctx.now(),
-        {"remedy_action_id": action.id, "status": status.value, "previous_status": previous.value},
+        {
+            "remedy_action_id": action.id,
+            "status": status.value,
+            "previous_status": previous.value,
+            **changes.payload(),
+        },
     )
     return action
 
