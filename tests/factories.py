@@ -23,6 +23,7 @@ from grievance.models import (
     ComplainantKind,
     Conflict,
     Deadline,
+    DeadlineState,
     DecisionProposal,
     Mechanism,
     MechanismPolicy,
@@ -263,3 +264,37 @@ def table_counts(session: Session) -> dict[str, int]:
         table.name: session.scalar(select(func.count()).select_from(table)) or 0
         for table in Base.metadata.sorted_tables
     }
+
+
+# -- deadlines, notices and the case log (sweep, timekeeping, retention) --------------
+
+
+def open_deadline(session: Session, case: Case, code: str) -> Deadline:
+    """The case's open deadline of one time limit (there is at most one)."""
+    return session.scalars(
+        select(Deadline).where(
+            Deadline.case_id == case.id,
+            Deadline.code == code,
+            Deadline.state == DeadlineState.OPEN,
+        )
+    ).one()
+
+
+def events_of(session: Session, case: Case, kind: str | None = None) -> list[CaseEvent]:
+    """The case's log events (of one kind), in order."""
+    query = select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+    if kind is not None:
+        query = query.where(CaseEvent.kind == kind)
+    return list(session.scalars(query))
+
+
+def make_secretariat(ctx: Context, mechanism: Mechanism, count: int = 1) -> list[User]:
+    """Secretariat users who run `mechanism`."""
+    return [make_user(ctx, Role.SECRETARIAT, mechanisms=[mechanism]) for _ in range(count)]
+
+
+def closed_case(ctx: Context, **overrides: Any) -> tuple[FiledCase, User, User]:
+    """A case walked all the way to closed by its two reviewers."""
+    filed, lead, second = staff_case(ctx, **overrides)
+    walk_to(ctx, filed, Stage.CLOSED, lead, second)
+    return filed, lead, second

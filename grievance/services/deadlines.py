@@ -127,8 +127,12 @@ def _close(deadline: Deadline, now: datetime, *, waived: str | None = None) -> D
         deadline.state = DeadlineState.WAIVED
         deadline.note = waived
     else:
-        # Met late is missed, and stays visible as missed.
-        deadline.state = DeadlineState.MET if now <= deadline.due_at else DeadlineState.MISSED
+        # Met late is missed, and stays visible as missed. A stopped clock (waiting for
+        # the complainant) ran only until it stopped.
+        running_until = deadline.paused_at or now
+        deadline.state = (
+            DeadlineState.MET if running_until <= deadline.due_at else DeadlineState.MISSED
+        )
     deadline.closed_at = now
     return deadline
 

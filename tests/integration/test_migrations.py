@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from grievance import MIGRATIONS, create_app
 from grievance.config import TEST_KDF, Settings
@@ -143,3 +144,118 @@ def test_migrations_do_not_import_application_code():
                     path.name,
                     name,
                 )
+
+
+# -- 0002 upgrades a database holding deadlines made at 0001 ------------------------------------
+
+#: How a UTC timestamp is held in SQLite (naive, see `UTCDateTime`).
+FILED = "2026-03-02 09:00:00.000000"
+
+
+def _seed_at_0001(connection: Any) -> None:
+    """A mechanism, a case and three deadlines (open, met, paused) as revision 0001 held
+    them: raw SQL, because the models describe the newest schema."""
+    connection.execute(
+        text(
+            "INSERT INTO mechanism (id, code, name, sector, publishes_cases, receipt_salt,"
+            " created_at) VALUES (1, 'OLD', 'Old mechanism', 'textile', 1, :salt, :at)"
+        ),
+        {"salt": b"salt-OLD-0123456789", "at": FILED},
+    )
+    connection.execute(
+        text(
+            'INSERT INTO "case" (id, reference, mechanism_id, policy_version, channel, language,'
+            " urgent, stage, stage_entered_at, received_at, statement_enc, published, legal_hold,"
+            " event_count, log_head, created_at, updated_at) VALUES (1, 'OLD-2026-0001', 1, 0,"
+            " 'web', 'bn', 0, 'acknowledged', :at, :at, :blob, 0, 0, 0, :head, :at, :at)"
+        ),
+        {"at": FILED, "blob": b"\x01sealed", "head": "0" * 64},
+    )
+    deadlines = [
+        (1, "acknowledge", "2026-03-09 09:00:00.000000", "met", "2026-03-04 10:00:00.000000", None),
+        (2, "admissibility", "2026-05-31 09:00:00.000000", "open", None, None),
+        (3, "feedback", "2026-06-04 10:00:00.000000", "open", None, "2026-03-20 08:30:00.000000"),
+    ]
+    for number, code, due, state, closed, paused in deadlines:
+        connection.execute(
+            text(
+                "INSERT INTO deadline (id, case_id, code, opened_at, due_at, state, closed_at,"
+                " paused_at, note) VALUES (:id, 1, :code, :at, :due, :state, :closed, :paused, '')"
+            ),
+            {
+                "id": number,
+                "code": code,
+                "at": FILED,
+                "due": due,
+                "state": state,
+                "closed": closed,
+                "paused": paused,
+            },
+        )
+
+
+def test_0002_backfills_the_deadlines_made_at_0001(scratch_app):
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0001")
+        with db.engine.begin() as connection:
+            _seed_at_0001(connection)
+        upgrade(directory=str(MIGRATIONS), revision="0002")
+    assert _version(scratch_app) == ["0002"]
+
+    with scratch_app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id, code, due_at, state, closed_at, paused_at, remind_at, reminded_at,"
+                " escalated_at, extended_days FROM deadline ORDER BY id"
+            )
+        ).all()
+        assert [tuple(row) for row in rows] == [
+            (
+                1,
+                "acknowledge",
+                "2026-03-09 09:00:00.000000",
+                "met",
+                "2026-03-04 10:00:00.000000",
+                None,
+                "2026-03-09 09:00:00.000000",  # reminded when due: the share is policy
+                None,
+                None,
+                0,
+            ),
+            (
+                2,
+                "admissibility",
+                "2026-05-31 09:00:00.000000",
+                "open",
+                None,
+                None,
+                "2026-05-31 09:00:00.000000",
+                None,
+                None,
+                0,
+            ),
+            (
+                3,
+                "feedback",
+                "2026-06-04 10:00:00.000000",
+                "open",
+                None,
+                "2026-03-20 08:30:00.000000",
+                "2026-06-04 10:00:00.000000",
+                None,
+                None,
+                0,
+            ),
+        ]
+        case = connection.execute(text('SELECT reference, clock_paused_at FROM "case"')).one()
+        assert tuple(case) == ("OLD-2026-0001", None)
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        # remind_at is required from now on
+        with pytest.raises(IntegrityError, match="remind_at"):
+            connection.execute(
+                text(
+                    "INSERT INTO deadline (case_id, code, opened_at, due_at, state, note,"
+                    " extended_days) VALUES (1, 'decision', :at, :at, 'open', '', 0)"
+                ),
+                {"at": FILED},
+            )
