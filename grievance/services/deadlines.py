@@ -66,11 +66,12 @@ def due_at(limit: TimeLimit, start: datetime, calendar: Calendar | None = None) 
             return add_business_days(start, limit.days, calendar)
         return start + timedelta(days=limit.days)
     assert limit.months is not None
-    due = add_months(start, limit.months)
     if counting_business_days:
         assert calendar is not None
-        return roll_to_business_day(due, calendar)
-    return due
+        # the months and the business day are the mechanism's local dates
+        local = add_months(start.astimezone(calendar.zone), limit.months).astimezone(UTC)
+        return roll_to_business_day(local, calendar)
+    return add_months(start, limit.months)
 
 
 def remind_at(limit: TimeLimit, opened: datetime, due: datetime) -> datetime:
@@ -117,6 +118,8 @@ def _open(
         due_at=due,
         remind_at=remind_at(limit, now, due),
         state=DeadlineState.OPEN,
+        # opened while the mechanism waits for the complainant: stopped from the start
+        paused_at=now if case.clock_paused_at is not None and limit.pausable else None,
     )
     session.add(deadline)
     return deadline

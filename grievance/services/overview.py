@@ -60,7 +60,7 @@ def deadline_overview(
             ),
         )
         .outerjoin(User, User.id == Assignment.reviewer_id)
-        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_at < now + timedelta(days=days))
+        .where(Deadline.state == DeadlineState.OPEN, Deadline.due_at <= now + timedelta(days=days))
         .order_by(Deadline.due_at, Deadline.id)
         .limit(limit)
     )

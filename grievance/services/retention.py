@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from grievance.models import Case, Complainant, Role
+from grievance.models import Case, Complainant, Mechanism, Role
 from grievance.models.case import ENDED_STAGES
+from grievance.policies import default_policy
 from grievance.services import caselog
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.cases import require_part
@@ -24,13 +25,14 @@ def erase_expired_identities(ctx: Context) -> list[str]:
     A job: each case is erased and committed on its own.
     """
     now = ctx.now()
+    shortest = _shortest_retention_days(ctx)
     candidates = ctx.session.execute(
         select(Case.id, Case.closed_at)
         .where(
             Case.stage.in_(ENDED_STAGES),
             Case.identities_erased_at.is_(None),
             Case.legal_hold.is_(False),
-            Case.closed_at.is_not(None),
+            Case.closed_at <= now - timedelta(days=shortest),
         )
         .order_by(Case.closed_at, Case.id)
     ).all()
@@ -46,6 +48,16 @@ def erase_expired_identities(ctx: Context) -> list[str]:
         ctx.session.commit()
         erased.append(case.reference)
     return erased
+
+
+def _shortest_retention_days(ctx: Context) -> int:
+    """The shortest retention period of any policy version in force: only cases closed at
+    least that long ago are candidates (each is then checked against its own policy)."""
+    periods = [default_policy().retention.identity_days_after_close]
+    for mechanism in ctx.session.scalars(select(Mechanism)):
+        for row in mechanism.policies:
+            periods.append(ctx.policy(mechanism, row.version).retention.identity_days_after_close)
+    return min(periods)
 
 
 @atomic

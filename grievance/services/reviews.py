@@ -61,7 +61,10 @@ def review_job(ctx: Context) -> int:
             for user_id in ctx.session.scalars(
                 select(User.id)
                 .join(secretariat_membership, secretariat_membership.c.user_id == User.id)
-                .where(secretariat_membership.c.mechanism_id == mechanism.id)
+                .where(
+                    secretariat_membership.c.mechanism_id == mechanism.id,
+                    User.active.is_(True),
+                )
             ):
                 ctx.session.add(
                     StaffNotification(

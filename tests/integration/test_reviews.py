@@ -195,3 +195,14 @@ def test_a_review_that_was_never_scheduled_cannot_be_completed(ctx):
     with pytest.raises(ServiceError, match="no review"):
         complete_review(ctx, mechanism, Actor.for_user(secretariat), "A review.")
     assert table_counts(ctx.session) == before
+
+
+def test_a_deactivated_secretariat_user_is_not_told(ctx, clock):
+    mechanism = make_mechanism(ctx, code="OFF")
+    active, gone = make_secretariat(ctx, mechanism, count=2)
+    gone.active = False
+    ctx.session.flush()
+    review_job(ctx)
+    clock.set(open_task(ctx.session, mechanism).due_at)
+    review_job(ctx)
+    assert told(ctx.session) == [active.id]

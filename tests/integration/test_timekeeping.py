@@ -456,14 +456,15 @@ def test_a_mechanism_counting_business_days_sets_the_acknowledge_deadline_on_one
 
 
 def test_a_business_day_mechanism_rolls_month_limits_to_a_business_day(ctx, clock):
-    """Acknowledged on Saturday 7 March: feedback 3 months later is Sunday 7 June, which
-    rolls to Monday 8 June, a holiday there, and so to Tuesday 9 June."""
+    """Acknowledged on Saturday 7 March, 11:00 in Amsterdam: feedback 3 months later is
+    Sunday 7 June, which rolls to Monday 8 June, a holiday there, and so to Tuesday 9 June,
+    11:00 local time, now summer time (09:00 UTC)."""
     mechanism = business_mechanism(ctx, holidays=["2026-06-08"])
     filed, lead, _ = staff_case(ctx, mechanism=mechanism)
     clock.set(datetime(2026, 3, 7, 10, 0, tzinfo=UTC))
     case = cases.transition(ctx, filed.case, Stage.ACKNOWLEDGED, Actor.for_user(lead))
     assert open_deadline(ctx.session, case, "feedback").due_at == datetime(
-        2026, 6, 9, 10, 0, tzinfo=UTC
+        2026, 6, 9, 9, 0, tzinfo=UTC
     )
 
 
@@ -486,3 +487,30 @@ def test_an_extension_counts_business_days_where_the_mechanism_does(ctx, clock):
     assert event.payload["due_at"] == iso(new_due)
     assert event.payload["previous_due_at"] == iso(datetime(2026, 7, 6, 8, 0, tzinfo=UTC))
     assert date(2026, 7, 14).isoweekday() == 2
+
+
+def test_limits_opened_while_the_clock_is_stopped_start_stopped(ctx, clock, staffed):
+    """The case moves on while the mechanism waits for the complainant: the new stage's
+    pausable limits open stopped, and start when the clock restarts."""
+    filed, lead, _ = staffed
+    case = cases.transition(ctx, filed.case, Stage.ACKNOWLEDGED, lead)
+    pause_clock(ctx, case, lead, "Waiting for the pay slips.")
+    clock.advance(days=2)
+    case = cases.transition(ctx, case, Stage.ADMISSIBILITY, lead)
+    case = cases.transition(ctx, case, Stage.INVESTIGATION, lead, "Admissible.")
+    decision = by_code_open(ctx, case)["decision"]
+    assert decision.paused_at == clock.now()
+    opened_at, due = decision.opened_at, decision.due_at
+    clock.advance(days=10)
+    resume_clock(ctx, case, lead)
+    ctx.session.refresh(decision)
+    assert decision.paused_at is None
+    assert decision.due_at == due + timedelta(days=10)
+    assert decision.opened_at == opened_at
+
+
+def by_code_open(ctx, case: Case) -> dict[str, Deadline]:
+    rows = ctx.session.scalars(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.state == DeadlineState.OPEN)
+    )
+    return {row.code: row for row in rows}

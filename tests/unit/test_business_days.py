@@ -253,12 +253,13 @@ def test_due_at_in_days_of_a_business_calendar_falls_on_a_business_day():
     [
         (None, utc(2026, 3, 7), utc(2026, 6, 7)),  # a Sunday, as calendar months
         (Calendar(), utc(2026, 3, 7), utc(2026, 6, 7)),
-        (DUTCH, utc(2026, 3, 7), utc(2026, 6, 8)),  # rolled to Monday
-        (DUTCH, utc(2026, 3, 5), utc(2026, 6, 5)),  # a Friday stays
+        # business days count local dates and keep the local time (11:00 CET, then CEST)
+        (DUTCH, utc(2026, 3, 7), utc(2026, 6, 8, 9)),  # rolled to Monday
+        (DUTCH, utc(2026, 3, 5), utc(2026, 6, 5, 9)),  # a Friday stays
         (
             Calendar(business_days=True, holidays=(date(2026, 6, 8),)),
             utc(2026, 3, 7),
-            utc(2026, 6, 9),  # Sunday, then the Monday holiday
+            utc(2026, 6, 9, 9),  # Sunday, then the Monday holiday
         ),
         (DUTCH, utc(2026, 11, 30), utc(2027, 3, 1)),  # the month's last day, a Sunday
     ],
