@@ -10,18 +10,14 @@ filing figure measures the database and the encryption, not Argon2id.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from flask_migrate import upgrade
+from common import bench_app
 from sqlalchemy import text
 
-from grievance import MIGRATIONS, create_app
 from grievance.clock import FixedClock
-from grievance.config import TEST_KDF, Settings
-from grievance.crypto.keyring import Keyring
+from grievance.config import TEST_KDF
 from grievance.extensions import db
 from grievance.models import (
     Anonymity,
@@ -42,23 +38,9 @@ CASES = int(os.environ.get("BENCH_CASES", "2000"))
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp())
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
-    settings = Settings(
-        env="test",
-        secret_key="bench-secret-key-0123456789abcdef0123",
-        database_url=url,
-        public_base_url="http://localhost",
-        instance_path=tmp,
-        kdf=TEST_KDF,
-    )
     clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
-    app = create_app(settings, clock=clock, keyring=Keyring.generate())
+    app = bench_app(clock)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(directory=str(MIGRATIONS))
         session = db.session()
         ctx = Context(
             session=session, clock=clock, keyring=app.extensions["grievance.keyring"], kdf=TEST_KDF

@@ -12,18 +12,14 @@ Override with BENCH_TOTALS=100000,1000000 and BENCH_DUE=10000.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from flask_migrate import upgrade
+from common import bench_app
 from sqlalchemy import text
 
-from grievance import MIGRATIONS, create_app
 from grievance.clock import FixedClock
-from grievance.config import TEST_KDF, Settings
-from grievance.crypto.keyring import Keyring
+from grievance.config import TEST_KDF
 from grievance.extensions import db
 from grievance.services.context import Context
 from grievance.services.sweep import sweep_deadlines
@@ -81,23 +77,9 @@ def _fill(total: int, due: int) -> None:
 
 
 def run(total: int, due: int) -> None:
-    tmp = Path(tempfile.mkdtemp())
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
     clock = FixedClock(NOW)
-    settings = Settings(
-        env="test",
-        secret_key="bench-secret-key-0123456789abcdef0123",
-        database_url=url,
-        public_base_url="http://localhost",
-        instance_path=tmp,
-        kdf=TEST_KDF,
-    )
-    app = create_app(settings, clock=clock, keyring=Keyring.generate())
+    app = bench_app(clock)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(directory=str(MIGRATIONS))
         started = time.perf_counter()
         _fill(total, due)
         filled = time.perf_counter() - started
