@@ -66,7 +66,8 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         GRIEVANCE_SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # Errors never carry the statement's parameters into logs (ASVS 7.1.2).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         SESSION_COOKIE_NAME="__Host-staff" if secure else "staff",
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,

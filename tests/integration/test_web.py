@@ -311,3 +311,23 @@ def test_every_string_in_the_code_and_templates_is_in_the_catalog_template():
     with (LOCALES / "messages.pot").open("rb") as handle:
         template = read_po(handle)
     assert sorted(message for message in found if message not in template) == []
+
+
+def test_database_errors_never_carry_statement_parameters(app, ctx):
+    """A failed statement's message (logged by the worker) holds no value it was given."""
+    import sqlalchemy as sa
+
+    from grievance.extensions import db
+
+    with app.app_context():
+        try:
+            ctx.session.execute(
+                sa.text("SELECT * FROM no_such_table WHERE x = :secret"),
+                {"secret": "+8801711000001"},
+            )
+        except sa.exc.DBAPIError as error:
+            message = str(error)
+        else:  # pragma: no cover
+            raise AssertionError("the statement should fail")
+        assert "+8801711000001" not in message
+        assert db.engine.hide_parameters
