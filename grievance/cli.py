@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
+from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
+from grievance.services.context import Context
 
 
 @click.group("grievance")
@@ -75,6 +77,62 @@ def demo_data() -> None:
     click.echo("\nDemo logins (password for all: " + DEMO_PASSWORD + "):")
     for role, email in report.logins:
         click.echo(f"  {role:<12} {email}")
+
+
+@grievance_commands.command("rotate-keys")
+@with_appcontext
+def rotate_keys() -> None:
+    """Add a new key-encryption key to the key ring and re-wrap every data key with it.
+
+    Restart every web server and worker afterwards (they hold the key ring in memory);
+    then `retire-keys` drops the versions no data key uses any more.
+    """
+    from flask import current_app
+
+    from grievance.crypto.keyring import Keyring
+    from grievance.services.keys import rewrap_all, versions_in_use
+
+    path = _keyring_file()
+    # The new version is written first, so that a run cut short leaves a key ring that
+    # still opens every data key; running the command again finishes the job.
+    rotated = Keyring.from_file(path).with_new_version()
+    rotated.write(path)
+    current_app.extensions["grievance.keyring"] = rotated
+    ctx = _context_with(rotated)
+    count = rewrap_all(ctx)
+    click.echo(f"Key version {rotated.current} is current; {count} data keys re-wrapped.")
+    click.echo(f"Data keys per key version: {versions_in_use(ctx)}")
+
+
+@grievance_commands.command("retire-keys")
+@with_appcontext
+def retire_keys() -> None:
+    """Drop the key versions no data key uses (after every process runs the new ring)."""
+    from grievance.crypto.keyring import Keyring
+    from grievance.services.keys import retire_old_versions
+
+    path = _keyring_file()
+    kept = retire_old_versions(_context_with(Keyring.from_file(path)))
+    kept.write(path)
+    click.echo(f"Key versions kept: {', '.join(map(str, sorted(kept.keks)))}.")
+
+
+def _keyring_file() -> Path:
+    from flask import current_app
+
+    path: Path | None = current_app.config["GRIEVANCE_SETTINGS"].keyring_file
+    if path is None:
+        click.echo("Rotation writes the key ring: set GRIEVANCE_KEYRING_FILE.", err=True)
+        sys.exit(2)
+    return path
+
+
+def _context_with(keyring: Keyring) -> Context:
+    from dataclasses import replace
+
+    from grievance import service_context
+
+    return replace(service_context(), keyring=keyring)
 
 
 @grievance_commands.command("worker")
