@@ -148,6 +148,9 @@ def configure_i18n(app: Flask) -> None:
 
 
 def configure_security(app: Flask, settings: Settings) -> None:
+    from grievance.web.sessions import SurfaceSessionInterface
+
+    app.session_interface = SurfaceSessionInterface()
     csrf.init_app(app)
     https = settings.public_base_url.startswith("https://")
 
@@ -177,9 +180,11 @@ def configure_security(app: Flask, settings: Settings) -> None:
 def register_blueprints(app: Flask) -> None:
     from grievance.web.health import blueprint as health
     from grievance.web.public import blueprint as public
+    from intake.web import blueprint as intake
 
     app.register_blueprint(health)
     app.register_blueprint(public)
+    app.register_blueprint(intake)
 
 
 def register_cli(app: Flask) -> None:

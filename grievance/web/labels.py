@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from grievance.models import Stage
+from grievance.policies import Calendar, TimeLimit
 
 STAGE_NAMES = {
     Stage.RECEIVED: _l("Received"),
@@ -78,3 +80,28 @@ OUTCOMES = [
         ),
     ),
 ]
+
+
+def duration(limit: TimeLimit, calendar: Calendar) -> str:
+    if limit.months is not None:
+        return str(ngettext("%(num)d month", "%(num)d months", limit.months))
+    assert limit.days is not None
+    if calendar.business_days:
+        return str(ngettext("%(num)d working day", "%(num)d working days", limit.days))
+    return str(ngettext("%(num)d day", "%(num)d days", limit.days))
+
+
+def describe(limit: TimeLimit, calendar: Calendar) -> str:
+    """'Acknowledge receipt: within 7 days', in the reader's language."""
+    label = gettext(limit.label)  # policy labels are extracted by grievance.policies.extract
+    if limit.recurring:
+        return str(
+            gettext(
+                "%(label)s: at least every %(duration)s",
+                label=label,
+                duration=duration(limit, calendar),
+            )
+        )
+    return str(
+        gettext("%(label)s: within %(duration)s", label=label, duration=duration(limit, calendar))
+    )

@@ -1,0 +1,123 @@
+"""The anonymous surface: the complaint form and the receipt (DESIGN §8).
+
+A channel only: it turns the form into a `Filing` and calls the filing service. Its own
+session cookie (see `grievance.web.sessions`), nothing stored but what the form needs.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_babel import get_locale, gettext
+from sqlalchemy import select
+
+from grievance import service_context
+from grievance.crypto.secrets import format_receipt_code
+from grievance.extensions import db
+from grievance.models import (
+    Anonymity,
+    Channel,
+    Company,
+    ComplainantKind,
+    ContactChannel,
+    Mechanism,
+    Site,
+)
+from grievance.models.company import company_mechanism
+from grievance.models.user import Role
+from grievance.services.actors import Actor
+from grievance.services.errors import InvalidInput
+from grievance.services.filing import ComplainantDetails, Filing, file_case
+from grievance.web.labels import describe
+from intake.web.forms import ComplaintForm
+
+blueprint = Blueprint("intake", __name__, url_prefix="/complaint")
+
+
+def _mechanisms() -> list[Mechanism]:
+    return list(db.session.scalars(select(Mechanism).order_by(Mechanism.name)))
+
+
+def _suggestions(mechanisms: list[Mechanism]) -> tuple[list[str], list[str]]:
+    """Known companies and sites, offered as suggestions (the person may write anything)."""
+    ids = [mechanism.id for mechanism in mechanisms]
+    adhering = select(company_mechanism.c.company_id).where(
+        company_mechanism.c.mechanism_id.in_(ids)
+    )
+    companies = db.session.scalars(select(Company.name).order_by(Company.name)).all()
+    sites = db.session.execute(
+        select(Site.name, Company.name)
+        .join(Company, Company.id == Site.company_id)
+        .where((Site.company_id.in_(adhering)) | Company.buyers.any(Company.id.in_(adhering)))
+        .order_by(Site.name)
+    ).all()
+    return list(companies), [f"{site}, {company}" for site, company in sites]
+
+
+@blueprint.route("", methods=["GET", "POST"])
+def complaint() -> str | tuple[str, int]:
+    ctx = service_context()
+    mechanisms = _mechanisms()
+    language = str(get_locale() or "en")
+    themes: list[tuple[str, str]] = []
+    if mechanisms:
+        # policy labels are extracted for translation by grievance.policies.extract
+        themes = [(t.code, str(gettext(t.label))) for t in ctx.policy(mechanisms[0]).themes]
+    form = ComplaintForm(
+        mechanisms=[(m.code, m.name) for m in mechanisms],
+        themes=themes,
+    )
+    companies, sites = _suggestions(mechanisms)
+    if request.method == "POST" and form.validate():
+        mechanism = next(m for m in mechanisms if m.code == form.mechanism.data)
+        contact = ContactChannel(form.contact.data)
+        address = {ContactChannel.SMS: form.phone.data, ContactChannel.EMAIL: form.email.data}.get(
+            contact, ""
+        )
+        offered = ctx.policy(mechanism).languages
+        filing = Filing(
+            mechanism=mechanism,
+            channel=Channel.WEB,
+            language=language if language in offered else offered[0],
+            statement=form.statement.data,
+            themes=form.themes.data or [],
+            country=form.country.data or None,
+            location=form.location.data or "",
+            companies=form.companies.data or "",
+            occurred=form.occurred.data or "",
+            urgent=form.urgent.data == "yes",
+            complainant=ComplainantDetails(
+                anonymity=Anonymity(form.anonymity.data),
+                kind=ComplainantKind(form.kind.data),
+                contact_channel=contact,
+                contact_address=address or "",
+                name=form.name.data or "",
+                represents=form.represents.data or "",
+                consents={
+                    "share_identity_with_company": bool(form.share_identity.data),
+                    "publish_summary": bool(form.publish_summary.data),
+                },
+            ),
+        )
+        try:
+            filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+        except InvalidInput as refused:
+            # The form checks everything the service does; should a rule differ, the
+            # answer is marked rather than lost.
+            for field_name in refused.errors:
+                field = getattr(form, field_name, None) or form.statement
+                field.errors = [*field.errors, str(gettext("Please check this answer."))]
+        else:
+            db.session.commit()
+            # Shown once, never stored, never in a URL: the page itself is not cached.
+            policy = ctx.case_policy(filed.case)
+            acknowledge = policy.time_limit_for("acknowledge")
+            return render_template(
+                "intake/receipt.html",
+                reference=filed.case.reference,
+                receipt_code=format_receipt_code(filed.receipt_code),
+                mechanism_code=mechanism.code,
+                acknowledge=describe(acknowledge, policy.calendar) if acknowledge else None,
+            )
+    status = 422 if request.method == "POST" else 200
+    page = render_template("intake/complaint.html", form=form, companies=companies, sites=sites)
+    return (page, status) if status != 200 else page

@@ -1,0 +1,191 @@
+"""The complaint form. Every label, hint and message is translatable; the choices come
+from the mechanism's policy (themes) and from Babel (country names)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from babel import Locale
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from grievance.models import Anonymity, ComplainantKind, ContactChannel
+from grievance.services.filing import EMAIL_PATTERN, PHONE_PATTERN, STATEMENT_MAX, normalise_phone
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+ANONYMITY_CHOICES = [
+    (Anonymity.ANONYMOUS.value, _l("Anonymous: we never know who you are.")),
+    (
+        Anonymity.CONFIDENTIAL.value,
+        _l("Confidential: the reviewers know who you are, the companies do not."),
+    ),
+    (Anonymity.OPEN.value, _l("Open: you agree that the companies may know who you are.")),
+]
+
+KIND_CHOICES = [
+    (ComplainantKind.AFFECTED.value, _l("It happened to me")),
+    (
+        ComplainantKind.REPRESENTATIVE.value,
+        _l("I complain for someone else, as their representative"),
+    ),
+    (ComplainantKind.UNION.value, _l("I complain for a trade union")),
+    (ComplainantKind.CSO.value, _l("I complain for an organisation or NGO")),
+    (ComplainantKind.NOTIFIER.value, _l("I saw it happen to others")),
+]
+
+CONTACT_CHOICES = [
+    (ContactChannel.NONE.value, _l("Do not contact me: I will come back with my receipt code")),
+    (ContactChannel.SMS.value, _l("By SMS")),
+    (ContactChannel.EMAIL.value, _l("By e-mail")),
+    (ContactChannel.REPRESENTATIVE.value, _l("Through my representative")),
+]
+
+YES_NO = [("no", _l("No")), ("yes", _l("Yes"))]
+
+
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+
+
+def choices(pairs: Sequence[tuple[str, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def country_choices() -> list[SelectChoice]:
+    """Every country, named in the reader's language, sorted for them."""
+    locale = get_locale() or Locale.parse("en")
+    names = {
+        code: name
+        for code, name in locale.territories.items()
+        if len(code) == 2
+        and code.isalpha()
+        and code not in ("EU", "EZ", "UN", "QO", "XA", "XB", "ZZ")
+    }
+    return choices([("", _l("Choose a country")), *sorted(names.items(), key=lambda item: item[1])])
+
+
+class ComplaintForm(FlaskForm):
+    mechanism = RadioField(
+        _l("Where do you complain?"), validators=[DataRequired(_l("Choose where you complain."))]
+    )
+    statement = TextAreaField(
+        _l("What happened?"),
+        description=_l(
+            "Write in your own words and your own language. Say what happened, to whom, and since when."
+        ),
+        validators=[
+            DataRequired(_l("Tell us what happened.")),
+            Length(max=STATEMENT_MAX, message=_l("Please keep it under %(max)d characters.")),
+        ],
+    )
+    country = SelectField(_l("In which country?"), validators=[Optional()])
+    location = StringField(
+        _l("Where? The factory, site or community"),
+        validators=[Optional(), Length(max=500)],
+    )
+    occurred = StringField(_l("When did it happen?"), validators=[Optional(), Length(max=200)])
+    companies = StringField(
+        _l("Which companies or brands?"),
+        description=_l("The factory's name, and the brands it makes for, if you know them."),
+        validators=[Optional(), Length(max=500)],
+    )
+    themes = CheckboxList(_l("What is it about?"), validators=[Optional()])
+    urgent = RadioField(
+        _l("Is someone in danger now?"),
+        choices=choices(YES_NO),
+        default="no",
+        validators=[DataRequired()],
+    )
+    kind = RadioField(
+        _l("Who are you?"),
+        choices=choices(KIND_CHOICES),
+        default=ComplainantKind.AFFECTED.value,
+        validators=[DataRequired()],
+    )
+    # No Optional() where an inline check must run on an empty answer: it stops the chain.
+    represents = StringField(
+        _l("Whom do you represent?"),
+        description=_l("For example: the 40 workers of the sewing line."),
+        validators=[Length(max=500)],
+    )
+    anonymity = RadioField(
+        _l("Who may know who you are?"),
+        choices=choices(ANONYMITY_CHOICES),
+        default=Anonymity.ANONYMOUS.value,
+        validators=[DataRequired()],
+    )
+    name = StringField(_l("Your name"), validators=[Optional(), Length(max=200)])
+    contact = RadioField(
+        _l("How may we contact you?"),
+        choices=choices(CONTACT_CHOICES),
+        default=ContactChannel.NONE.value,
+        validators=[DataRequired()],
+    )
+    phone = StringField(
+        _l("Phone number, with the country code"),
+        description=_l("For example +880 1711 000000"),
+        validators=[Length(max=40)],
+    )
+    email = StringField(_l("E-mail address"), validators=[Length(max=254)])
+    share_identity = BooleanField(_l("The companies may know who I am."))
+    publish_summary = BooleanField(_l("A summary without my name may be published."))
+
+    def __init__(
+        self,
+        *args: Any,
+        mechanisms: list[tuple[str, str]],
+        themes: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.mechanism.choices = choices(mechanisms)
+        if len(mechanisms) == 1 and not self.mechanism.data:
+            self.mechanism.data = mechanisms[0][0]
+        self.themes.choices = choices(themes)
+        self.country.choices = country_choices()
+
+    def validate_represents(self, field: StringField) -> None:
+        if self.kind.data in ("representative", "union", "cso") and not (field.data or "").strip():
+            raise ValidationError(_l("Say whom you represent."))
+
+    def validate_name(self, field: StringField) -> None:
+        if self.anonymity.data == "anonymous" and (field.data or "").strip():
+            raise ValidationError(
+                _l("You chose to stay anonymous: leave your name out, or choose another option.")
+            )
+
+    def validate_phone(self, field: StringField) -> None:
+        if (
+            self.contact.data == "sms"
+            and PHONE_PATTERN.match(normalise_phone(field.data or "")) is None
+        ):
+            raise ValidationError(
+                _l("Give your phone number with its country code, starting with +.")
+            )
+
+    def validate_email(self, field: StringField) -> None:
+        if self.contact.data == "email" and EMAIL_PATTERN.match((field.data or "").strip()) is None:
+            raise ValidationError(_l("Give an e-mail address, like name@example.org."))
+
+    def validate_share_identity(self, field: BooleanField) -> None:
+        if field.data and self.anonymity.data != "open":
+            raise ValidationError(
+                _l("Only an open complaint can share who you are with the companies.")
+            )
