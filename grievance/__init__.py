@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from grievance.clock import Clock, SystemClock
 from grievance.config import PROJECT_ROOT, Settings
 from grievance.crypto.keyring import Keyring, load_keyring
-from grievance.extensions import babel, csrf, db, migrate
+from grievance.extensions import babel, csrf, db, limiter, migrate
 from grievance.services.context import Context
 
 __all__ = ["create_app", "service_context"]
@@ -77,6 +77,8 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         PREFERRED_URL_SCHEME="https" if secure else "http",
         TESTING=settings.env == "test",
         WTF_CSRF_TIME_LIMIT=None,  # bound to the session instead
+        # memory:// serves one process; set RATELIMIT_STORAGE_URI=redis://… for several.
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
     )
 
 
@@ -152,6 +154,7 @@ def configure_security(app: Flask, settings: Settings) -> None:
 
     app.session_interface = SurfaceSessionInterface()
     csrf.init_app(app)
+    limiter.init_app(app)
     https = settings.public_base_url.startswith("https://")
 
     @app.after_request
@@ -181,10 +184,12 @@ def register_blueprints(app: Flask) -> None:
     from grievance.web.health import blueprint as health
     from grievance.web.public import blueprint as public
     from intake.web import blueprint as intake
+    from intake.web.followup import blueprint as followup
 
     app.register_blueprint(health)
     app.register_blueprint(public)
     app.register_blueprint(intake)
+    app.register_blueprint(followup)
 
 
 def register_cli(app: Flask) -> None:

@@ -58,6 +58,7 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = TWILIO_API_BASE_URL
     log_level: str = "INFO"
+    ratelimit_storage_uri: str = "memory://"
 
     @property
     def is_development(self) -> bool:
@@ -136,6 +137,7 @@ class Settings:
             twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base_url=(get("TWILIO_API_BASE_URL") or TWILIO_API_BASE_URL).rstrip("/"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
         )
 
 

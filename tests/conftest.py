@@ -10,9 +10,11 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -21,7 +23,7 @@ from grievance import MIGRATIONS, create_app
 from grievance.clock import FixedClock
 from grievance.config import TEST_KDF, Settings
 from grievance.crypto.keyring import Keyring
-from grievance.extensions import db
+from grievance.extensions import db, limiter
 from grievance.services.context import Context
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -86,9 +88,23 @@ def clock(session_clock: FixedClock) -> FixedClock:
     return session_clock
 
 
+class RequestIsolatingClient(FlaskClient):
+    """The `session` fixture keeps an app context pushed for the whole test, so requests
+    share it (and its `g`); forget what a request left in `g`, as production would."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            for name in list(g):
+                g.pop(name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def app(_app: Flask, clock: FixedClock) -> Flask:
-    return _app
+def app(_app: Flask, clock: FixedClock) -> Iterator[Flask]:
+    _app.test_client_class = RequestIsolatingClient
+    limiter.reset()  # each test starts with no attempt counted
+    yield _app
+    limiter.reset()
 
 
 @pytest.fixture

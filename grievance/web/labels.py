@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
-from grievance.models import Stage
+from grievance.models import CaseEvent, Stage
 from grievance.policies import Calendar, TimeLimit
 
 STAGE_NAMES = {
@@ -105,3 +107,34 @@ def describe(limit: TimeLimit, calendar: Calendar) -> str:
     return str(
         gettext("%(label)s: within %(duration)s", label=label, duration=duration(limit, calendar))
     )
+
+
+def describe_event(event: CaseEvent, payload: dict[str, Any]) -> str:
+    """One line of a case's history for the complainant, from what they may see of it."""
+    reason = payload.get("reason")
+    if event.kind == "case_filed":
+        return str(gettext("Your complaint was received."))
+    if event.kind == "stage_changed" and event.stage_to is not None:
+        text = gettext("Stage: %(stage)s.", stage=STAGE_NAMES[event.stage_to])
+        return f"{text} {reason}" if reason else str(text)
+    if event.kind in ("message_to_complainant", "feedback_given"):
+        return str(gettext("The reviewers wrote to you."))
+    if event.kind == "clock_paused":
+        return str(gettext("We are waiting for information from you: %(reason)s", reason=reason))
+    if event.kind == "clock_resumed":
+        return str(gettext("The time limits run again."))
+    if event.kind == "deadline_extended":
+        return str(gettext("More time was taken, with this reason: %(reason)s", reason=reason))
+    if event.kind == "company_added":
+        return str(gettext("Company in the case: %(company)s", company=payload.get("company")))
+    if event.kind == "involvement_classified":
+        return str(
+            gettext(
+                "The reviewers assessed the role of %(company)s.", company=payload.get("company")
+            )
+        )
+    if event.kind.startswith("remedy_"):
+        return str(gettext("The remedy was updated."))
+    if event.kind == "satisfaction_recorded":
+        return str(gettext("Your answer on the remedy was recorded."))
+    return str(gettext("The case was updated."))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from grievance import service_context
 from grievance.crypto.secrets import format_receipt_code
-from grievance.extensions import db
+from grievance.extensions import db, limiter
 from grievance.models import (
     Anonymity,
     Channel,
@@ -54,6 +54,7 @@ def _suggestions(mechanisms: list[Mechanism]) -> tuple[list[str], list[str]]:
 
 
 @blueprint.route("", methods=["GET", "POST"])
+@limiter.limit("20 per hour; 60 per day", methods=["POST"])  # form spam must not drown people
 def complaint() -> str | tuple[str, int]:
     ctx = service_context()
     mechanisms = _mechanisms()

@@ -182,3 +182,10 @@ def test_every_code_point_survives(app, ctx, mechanism, statement):
     assert ctx.vault.open(case.id, "statement", case.statement_enc) == unicodedata.normalize(
         "NFC", statement
     )
+
+
+def test_filing_is_rate_limited_per_client(app, ctx, mechanism):
+    client = app.test_client()
+    statuses = [_post(client, {"statement": ""}).status_code for _ in range(21)]
+    assert statuses[:20] == [422] * 20
+    assert statuses[20] == 429

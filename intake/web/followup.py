@@ -1,0 +1,145 @@
+"""Follow-up with the receipt code: the case's stage and time limits, what the parties
+may see of its log, and the conversation with the reviewers. The code is asked once per
+browser session; failed attempts are limited per (hashed) client."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from grievance import service_context
+from grievance.crypto.secrets import normalise_receipt_code
+from grievance.extensions import db, limiter
+from grievance.models import (
+    Case,
+    CaseEvent,
+    Channel,
+    Complainant,
+    Direction,
+    Mechanism,
+    Message,
+    Visibility,
+)
+from grievance.services import deadlines
+from grievance.services.actors import Actor
+from grievance.services.caselog import visible_payload
+from grievance.services.errors import InvalidInput
+from grievance.services.filing import find_by_receipt
+from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+from grievance.web.labels import STAGE_NAMES, describe_event
+
+blueprint = Blueprint("followup", __name__, url_prefix="/follow-up")
+
+SESSION_KEY = "complainant"
+#: A follow-up session ends after this much silence.
+IDLE_SECONDS = 30 * 60
+
+
+class CodeForm(FlaskForm):
+    # labels are written, translated, in the template
+    code = StringField("code", validators=[DataRequired(), Length(max=64)])
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("body", validators=[DataRequired(), Length(max=MESSAGE_MAX)])
+
+
+def _signed_in() -> Complainant | None:
+    state = session.get(SESSION_KEY)
+    if not isinstance(state, dict):
+        return None
+    now = service_context().now().timestamp()
+    if now - float(state.get("seen", 0)) > IDLE_SECONDS:
+        session.clear()
+        return None
+    state["seen"] = now
+    session.modified = True
+    return db.session.get(Complainant, state.get("id"))
+
+
+@blueprint.route("", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes; 40 per day", methods=["POST"])
+def sign_in() -> str | Response | tuple[str, int]:
+    form = CodeForm()
+    failed = False
+    if request.method == "POST" and form.validate():
+        code = normalise_receipt_code(form.code.data or "")
+        found = None
+        if code is not None:
+            ctx = service_context()
+            for mechanism in db.session.scalars(select(Mechanism).order_by(Mechanism.id)):
+                found = find_by_receipt(ctx, mechanism, code)
+                if found is not None:
+                    break
+        if found is not None:
+            session.clear()  # a fresh session for the person who knows the code
+            session[SESSION_KEY] = {"id": found.id, "seen": service_context().now().timestamp()}
+            return redirect(url_for("followup.case"))
+        failed = True
+    page = render_template("intake/followup_sign_in.html", form=form, failed=failed)
+    return (page, 401) if failed else page
+
+
+@blueprint.post("/sign-out")
+def sign_out() -> Response:
+    session.clear()
+    return redirect(url_for("followup.sign_in"))
+
+
+@blueprint.route("/case", methods=["GET", "POST"])
+def case() -> str | Response | tuple[str, int]:
+    complainant = _signed_in()
+    if complainant is None:
+        return redirect(url_for("followup.sign_in"))
+    ctx = service_context()
+    the_case = db.session.get_one(Case, complainant.case_id)
+    form = MessageForm()
+    if request.method == "POST" and form.validate():
+        try:
+            add_message(
+                ctx, the_case, Actor.for_complainant(complainant), form.body.data, Channel.WEB
+            )
+        except InvalidInput:
+            form.body.errors = [gettext("Write a message.")]
+        else:
+            db.session.commit()
+            return redirect(url_for("followup.case") + "#messages")
+    policy = ctx.case_policy(the_case)
+    open_limits = []
+    for deadline in deadlines.open_deadlines(ctx.session, the_case):
+        limit = policy.time_limit_for(deadline.code)
+        label = gettext(limit.label) if limit else gettext("Remedy action")
+        open_limits.append((label, deadline.due_at, deadline.paused_at is not None))
+    events = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == the_case.id).order_by(CaseEvent.seq)
+    )
+    timeline: list[tuple[datetime, str]] = []
+    for event in events:
+        payload = visible_payload(event, Visibility.PARTIES)
+        if payload is not None:
+            timeline.append((event.created_at, describe_event(event, payload)))
+    conversation = [
+        (m.created_at, m.direction is Direction.FROM_COMPLAINANT, read_message(ctx, m))
+        for m in db.session.scalars(
+            select(Message).where(Message.case_id == the_case.id).order_by(Message.id)
+        )
+    ]
+    status = 422 if request.method == "POST" else 200
+    page = render_template(
+        "intake/followup_case.html",
+        case=the_case,
+        stage=STAGE_NAMES[the_case.stage],
+        waiting=the_case.clock_paused_at is not None,
+        limits=open_limits,
+        timeline=timeline,
+        conversation=conversation,
+        form=form,
+    )
+    return (page, status) if status != 200 else page
