@@ -7,10 +7,12 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from grievance.crypto.secrets import normalise_receipt_code
-from grievance.extensions import db
+from grievance.extensions import db, limiter
 from grievance.models import Anonymity, Case, Complainant, Stage
 from grievance.services.filing import find_by_receipt
 from tests.factories import make_mechanism
@@ -189,3 +191,25 @@ def test_filing_is_rate_limited_per_client(app, ctx, mechanism):
     statuses = [_post(client, {"statement": ""}).status_code for _ in range(21)]
     assert statuses[:20] == [422] * 20
     assert statuses[20] == 429
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    statement=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=400,
+    ).filter(lambda value: value.strip())
+)
+def test_any_unicode_survives_the_form_unchanged(app, ctx, mechanism, statement):
+    """Bidi controls, emoji, combining marks, any script: NFC-normalised, otherwise kept."""
+    limiter.reset()
+    before = set(ctx.session.scalars(select(Case.id)))
+    response = _post(app.test_client(), {"statement": statement})
+    assert response.status_code == 200, response.get_data(as_text=True)[-500:]
+    (case_id,) = set(ctx.session.scalars(select(Case.id))) - before
+    case = ctx.session.get(Case, case_id)
+    expected = unicodedata.normalize("NFC", statement).strip()
+    assert ctx.vault.open(case.id, "statement", case.statement_enc) == expected
