@@ -183,6 +183,7 @@ def configure_security(app: Flask, settings: Settings) -> None:
 def register_blueprints(app: Flask) -> None:
     from grievance.web.health import blueprint as health
     from grievance.web.public import blueprint as public
+    from intake.api import blueprint as api
     from intake.web import blueprint as intake
     from intake.web.followup import blueprint as followup
 
@@ -190,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public)
     app.register_blueprint(intake)
     app.register_blueprint(followup)
+    app.register_blueprint(api)
 
 
 def register_cli(app: Flask) -> None:

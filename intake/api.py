@@ -1,0 +1,386 @@
+"""The JSON intake API for partner apps (a union's app, a call-centre tool).
+
+A channel like the web form: requests are validated with pydantic, turned into a
+`Filing` or a message, and handed to the services. Errors come back as
+`{"errors": [{"path": "contact.phone", "message": "..."}]}`. The OpenAPI document is
+built from the same models, at `/api/v1/openapi.json`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import models_json_schema
+from sqlalchemy import select
+
+from grievance import service_context
+from grievance.crypto.secrets import normalise_receipt_code
+from grievance.extensions import csrf, db, limiter
+from grievance.models import (
+    Anonymity,
+    Case,
+    CaseEvent,
+    Channel,
+    Complainant,
+    ComplainantKind,
+    ContactChannel,
+    Direction,
+    Mechanism,
+    Message,
+    Role,
+    Visibility,
+)
+from grievance.services import deadlines
+from grievance.services.actors import Actor
+from grievance.services.caselog import visible_payload
+from grievance.services.errors import InvalidInput
+from grievance.services.filing import (
+    STATEMENT_MAX,
+    ComplainantDetails,
+    Filing,
+    file_case,
+    find_by_receipt,
+)
+from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=STATEMENT_MAX)
+
+
+class Contact(_In):
+    channel: Literal["none", "sms", "whatsapp", "email", "representative"] = "none"
+    phone: str | None = Field(default=None, max_length=40, examples=["+8801711000000"])
+    email: str | None = Field(default=None, max_length=254)
+
+
+class Identity(_In):
+    name: str = Field(default="", max_length=200)
+    details: str = Field(default="", max_length=2000)
+
+
+class Consents(_In):
+    share_identity_with_company: bool = False
+    publish_summary: bool = False
+
+
+class ComplaintIn(_In):
+    mechanism: str = Field(max_length=8, examples=["TEX"])
+    language: str = Field(max_length=16, examples=["bn"])
+    statement: str = Field(min_length=1, max_length=STATEMENT_MAX)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    site: str = Field(default="", max_length=500)
+    companies: list[str] = Field(default_factory=list, max_length=20)
+    themes: list[str] = Field(default_factory=list, max_length=20)
+    urgent: bool = False
+    anonymity: Literal["anonymous", "confidential", "open"] = "anonymous"
+    complainant_kind: Literal["affected", "representative", "union", "cso", "notifier"] = "affected"
+    represents: str = Field(default="", max_length=500)
+    contact: Contact = Field(default_factory=Contact)
+    identity: Identity = Field(default_factory=Identity)
+    consents: Consents = Field(default_factory=Consents)
+
+
+class ComplaintOut(BaseModel):
+    reference: str
+    receipt_code: str = Field(description="Shown once to the complainant; never stored.")
+
+
+class FollowupIn(_In):
+    receipt_code: str = Field(max_length=64)
+
+
+class FollowupMessageIn(_In):
+    receipt_code: str = Field(max_length=64)
+    body: str = Field(min_length=1, max_length=MESSAGE_MAX)
+
+
+class DeadlineOut(BaseModel):
+    code: str
+    due_at: datetime
+    paused: bool
+
+
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    stage_from: str | None
+    stage_to: str | None
+    details: dict[str, Any]
+
+
+class MessageOut(BaseModel):
+    at: datetime
+    from_complainant: bool
+    body: str
+
+
+class FollowupOut(BaseModel):
+    reference: str
+    stage: str
+    waiting_for_complainant: bool
+    deadlines: list[DeadlineOut]
+    events: list[EventOut]
+    messages: list[MessageOut]
+
+
+class ErrorItem(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    errors: list[ErrorItem]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, errors: list[tuple[str, str]]) -> None:
+        self.status = status
+        self.errors = errors
+
+
+def _errors(status: int, errors: list[tuple[str, str]]) -> ResponseReturnValue:
+    body = ErrorOut(errors=[ErrorItem(path=path, message=message) for path, message in errors])
+    return jsonify(body.model_dump()), status
+
+
+@blueprint.errorhandler(_Refused)
+def _refused(error: _Refused) -> ResponseReturnValue:
+    return _errors(error.status, error.errors)
+
+
+@blueprint.errorhandler(429)
+def _too_many(_error: Exception) -> ResponseReturnValue:
+    return _errors(429, [("", "Too many requests; try again later.")])
+
+
+def _parse(model: type[Model]) -> Model:
+    if not request.is_json:
+        raise _Refused(415, [("", "Send application/json.")])
+    data = request.get_json(silent=True)
+    if data is None:
+        raise _Refused(400, [("", "The body is not valid JSON.")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _Refused(
+            422,
+            [
+                (".".join(str(part) for part in item["loc"]), item["msg"])
+                for item in error.errors(include_url=False)
+            ],
+        ) from None
+
+
+#: Where the filing service's field names sit in the request.
+_PATHS = {
+    "contact_address": "contact.phone",
+    "site": "site",
+    "name": "identity.name",
+    "anonymity": "identity.name",
+    "consents": "consents",
+}
+
+
+@blueprint.post("/complaints")
+@limiter.limit("20 per hour; 200 per day")
+def complaints() -> ResponseReturnValue:
+    payload = _parse(ComplaintIn)
+    ctx = service_context()
+    mechanism = db.session.scalar(select(Mechanism).where(Mechanism.code == payload.mechanism))
+    if mechanism is None:
+        raise _Refused(422, [("mechanism", "Unknown mechanism.")])
+    contact = ContactChannel(payload.contact.channel)
+    address = {
+        ContactChannel.SMS: payload.contact.phone,
+        ContactChannel.WHATSAPP: payload.contact.phone,
+        ContactChannel.EMAIL: payload.contact.email,
+    }.get(contact)
+    filing = Filing(
+        mechanism=mechanism,
+        channel=Channel.API,
+        language=payload.language,
+        statement=payload.statement,
+        themes=payload.themes,
+        country=payload.country,
+        location=payload.site,
+        companies="\n".join(payload.companies),
+        urgent=payload.urgent,
+        complainant=ComplainantDetails(
+            anonymity=Anonymity(payload.anonymity),
+            kind=ComplainantKind(payload.complainant_kind),
+            contact_channel=contact,
+            contact_address=address or "",
+            name=payload.identity.name,
+            details=payload.identity.details,
+            represents=payload.represents,
+            consents=payload.consents.model_dump(),
+        ),
+    )
+    try:
+        filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+    except InvalidInput as refused:
+        raise _Refused(
+            422, [(_PATHS.get(field, field), message) for field, message in refused.errors.items()]
+        ) from None
+    db.session.commit()
+    body = ComplaintOut(reference=filed.case.reference, receipt_code=filed.receipt_code)
+    response = jsonify(body.model_dump())
+    return response, 201
+
+
+def _complainant(code_text: str) -> Complainant:
+    code = normalise_receipt_code(code_text)
+    if code is not None:
+        ctx = service_context()
+        for mechanism in db.session.scalars(select(Mechanism).order_by(Mechanism.id)):
+            found = find_by_receipt(ctx, mechanism, code)
+            if found is not None:
+                return found
+    raise _Refused(404, [("receipt_code", "Unknown receipt code.")])
+
+
+def _followup(complainant: Complainant) -> FollowupOut:
+    ctx = service_context()
+    case = db.session.get_one(Case, complainant.case_id)
+    events = []
+    for event in db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+    ):
+        details = visible_payload(event, Visibility.PARTIES)
+        if details is not None:
+            events.append(
+                EventOut(
+                    at=event.created_at,
+                    kind=event.kind,
+                    stage_from=event.stage_from.value if event.stage_from else None,
+                    stage_to=event.stage_to.value if event.stage_to else None,
+                    details=details,
+                )
+            )
+    return FollowupOut(
+        reference=case.reference,
+        stage=case.stage.value,
+        waiting_for_complainant=case.clock_paused_at is not None,
+        deadlines=[
+            DeadlineOut(code=d.code, due_at=d.due_at, paused=d.paused_at is not None)
+            for d in deadlines.open_deadlines(ctx.session, case)
+        ],
+        events=events,
+        messages=[
+            MessageOut(
+                at=message.created_at,
+                from_complainant=message.direction is Direction.FROM_COMPLAINANT,
+                body=read_message(ctx, message),
+            )
+            for message in db.session.scalars(
+                select(Message).where(Message.case_id == case.id).order_by(Message.id)
+            )
+        ],
+    )
+
+
+@blueprint.post("/followup")
+@limiter.limit("10 per 15 minutes; 40 per day")
+def followup() -> ResponseReturnValue:
+    payload = _parse(FollowupIn)
+    return jsonify(_followup(_complainant(payload.receipt_code)).model_dump(mode="json"))
+
+
+@blueprint.post("/followup/messages")
+@limiter.limit("10 per 15 minutes; 40 per day")
+def followup_message() -> ResponseReturnValue:
+    payload = _parse(FollowupMessageIn)
+    complainant = _complainant(payload.receipt_code)
+    case = db.session.get_one(Case, complainant.case_id)
+    try:
+        add_message(
+            service_context(), case, Actor.for_complainant(complainant), payload.body, Channel.API
+        )
+    except InvalidInput as refused:
+        raise _Refused(422, list(refused.errors.items())) from None
+    db.session.commit()
+    return jsonify(_followup(complainant).model_dump(mode="json")), 201
+
+
+def _operation(
+    summary: str, request_model: type[BaseModel], ok: int, response_model: type[BaseModel]
+) -> dict[str, Any]:
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def error(description: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": ref(ErrorOut)}},
+        }
+
+    return {
+        "summary": summary,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ref(request_model)}},
+        },
+        "responses": {
+            str(ok): {
+                "description": "Done",
+                "content": {"application/json": {"schema": ref(response_model)}},
+            },
+            "400": error("The body is not JSON"),
+            "404": error("Unknown receipt code"),
+            "415": error("Not application/json"),
+            "422": error("Invalid input, with the path of each field"),
+            "429": error("Too many requests"),
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    models: list[type[BaseModel]] = [
+        ComplaintIn,
+        ComplaintOut,
+        FollowupIn,
+        FollowupMessageIn,
+        FollowupOut,
+        ErrorOut,
+    ]
+    _, schemas = models_json_schema(
+        [
+            (model, "validation" if model.__name__.endswith("In") else "serialization")
+            for model in models
+        ],
+        ref_template="#/components/schemas/{model}",
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Grievance mechanism intake API", "version": "1"},
+        "paths": {
+            "/api/v1/complaints": {
+                "post": _operation("File a complaint", ComplaintIn, 201, ComplaintOut)
+            },
+            "/api/v1/followup": {
+                "post": _operation(
+                    "Follow a complaint with its receipt code", FollowupIn, 200, FollowupOut
+                )
+            },
+            "/api/v1/followup/messages": {
+                "post": _operation("Write to the reviewers", FollowupMessageIn, 201, FollowupOut)
+            },
+        },
+        "components": {"schemas": schemas.get("$defs", {})},
+    }
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document())
