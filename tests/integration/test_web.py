@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from sqlalchemy.exc import OperationalError
 
@@ -296,11 +297,21 @@ def test_catalog_is_complete(path):
     assert missing == []
 
 
+@pytest.mark.parametrize("path", CATALOGS, ids=lambda path: path.parts[-3])
+def test_catalog_placeholders_and_plural_forms_are_right(path):
+    """Babel's checks: the same %(name)s placeholders as the English, and as many plural
+    forms as the language has in CLDR."""
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    assert [(message.id, errors) for message, errors in catalog.check()] == []
+    assert catalog.num_plurals == get_plural(path.parts[-3]).num_plurals
+
+
 def test_every_string_in_the_code_and_templates_is_in_the_catalog_template():
     """A string added to a template or the code without `make extract` is untranslated."""
     with (PROJECT_ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
-    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
     found = {
         message if isinstance(message, str) else message[0]
         for _file, _line, message, _comments, _context in extract_from_dir(
