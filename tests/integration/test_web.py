@@ -342,3 +342,26 @@ def test_database_errors_never_carry_statement_parameters(app, ctx):
             raise AssertionError("the statement should fail")
         assert "+8801711000001" not in message
         assert db.engine.hide_parameters
+
+
+def test_every_language_offered_has_a_catalog():
+    from grievance.policies import default_policy
+
+    have = {path.parts[-3] for path in CATALOGS}
+    assert sorted(set(default_policy().languages) - have) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "words"),
+    [
+        ("bn", "ltr", "অভিযোগ করুন"),
+        ("ur", "rtl", "شکایت"),
+        ("zh", "ltr", "投诉"),
+        ("am", "ltr", "ቅሬታ"),
+    ],
+)
+def test_the_complaint_form_speaks_the_language(app, session, lang, direction, words):
+    page = app.test_client().get(f"/complaint?lang={lang}").get_data(as_text=True)
+    assert f'<html lang="{lang}" dir="{direction}">' in page
+    assert words in page
+    assert "Make a complaint" not in page
