@@ -18,7 +18,6 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy import select
 
 from grievance import service_context
-from grievance.crypto.secrets import normalise_receipt_code
 from grievance.extensions import csrf, db, limiter
 from grievance.models import (
     Anonymity,
@@ -43,7 +42,7 @@ from grievance.services.filing import (
     ComplainantDetails,
     Filing,
     file_case,
-    find_by_receipt,
+    find_complainant,
 )
 from grievance.services.messages import MESSAGE_MAX, add_message, read_message
 
@@ -240,14 +239,10 @@ def complaints() -> ResponseReturnValue:
 
 
 def _complainant(code_text: str) -> Complainant:
-    code = normalise_receipt_code(code_text)
-    if code is not None:
-        ctx = service_context()
-        for mechanism in db.session.scalars(select(Mechanism).order_by(Mechanism.id)):
-            found = find_by_receipt(ctx, mechanism, code)
-            if found is not None:
-                return found
-    raise _Refused(404, [("receipt_code", "Unknown receipt code.")])
+    found = find_complainant(service_context(), code_text)
+    if found is None:
+        raise _Refused(404, [("receipt_code", "Unknown receipt code.")])
+    return found
 
 
 def _followup(complainant: Complainant) -> FollowupOut:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import exists, select
 
-from grievance.crypto.secrets import new_receipt_code, receipt_lookup
+from grievance.crypto.secrets import new_receipt_code, normalise_receipt_code, receipt_lookup
 from grievance.models import (
     Anonymity,
     Case,
@@ -267,3 +267,16 @@ def new_receipt_salt() -> bytes:
 def find_by_receipt(ctx: Context, mechanism: Mechanism, code: str) -> Complainant | None:
     lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
     return ctx.session.scalar(select(Complainant).where(Complainant.receipt_lookup == lookup))
+
+
+def find_complainant(ctx: Context, typed_code: str) -> Complainant | None:
+    """The complainant a receipt code belongs to, in whichever mechanism, as typed (spaces,
+    dashes, any script's digits); None for anything else."""
+    code = normalise_receipt_code(typed_code)
+    if code is None:
+        return None
+    for mechanism in ctx.session.scalars(select(Mechanism).order_by(Mechanism.id)):
+        found = find_by_receipt(ctx, mechanism, code)
+        if found is not None:
+            return found
+    return None

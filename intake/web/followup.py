@@ -15,7 +15,6 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from grievance import service_context
-from grievance.crypto.secrets import normalise_receipt_code
 from grievance.extensions import db, limiter
 from grievance.models import (
     Case,
@@ -23,7 +22,6 @@ from grievance.models import (
     Channel,
     Complainant,
     Direction,
-    Mechanism,
     Message,
     Visibility,
 )
@@ -31,7 +29,7 @@ from grievance.services import deadlines
 from grievance.services.actors import Actor
 from grievance.services.caselog import visible_payload
 from grievance.services.errors import InvalidInput
-from grievance.services.filing import find_by_receipt
+from grievance.services.filing import find_complainant
 from grievance.services.messages import MESSAGE_MAX, add_message, read_message
 from grievance.web.labels import STAGE_NAMES, describe_event
 
@@ -70,14 +68,7 @@ def sign_in() -> str | Response | tuple[str, int]:
     form = CodeForm()
     failed = False
     if request.method == "POST" and form.validate():
-        code = normalise_receipt_code(form.code.data or "")
-        found = None
-        if code is not None:
-            ctx = service_context()
-            for mechanism in db.session.scalars(select(Mechanism).order_by(Mechanism.id)):
-                found = find_by_receipt(ctx, mechanism, code)
-                if found is not None:
-                    break
+        found = find_complainant(service_context(), form.code.data or "")
         if found is not None:
             session.clear()  # a fresh session for the person who knows the code
             session[SESSION_KEY] = {"id": found.id, "seen": service_context().now().timestamp()}

@@ -48,6 +48,7 @@ from tests.factories import (
     make_mechanism,
     make_site,
     make_user,
+    new_case,
     table_counts,
 )
 
@@ -571,3 +572,16 @@ def test_consents_are_recorded_per_purpose(ctx):
         select(Consent).where(Consent.complainant_id == only_one.complainant.id)
     ).all()
     assert [(c.purpose, c.granted) for c in rows] == [("publish_summary", False)]
+
+
+def test_a_receipt_code_is_found_in_whichever_mechanism_as_typed(ctx):
+    from grievance.services.filing import find_complainant
+
+    first = new_case(ctx, make_mechanism(ctx, code="ONE"))
+    second = new_case(ctx, make_mechanism(ctx, code="TWO"))
+    bengali = second.receipt_code.translate(BENGALI_DIGITS)
+    assert find_complainant(ctx, bengali).id == second.complainant.id
+    dashed = "-".join(first.receipt_code[i : i + 4] for i in range(0, 16, 4))
+    assert find_complainant(ctx, dashed).id == first.complainant.id
+    assert find_complainant(ctx, "not a code") is None
+    assert find_complainant(ctx, "1" * 15) is None
