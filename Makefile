@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 
 export GRIEVANCE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test test-browser lint format bench translations extract migration-check clean
+.PHONY: run test lint format bench translations extract migration-check clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,6 @@ run: $(BIN)/.installed translations
 ## The whole suite on SQLite (DATABASE_URL=postgresql+psycopg://…test… for PostgreSQL).
 test: $(BIN)/.installed translations
 	$(BIN)/pytest -m "not browser"
-
-test-browser: $(BIN)/.installed translations
-	$(BIN)/pytest -m browser
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
