@@ -168,25 +168,10 @@ def staff_case(ctx: Context, **overrides: Any) -> tuple[FiledCase, User, User]:
     return filed, lead, second
 
 
-def move_to(ctx: Context, case: Case, target: Stage, lead: User, second: User) -> Case:
-    """Walk a case along the shortest path to `target`, deciding with four eyes."""
-    path = lifecycle.path_to(target)
-    assert path[0] == case.stage, f"case is in {case.stage}, paths start at received"
-    for step in path[1:]:
-        move = lifecycle.find(case.stage, step)
-        assert move is not None
-        if move.four_eyes:
-            proposal = cases.propose_decision(ctx, case, step, Actor.for_user(lead), "Reasons.")
-            case = cases.confirm_decision(ctx, proposal, Actor.for_user(second))
-        else:
-            case = cases.transition(ctx, case, step, Actor.for_user(lead), "Reasons.")
-    return case
-
-
 def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: User) -> Case:
-    """Like `move_to`, but every step is taken by a role the lifecycle allows for it: the
-    lead reviewer where reviewers may act (with `second` confirming four-eyes decisions),
-    the complainant otherwise (an appeal)."""
+    """Walk a case along the shortest path to `target`, each step taken by a role the
+    lifecycle allows for it: the lead reviewer where reviewers may act (with `second`
+    confirming four-eyes decisions), the complainant otherwise (an appeal)."""
     case = filed.case
     path = lifecycle.path_to(target)
     assert path[0] == case.stage, f"case is in {case.stage}, paths start at received"

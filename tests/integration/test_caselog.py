@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from grievance.models import Case, CaseEvent, Role, Stage, Visibility
 from grievance.services import caselog
 from grievance.services.actors import SYSTEM, Actor
-from tests.factories import move_to, staff_case
+from tests.factories import staff_case, walk_to
 
 # -- helpers --------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ def _logged_case(ctx: Any, target: Stage = Stage.INADMISSIBLE) -> LoggedCase:
     """A case with seven events: filed, two reviewers assigned, acknowledged, admissibility,
     a four-eyes decision proposed and confirmed."""
     filed, lead, second = staff_case(ctx)
-    case = move_to(ctx, filed.case, target, lead, second)
+    case = walk_to(ctx, filed, target, lead, second)
     ctx.session.flush()
     rows = ctx.session.execute(
         select(CaseEvent.seq, CaseEvent.id, CaseEvent.kind)
