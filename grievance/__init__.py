@@ -73,7 +73,8 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
-        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+        # Five files of 10 MB and the form around them (grievance.services.attachments).
+        MAX_CONTENT_LENGTH=52 * 1024 * 1024,
         PREFERRED_URL_SCHEME="https" if secure else "http",
         TESTING=settings.env == "test",
         WTF_CSRF_TIME_LIMIT=None,  # bound to the session instead
@@ -150,8 +151,10 @@ def configure_i18n(app: Flask) -> None:
 
 
 def configure_security(app: Flask, settings: Settings) -> None:
+    from grievance.web.requests import InMemoryRequest
     from grievance.web.sessions import SurfaceSessionInterface
 
+    app.request_class = InMemoryRequest
     app.session_interface = SurfaceSessionInterface()
     csrf.init_app(app)
     limiter.init_app(app)

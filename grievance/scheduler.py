@@ -38,6 +38,12 @@ def _retention(ctx: Context) -> object:
     return len(erase_expired_identities(ctx))
 
 
+def _pending_uploads(ctx: Context) -> object:
+    from grievance.services.attachments import purge_pending
+
+    return purge_pending(ctx)
+
+
 def _reviews(ctx: Context) -> object:
     from grievance.services.reviews import review_job
 
@@ -48,6 +54,7 @@ JOBS = (
     Job("deadline sweep", 60, _sweep),
     Job("retention", 3600, _retention),
     Job("effectiveness reviews", 3600, _reviews),
+    Job("pending uploads", 3600, _pending_uploads),
 )
 
 

@@ -39,7 +39,14 @@ from grievance.models.involvement import (
     RemedyStatus,
 )
 from grievance.models.mechanism import Mechanism, MechanismPolicy
-from grievance.models.message import Attachment, Direction, Message, OutboundMessage, OutboxStatus
+from grievance.models.message import (
+    Attachment,
+    Direction,
+    Message,
+    OutboundMessage,
+    OutboxStatus,
+    PendingUpload,
+)
 from grievance.models.user import STAFF_ROLES, Conflict, ReviewerProfile, Role, User
 from grievance.models.vault import DataKey
 
@@ -79,6 +86,7 @@ __all__ = [
     "ObligationStatus",
     "OutboundMessage",
     "OutboxStatus",
+    "PendingUpload",
     "ProposalState",
     "ReferenceCounter",
     "RemedyAction",

@@ -66,18 +66,37 @@ class OutboundMessage(Base):
 
 
 class Attachment(Base):
-    """A file given with a complaint, a message or a remedy report; encrypted on disk."""
+    """A file given with a complaint, a message or a remedy report.
+
+    The name and the content are sealed under the case's data key (DESIGN §5), so
+    erasing the case's identities makes them unreadable too. The content is a deferred
+    column: lists of attachments never load it.
+    """
 
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
-    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"))
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"), index=True)
     remedy_action_id: Mapped[int | None] = mapped_column(sa.ForeignKey("remedy_action.id"))
     filename_enc: Mapped[bytes]
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    content_enc: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     uploaded_by_role: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime]
+
+
+class PendingUpload(Base):
+    """A checked file kept while its form comes back with an error, so nothing attached is
+    lost. Sealed under a key that only the form holds (in a hidden field); the server
+    alone cannot open it. Deleted once filed, or after a day."""
+
+    __tablename__ = "pending_upload"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    filename_enc: Mapped[bytes]
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    content_enc: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -112,6 +112,10 @@ EVENT_KINDS: dict[str, EventKind] = {
     "feedback_given": EventKind(
         PARTIES, {"message_id": REVIEWERS, "channel": REVIEWERS, **_DEADLINE_FIELDS}
     ),
+    "files_added": EventKind(
+        PARTIES,
+        {"attachment_ids": REVIEWERS, "content_types": REVIEWERS, "message_id": REVIEWERS},
+    ),
     "satisfaction_recorded": EventKind(PARTIES, {"response": PARTIES, **_DEADLINE_FIELDS}),
     "clock_paused": EventKind(PARTIES, {"reason": PARTIES, "deadlines": PARTIES}),
     "clock_resumed": EventKind(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from grievance.models import Case, Complainant, Mechanism, Role
+from grievance.models import Attachment, Case, Complainant, Mechanism, Role
 from grievance.models.case import ENDED_STAGES
 from grievance.policies import default_policy
 from grievance.services import caselog
@@ -75,6 +75,12 @@ def erase_case_identities(ctx: Context, case: Case, retention_days: int) -> Case
         complainant.represents_enc = complainant.contact_enc = None
         complainant.phone_lookup = None  # no longer links this case to a phone number
         complainant.erased_at = now
+    # The data key is gone, so the files no longer open; their bytes go too.
+    ctx.session.execute(
+        update(Attachment)
+        .where(Attachment.case_id == case.id)
+        .values(filename_enc=b"", content_enc=b"")
+    )
     case.identities_erased_at = now
     caselog.append(
         ctx.session,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from grievance import service_context
 from grievance.crypto.secrets import format_receipt_code
@@ -24,10 +25,12 @@ from grievance.models import (
 )
 from grievance.models.company import company_mechanism
 from grievance.models.user import Role
+from grievance.services import attachments
 from grievance.services.actors import Actor
 from grievance.services.errors import InvalidInput
 from grievance.services.filing import ComplainantDetails, Filing, file_case
 from grievance.web.labels import describe
+from intake.web import uploads
 from intake.web.forms import ComplaintForm
 
 blueprint = Blueprint("intake", __name__, url_prefix="/complaint")
@@ -68,7 +71,12 @@ def complaint() -> str | tuple[str, int]:
         themes=themes,
     )
     companies, sites = _suggestions(mechanisms)
-    if request.method == "POST" and form.validate():
+    files = uploads.collect(ctx) if request.method == "POST" else uploads.Uploads()
+    valid = request.method == "POST" and form.validate()
+    if files.errors:
+        form.files.errors = [*form.files.errors, *files.errors]
+        valid = False
+    if valid:
         mechanism = next(m for m in mechanisms if m.code == form.mechanism.data)
         contact = ContactChannel(form.contact.data)
         address = {ContactChannel.SMS: form.phone.data, ContactChannel.EMAIL: form.email.data}.get(
@@ -101,6 +109,9 @@ def complaint() -> str | tuple[str, int]:
         )
         try:
             filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+            complainant = Actor.for_complainant(filed.complainant)
+            attachments.attach(ctx, filed.case, complainant, files.clean_files)
+            attachments.release(ctx, files.tokens)
         except InvalidInput as refused:
             # The form checks everything the service does; should a rule differ, the
             # answer is marked rather than lost.
@@ -119,6 +130,25 @@ def complaint() -> str | tuple[str, int]:
                 mechanism_code=mechanism.code,
                 acknowledge=describe(acknowledge, policy.calendar) if acknowledge else None,
             )
-    status = 422 if request.method == "POST" else 200
-    page = render_template("intake/complaint.html", form=form, companies=companies, sites=sites)
-    return (page, status) if status != 200 else page
+    if request.method == "POST":
+        db.session.commit()  # keeps the files held for the form's next try
+        return _form_page(form, files, companies, sites), 422
+    return _form_page(form, files, companies, sites)
+
+
+def _form_page(
+    form: ComplaintForm, files: uploads.Uploads, companies: list[str], sites: list[str]
+) -> str:
+    return render_template(
+        "intake/complaint.html",
+        form=form,
+        files=files,
+        accept=uploads.ACCEPT,
+        companies=companies,
+        sites=sites,
+    )
+
+
+@blueprint.app_errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    return render_template("intake/too_large.html"), 413

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -57,6 +58,11 @@ CONTACT_CHOICES = [
     (ContactChannel.EMAIL.value, _l("By e-mail")),
     (ContactChannel.REPRESENTATIVE.value, _l("Through my representative")),
 ]
+
+FILES_HINT = _l(
+    "Up to 5 files of 10 MB each. We remove hidden information from photos, such as "
+    "the place where they were taken."
+)
 
 YES_NO = [("no", _l("No")), ("yes", _l("Yes"))]
 
@@ -144,6 +150,9 @@ class ComplaintForm(FlaskForm):
         validators=[Length(max=40)],
     )
     email = StringField(_l("E-mail address"), validators=[Length(max=254)])
+    files = MultipleFileField(
+        _l("Photos, documents or voice recordings (if you have them)"), description=FILES_HINT
+    )
     share_identity = BooleanField(_l("The companies may know who I am."))
     publish_summary = BooleanField(_l("A summary without my name may be published."))
 

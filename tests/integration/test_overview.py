@@ -274,6 +274,7 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
     ), messages
     assert "worker: retention done: 1" in messages
     assert "worker: effectiveness reviews done: 1" in messages
+    assert "worker: pending uploads done: 0" in messages
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], messages
 
     # a second run finds nothing left to do
@@ -285,4 +286,5 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
         "worker: deadline sweep done: SweepResult(reminders=0, escalations=0, skipped=0)",
         "worker: retention done: 0",
         "worker: effectiveness reviews done: 0",
+        "worker: pending uploads done: 0",
     ]
