@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 
 export GRIEVANCE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint format bench translations extract migration-check clean
+.PHONY: run test browser-test lint format bench translations extract migration-check clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: $(BIN)/.installed translations
 ## The whole suite on SQLite (DATABASE_URL=postgresql+psycopg://…test… for PostgreSQL).
 test: $(BIN)/.installed translations
 	$(BIN)/pytest -m "not browser"
+
+## Playwright drives Debian's Chromium (/usr/bin/chromium; never `playwright install`)
+## through the real pages: no JavaScript, phone widths, right to left, axe-core, weight.
+browser-test: $(BIN)/.installed translations
+	$(BIN)/pytest -m browser tests/browser
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -57,6 +57,8 @@ def test_the_form_works_without_javascript_in_the_readers_language(app, mechanis
     assert len(response.data) < 60_000
     assert 'name="statement"' in page
     assert 'name="anonymity"' in page
+    assert '="None"' not in page  # an attribute without a value is left out
+    assert 'aria-labelledby="files-legend"' in page  # the file picker is named
     assert response.headers["Cache-Control"] == "no-store"
     cookies = response.headers.getlist("Set-Cookie")
     assert any(c.startswith("intake=") for c in cookies)
