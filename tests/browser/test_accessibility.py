@@ -10,6 +10,7 @@ from tests.browser.conftest import (
     AXE_TAGS,
     STATES,
     LiveServer,
+    NewContext,
     axe_violations,
     describe_violations,
     visit,
@@ -18,12 +19,18 @@ from tests.browser.conftest import (
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.parametrize("width", [320, 1280])
 @pytest.mark.parametrize("lang", ["en", "ar", "bn"])
 @pytest.mark.parametrize("state", STATES)
-def test_no_axe_violations(page: Page, live_server: LiveServer, state: str, lang: str) -> None:
+def test_no_axe_violations(
+    new_context: NewContext, live_server: LiveServer, state: str, lang: str, width: int
+) -> None:
+    page = new_context(viewport={"width": width, "height": 800}).new_page()
     visit(page, live_server, state, lang)
     violations = axe_violations(page)
-    assert not violations, f"{state} in {lang}, axe {AXE_TAGS}:\n" + describe_violations(violations)
+    assert not violations, f"{state} in {lang} at {width} px, axe {AXE_TAGS}:\n" + (
+        describe_violations(violations)
+    )
 
 
 def test_axe_does_find_a_violation(page: Page, live_server: LiveServer) -> None:

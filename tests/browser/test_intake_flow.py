@@ -4,7 +4,10 @@ form with a mistake comes back with the mistake marked and every other answer ke
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from PIL import Image
 from playwright.sync_api import Page
 
 from tests.browser.conftest import (
@@ -14,6 +17,7 @@ from tests.browser.conftest import (
     LiveServer,
     NewContext,
     file_complaint,
+    fill_complaint,
     sign_in,
     submit,
 )
@@ -51,6 +55,46 @@ def test_file_then_follow_up_and_write_without_javascript(
     assert mine.count() == 1
     assert mine.inner_text() == message
     assert page.locator(".message.mine .meta").inner_text().startswith("You,")
+
+
+FLOWS = {
+    # the person's language: their statement, then a message to the reviewers
+    "bn": ("কারখানায় আগুনের দরজা তালা দেওয়া থাকে। লাইন ৪।", "আরও একটি ছবি পাঠালাম।"),
+    "ar": ("يُغلق باب الطوارئ في المصنع بالقفل كل ليلة.", "أرسلتُ صورة أخرى للباب."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(FLOWS))
+def test_a_complaint_in_the_persons_language_from_start_to_finish(
+    no_script_page: Page, live_server: LiveServer, lang: str, tmp_path: Path
+) -> None:
+    """Filed in Bengali or Arabic with a photo, opened again with the receipt code, and a
+    message with another photo sent to the reviewers: every character kept."""
+    page = no_script_page
+    statement, message = FLOWS[lang]
+    photo = tmp_path / "door.jpg"
+    Image.new("RGB", (64, 48), "grey").save(photo, "JPEG")
+
+    page.goto(f"/complaint?lang={lang}")
+    assert page.locator("html").get_attribute("lang") == lang
+    fill_complaint(page, statement)
+    page.set_input_files("#files", str(photo))
+    assert submit(page, "/complaint") == 200
+    code = page.locator(".receipt-code").inner_text().strip()
+    assert RECEIPT_CODE.match(code), code
+
+    assert sign_in(page, code, lang) == 200
+    assert page.url == f"{live_server.url}/follow-up/case"
+    assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+    assert page.locator(".files li").count() == 1
+    page.fill("#body", message)
+    page.set_input_files("#files", str(photo))
+    assert submit(page, "/follow-up/case") == 200
+    assert page.locator(".message.mine .body").inner_text() == message
+    assert page.locator(".files li").count() == 2
+    with page.expect_download() as download:
+        page.locator(".files li a").first.click()
+    assert download.value.suggested_filename == "door.jpg"
 
 
 def test_the_conversation_shows_the_reviewers_messages(
