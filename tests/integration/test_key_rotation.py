@@ -11,12 +11,17 @@ from sqlalchemy import select
 from grievance.crypto.keyring import Keyring, KeyringError
 from grievance.crypto.vault import TamperedCiphertext
 from grievance.models import Anonymity, ContactChannel, DataKey
+from grievance.services.actors import SYSTEM
+from grievance.services.attachments import attach, attachments_of, check_file
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails
 from grievance.services.keys import retire_old_versions, rewrap_all, versions_in_use
 from tests.factories import make_mechanism, new_case
 
 PHONE = "+8801711000042"
+
+
+PHOTO = b"%PDF-1.4\n% a payslip\n%%EOF\n"
 
 
 def _file_three(ctx: Context):
@@ -27,10 +32,13 @@ def _file_three(ctx: Context):
         contact_channel=ContactChannel.SMS,
         contact_address=PHONE,
     )
-    return [new_case(ctx, mechanism, complainant=person) for _ in range(3)]
+    filed = [new_case(ctx, mechanism, complainant=person) for _ in range(3)]
+    for item in filed:
+        attach(ctx, item.case, SYSTEM, [check_file("payslip.pdf", PHOTO)])
+    return filed
 
 
-def _read_all(ctx: Context, filed) -> list[tuple[str, str, str]]:
+def _read_all(ctx: Context, filed) -> list[tuple[str, str, str, bytes]]:
     """Open every case's values with a vault that has cached nothing."""
     fresh = replace(ctx)
     values = []
@@ -41,6 +49,10 @@ def _read_all(ctx: Context, filed) -> list[tuple[str, str, str]]:
                 fresh.vault.open(case.id, "statement", case.statement_enc),
                 fresh.vault.open(case.id, f"complainant.{person.id}.name", person.name_enc),
                 fresh.vault.open(case.id, f"complainant.{person.id}.contact", person.contact_enc),
+                *(
+                    fresh.vault.open_bytes(case.id, f"attachment.{a.id}.content", a.content_enc)
+                    for a in attachments_of(fresh, case)
+                ),
             )
         )
     return values
@@ -49,7 +61,7 @@ def _read_all(ctx: Context, filed) -> list[tuple[str, str, str]]:
 def test_rotating_twice_keeps_every_identity_and_old_versions_retire(ctx, keyring):
     filed = _file_three(ctx)
     before = _read_all(ctx, filed)
-    assert before[0][1:] == ("Rahela", PHONE)
+    assert before[0][1:] == ("Rahela", PHONE, PHOTO)
 
     ring = keyring
     for expected_version in (2, 3):
