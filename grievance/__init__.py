@@ -184,12 +184,14 @@ def configure_security(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from grievance.web.errors import blueprint as errors
     from grievance.web.health import blueprint as health
     from grievance.web.public import blueprint as public
     from intake.api import blueprint as api
     from intake.web import blueprint as intake
     from intake.web.followup import blueprint as followup
 
+    app.register_blueprint(errors)
     app.register_blueprint(health)
     app.register_blueprint(public)
     app.register_blueprint(intake)

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 
 from grievance import service_context
 from grievance.extensions import csrf, db, limiter
@@ -45,6 +46,7 @@ from grievance.services.filing import (
     find_complainant,
 )
 from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+from grievance.web.public import MECHANISM_CODE
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on
@@ -71,7 +73,8 @@ class Consents(_In):
 
 
 class ComplaintIn(_In):
-    mechanism: str = Field(max_length=8, examples=["TEX"])
+    # Its shape is checked before any query: PostgreSQL text cannot hold U+0000.
+    mechanism: str = Field(max_length=8, pattern=f"^{MECHANISM_CODE.pattern}$", examples=["TEX"])
     language: str = Field(max_length=16, examples=["bn"])
     statement: str = Field(min_length=1, max_length=STATEMENT_MAX)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
@@ -166,9 +169,11 @@ def _too_many(_error: Exception) -> ResponseReturnValue:
 def _parse(model: type[Model]) -> Model:
     if not request.is_json:
         raise _Refused(415, [("", "Send application/json.")])
-    data = request.get_json(silent=True)
-    if data is None:
-        raise _Refused(400, [("", "The body is not valid JSON.")])
+    try:
+        data = request.get_json()
+    except (BadRequest, RecursionError):  # not JSON; or nested deeper than json can read
+        raise _Refused(400, [("", "The body is not valid JSON.")]) from None
+    # JSON `null` is JSON of the wrong shape, like `[]`: the model refuses it (422, path "").
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -181,13 +186,19 @@ def _parse(model: type[Model]) -> Model:
         ) from None
 
 
-#: Where the filing service's field names sit in the request.
+#: Where the filing service's field names sit in the request (the contact address: see
+#: `_ADDRESS_PATHS`).
 _PATHS = {
-    "contact_address": "contact.phone",
     "site": "site",
     "name": "identity.name",
     "anonymity": "identity.name",
     "consents": "consents",
+}
+#: The field that holds the contact address, by channel.
+_ADDRESS_PATHS = {
+    ContactChannel.SMS: "contact.phone",
+    ContactChannel.WHATSAPP: "contact.phone",
+    ContactChannel.EMAIL: "contact.email",
 }
 
 
@@ -229,8 +240,9 @@ def complaints() -> ResponseReturnValue:
     try:
         filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
     except InvalidInput as refused:
+        paths = {**_PATHS, "contact_address": _ADDRESS_PATHS.get(contact, "contact.channel")}
         raise _Refused(
-            422, [(_PATHS.get(field, field), message) for field, message in refused.errors.items()]
+            422, [(paths.get(field, field), message) for field, message in refused.errors.items()]
         ) from None
     db.session.commit()
     body = ComplaintOut(reference=filed.case.reference, receipt_code=filed.receipt_code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
@@ -12,6 +14,10 @@ from grievance.web.labels import OUTCOMES, PROCEDURE, STAGE_NAMES, describe
 
 blueprint = Blueprint("public", __name__)
 
+#: What a mechanism's code looks like (`Mechanism.code`, at most 8 characters: TEX, NST):
+#: anything else is no mechanism, and never reaches a query (PostgreSQL refuses U+0000).
+MECHANISM_CODE = re.compile(r"[A-Z0-9]{1,8}")
+
 
 @blueprint.get("/")
 def index() -> str:
@@ -21,7 +27,10 @@ def index() -> str:
 
 @blueprint.get("/procedure/<code>")
 def procedure(code: str) -> str:
-    mechanism = db.session.scalar(select(Mechanism).where(Mechanism.code == code.upper()))
+    code = code.upper()
+    if MECHANISM_CODE.fullmatch(code) is None:
+        abort(404)
+    mechanism = db.session.scalar(select(Mechanism).where(Mechanism.code == code))
     if mechanism is None:
         abort(404)
     version = max((row.version for row in mechanism.policies), default=0)

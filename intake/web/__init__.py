@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale, gettext
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from grievance import service_context
 from grievance.crypto.secrets import format_receipt_code
@@ -27,6 +27,7 @@ from grievance.models.company import company_mechanism
 from grievance.models.user import Role
 from grievance.services import attachments
 from grievance.services.actors import Actor
+from grievance.services.context import Context
 from grievance.services.errors import InvalidInput
 from grievance.services.filing import ComplainantDetails, Filing, file_case
 from grievance.web.labels import describe
@@ -56,21 +57,22 @@ def _suggestions(mechanisms: list[Mechanism]) -> tuple[list[str], list[str]]:
     return list(companies), [f"{site}, {company}" for site, company in sites]
 
 
+def _form(ctx: Context, mechanisms: list[Mechanism]) -> ComplaintForm:
+    """The form, with what was sent if this is a POST."""
+    themes: list[tuple[str, str]] = []
+    if mechanisms:
+        # policy labels are extracted for translation by grievance.policies.extract
+        themes = [(t.code, str(gettext(t.label))) for t in ctx.policy(mechanisms[0]).themes]
+    return ComplaintForm(mechanisms=[(m.code, m.name) for m in mechanisms], themes=themes)
+
+
 @blueprint.route("", methods=["GET", "POST"])
 @limiter.limit("20 per hour; 60 per day", methods=["POST"])  # form spam must not drown people
 def complaint() -> str | tuple[str, int]:
     ctx = service_context()
     mechanisms = _mechanisms()
     language = str(get_locale() or "en")
-    themes: list[tuple[str, str]] = []
-    if mechanisms:
-        # policy labels are extracted for translation by grievance.policies.extract
-        themes = [(t.code, str(gettext(t.label))) for t in ctx.policy(mechanisms[0]).themes]
-    form = ComplaintForm(
-        mechanisms=[(m.code, m.name) for m in mechanisms],
-        themes=themes,
-    )
-    companies, sites = _suggestions(mechanisms)
+    form = _form(ctx, mechanisms)
     files = uploads.collect(ctx) if request.method == "POST" else uploads.Uploads()
     valid = request.method == "POST" and form.validate()
     if files.errors:
@@ -132,13 +134,18 @@ def complaint() -> str | tuple[str, int]:
             )
     if request.method == "POST":
         db.session.commit()  # keeps the files held for the form's next try
-        return _form_page(form, files, companies, sites), 422
-    return _form_page(form, files, companies, sites)
+        return _form_page(form, files, mechanisms), 422
+    return _form_page(form, files, mechanisms)
 
 
 def _form_page(
-    form: ComplaintForm, files: uploads.Uploads, companies: list[str], sites: list[str]
+    form: ComplaintForm,
+    files: uploads.Uploads,
+    mechanisms: list[Mechanism],
+    *,
+    expired: bool = False,
 ) -> str:
+    companies, sites = _suggestions(mechanisms)
     return render_template(
         "intake/complaint.html",
         form=form,
@@ -146,9 +153,16 @@ def _form_page(
         accept=uploads.ACCEPT,
         companies=companies,
         sites=sites,
+        expired=expired,
     )
 
 
-@blueprint.app_errorhandler(RequestEntityTooLarge)
-def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
-    return render_template("intake/too_large.html"), 413
+@blueprint.errorhandler(CSRFError)
+def expired(_error: CSRFError) -> tuple[str, int]:
+    """The form came back without a valid CSRF token, mostly because the intake cookie
+    was gone (the browser closed, the phone dropped the tab): nothing is checked or
+    filed, but what the person wrote comes back with a fresh token, to check and send
+    again. The files cannot come back: they were not read."""
+    mechanisms = _mechanisms()
+    form = _form(service_context(), mechanisms)
+    return _form_page(form, uploads.Uploads(), mechanisms, expired=True), 400

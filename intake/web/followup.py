@@ -1,15 +1,30 @@
 """Follow-up with the receipt code: the case's stage and time limits, what the parties
 may see of its log, and the conversation with the reviewers. The code is asked once per
-browser session; failed attempts are limited per (hashed) client."""
+browser session; failed attempts are limited per (hashed) client.
+
+A message being written is not lost when the session ends under it (30 minutes of
+silence, the browser dropping its cookie and so the form's CSRF token): the person signs
+in again, with the text carried along in the sign-in form, and finds it back in the box,
+unsent, to check and send. Files cannot be carried: they are not read then."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import MultipleFileField, StringField, TextAreaField
@@ -30,27 +45,35 @@ from grievance.models import (
 from grievance.services import attachments, deadlines
 from grievance.services.actors import Actor
 from grievance.services.caselog import visible_payload
-from grievance.services.filing import find_complainant
+from grievance.services.errors import InvalidInput
+from grievance.services.filing import find_complainant, normalise_text
 from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+from grievance.web.errors import http_error
 from grievance.web.labels import STAGE_NAMES, describe_event
 from intake.web import uploads
-from intake.web.forms import FILES_HINT
+from intake.web.forms import FILES_HINT, TOO_LONG, TranslatedForm
 
 blueprint = Blueprint("followup", __name__, url_prefix="/follow-up")
 
 SESSION_KEY = "complainant"
 #: A follow-up session ends after this much silence.
 IDLE_SECONDS = 30 * 60
+#: The sign-in form's hidden field that carries an unsent message (the message box's name).
+UNSENT_FIELD = "body"
+
+UNKNOWN_CODE = _l("We do not know this code. Check the digits and try again.")
 
 
-class CodeForm(FlaskForm):
-    # labels are written, translated, in the template
-    code = StringField("code", validators=[DataRequired(), Length(max=64)])
+class CodeForm(TranslatedForm):
+    # the label and any error ("We do not know this code ...") are written in the template
+    code = StringField(
+        "code", validators=[DataRequired(UNKNOWN_CODE), Length(max=64, message=UNKNOWN_CODE)]
+    )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(TranslatedForm):
     # the body's label is written, translated, in the template
-    body = TextAreaField("body", validators=[Optional(), Length(max=MESSAGE_MAX)])
+    body = TextAreaField("body", validators=[Optional(), Length(max=MESSAGE_MAX, message=TOO_LONG)])
     files = MultipleFileField(
         _l("Add photos, documents or voice recordings"), description=FILES_HINT
     )
@@ -69,19 +92,41 @@ def _signed_in() -> Complainant | None:
     return db.session.get(Complainant, state.get("id"))
 
 
+def _unsent() -> str:
+    """A message that was typed but not sent, carried by the form that came back."""
+    if request.method != "POST":
+        return ""
+    text = request.form.get(UNSENT_FIELD, "")
+    return text if text.strip() else ""
+
+
+def _sign_in_page(
+    form: CodeForm, *, failed: bool = False, unsent: str = "", expired: bool = False
+) -> str:
+    return render_template(
+        "intake/followup_sign_in.html", form=form, failed=failed, unsent=unsent, expired=expired
+    )
+
+
 @blueprint.route("", methods=["GET", "POST"])
 @limiter.limit("10 per 15 minutes; 40 per day", methods=["POST"])
 def sign_in() -> str | Response | tuple[str, int]:
     form = CodeForm()
     failed = False
+    unsent = _unsent()
     if request.method == "POST" and form.validate():
         found = find_complainant(service_context(), form.code.data or "")
         if found is not None:
             session.clear()  # a fresh session for the person who knows the code
             session[SESSION_KEY] = {"id": found.id, "seen": service_context().now().timestamp()}
-            return redirect(url_for("followup.case"))
+            if not unsent:
+                return redirect(url_for("followup.case"))
+            # The message written before the session ended, back in its box, unsent. The
+            # CSRF token of the session just cleared goes too (it is kept for the request).
+            g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+            return _case_page(found, MessageForm(), uploads.Uploads(), unsent=True)
         failed = True
-    page = render_template("intake/followup_sign_in.html", form=form, failed=failed)
+    page = _sign_in_page(form, failed=failed, unsent=unsent)
     return (page, 401) if failed else page
 
 
@@ -96,6 +141,9 @@ def sign_out() -> Response:
 def case() -> str | Response | tuple[str, int]:
     complainant = _signed_in()
     if complainant is None:
+        unsent = _unsent()
+        if unsent:  # the session ended while the person was writing
+            return _sign_in_page(CodeForm(), unsent=unsent), 401
         return redirect(url_for("followup.sign_in"))
     ctx = service_context()
     the_case = db.session.get_one(Case, complainant.case_id)
@@ -107,18 +155,37 @@ def case() -> str | Response | tuple[str, int]:
         valid = False
     if valid:
         actor = Actor.for_complainant(complainant)
-        if not (form.body.data or "").strip() and not files.files:
+        body = form.body.data or ""
+        if not body.strip() and not files.files:
             form.body.errors = [gettext("Write a message or add a file.")]
         else:
-            message = None
-            if (form.body.data or "").strip():
-                message = add_message(ctx, the_case, actor, form.body.data or "", Channel.WEB)
-            attachments.attach(ctx, the_case, actor, files.clean_files, message)
-            attachments.release(ctx, files.tokens)
-            db.session.commit()
-            return redirect(url_for("followup.case") + "#messages")
+            try:
+                message = (
+                    add_message(ctx, the_case, actor, body, Channel.WEB) if body.strip() else None
+                )
+            except InvalidInput:
+                # The form counts what was typed, the service what is kept: NFC may write
+                # a character as two (10,000 x U+0958 are 20,000 code points once kept).
+                if len(normalise_text(body)) > MESSAGE_MAX:
+                    form.body.errors = [TOO_LONG % {"max": MESSAGE_MAX}]
+                else:
+                    form.body.errors = [gettext("Write a message or add a file.")]
+            else:
+                attachments.attach(ctx, the_case, actor, files.clean_files, message)
+                attachments.release(ctx, files.tokens)
+                db.session.commit()
+                return redirect(url_for("followup.case") + "#messages")
     if request.method == "POST":
         db.session.commit()  # keeps the files held for the form's next try
+        return _case_page(complainant, form, files), 422
+    return _case_page(complainant, form, files)
+
+
+def _case_page(
+    complainant: Complainant, form: MessageForm, files: uploads.Uploads, *, unsent: bool = False
+) -> str:
+    ctx = service_context()
+    the_case = db.session.get_one(Case, complainant.case_id)
     policy = ctx.case_policy(the_case)
     open_limits = []
     for deadline in deadlines.open_deadlines(ctx.session, the_case):
@@ -146,8 +213,7 @@ def case() -> str | Response | tuple[str, int]:
         for a in attachments.attachments_of(ctx, the_case)
         if not erased
     ]
-    status = 422 if request.method == "POST" else 200
-    page = render_template(
+    return render_template(
         "intake/followup_case.html",
         case=the_case,
         stage=STAGE_NAMES[the_case.stage],
@@ -160,8 +226,21 @@ def case() -> str | Response | tuple[str, int]:
         files=files,
         accept=uploads.ACCEPT,
         form=form,
+        unsent=unsent,
     )
-    return (page, status) if status != 200 else page
+
+
+@blueprint.errorhandler(CSRFError)
+def expired(error: CSRFError) -> Response | tuple[str, int]:
+    """A form came back without a valid CSRF token (the cookie was gone, or belonged to
+    another sign-in): nothing is done, and what was written is not lost."""
+    if request.endpoint == "followup.case":
+        complainant = _signed_in()
+        if complainant is not None:
+            return _case_page(complainant, MessageForm(), uploads.Uploads(), unsent=True), 400
+    if request.endpoint in ("followup.case", "followup.sign_in"):
+        return _sign_in_page(CodeForm(), unsent=_unsent(), expired=True), 400
+    return http_error(error)  # signing out: the general page
 
 
 @blueprint.get("/files/<int:attachment_id>")

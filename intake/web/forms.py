@@ -1,5 +1,11 @@
 """The complaint form. Every label, hint and message is translatable; the choices come
-from the mechanism's policy (themes) and from Babel (country names)."""
+from the mechanism's policy (themes) and from Babel (country names).
+
+Every validator is given its own translated message. What WTForms says by itself (an
+answer outside a field's choices) is looked up in our catalogs too: `TranslatedForm`
+hands WTForms Flask-Babel's translations, and `WTFORMS_MESSAGES` marks WTForms' own
+texts for `make extract` (WTForms ships no catalog for most of our languages).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from babel import Locale
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -25,6 +31,36 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from grievance.models import Anonymity, ComplainantKind, ContactChannel
 from grievance.services.filing import EMAIL_PATTERN, PHONE_PATTERN, STATEMENT_MAX, normalise_phone
+
+#: The messages WTForms writes itself, as it writes them, for our catalogs: a radio, select
+#: or checkbox answer that is not one of the choices offered.
+WTFORMS_MESSAGES = (_l("Not a valid choice."),)
+
+
+def _wtforms_plural_messages(count: int) -> str:
+    """Never called: marks the plural message of `SelectMultipleField` for extraction."""
+    return str(
+        ngettext(
+            "'%(value)s' is not a valid choice for this field.",
+            "'%(value)s' are not valid choices for this field.",
+            count,
+            value="",
+        )
+    )
+
+
+class TranslatedForm(FlaskForm):
+    """A form whose WTForms messages come from our catalogs, in the reader's language."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            return get_translations()
+
+
+#: The message of a length limit (WTForms fills in `max`).
+TOO_LONG = _l("Please keep it under %(max)d characters.")
+#: A choice that must be made (the radios have a default: only a changed request lacks it).
+CHOOSE = _l("Please choose one answer.")
 
 
 class CheckboxList(SelectMultipleField):
@@ -87,7 +123,7 @@ def country_choices() -> list[SelectChoice]:
     return choices([("", _l("Choose a country")), *sorted(names.items(), key=lambda item: item[1])])
 
 
-class ComplaintForm(FlaskForm):
+class ComplaintForm(TranslatedForm):
     mechanism = RadioField(
         _l("Where do you complain?"), validators=[DataRequired(_l("Choose where you complain."))]
     )
@@ -98,58 +134,60 @@ class ComplaintForm(FlaskForm):
         ),
         validators=[
             DataRequired(_l("Tell us what happened.")),
-            Length(max=STATEMENT_MAX, message=_l("Please keep it under %(max)d characters.")),
+            Length(max=STATEMENT_MAX, message=TOO_LONG),
         ],
     )
     country = SelectField(_l("In which country?"), validators=[Optional()])
     location = StringField(
         _l("Where? The factory, site or community"),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500, message=TOO_LONG)],
     )
-    occurred = StringField(_l("When did it happen?"), validators=[Optional(), Length(max=200)])
+    occurred = StringField(
+        _l("When did it happen?"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
     companies = StringField(
         _l("Which companies or brands?"),
         description=_l("The factory's name, and the brands it makes for, if you know them."),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500, message=TOO_LONG)],
     )
     themes = CheckboxList(_l("What is it about?"), validators=[Optional()])
     urgent = RadioField(
         _l("Is someone in danger now?"),
         choices=choices(YES_NO),
         default="no",
-        validators=[DataRequired()],
+        validators=[DataRequired(CHOOSE)],
     )
     kind = RadioField(
         _l("Who are you?"),
         choices=choices(KIND_CHOICES),
         default=ComplainantKind.AFFECTED.value,
-        validators=[DataRequired()],
+        validators=[DataRequired(CHOOSE)],
     )
     # No Optional() where an inline check must run on an empty answer: it stops the chain.
     represents = StringField(
         _l("Whom do you represent?"),
         description=_l("For example: the 40 workers of the sewing line."),
-        validators=[Length(max=500)],
+        validators=[Length(max=500, message=TOO_LONG)],
     )
     anonymity = RadioField(
         _l("Who may know who you are?"),
         choices=choices(ANONYMITY_CHOICES),
         default=Anonymity.ANONYMOUS.value,
-        validators=[DataRequired()],
+        validators=[DataRequired(CHOOSE)],
     )
-    name = StringField(_l("Your name"), validators=[Optional(), Length(max=200)])
+    name = StringField(_l("Your name"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
     contact = RadioField(
         _l("How may we contact you?"),
         choices=choices(CONTACT_CHOICES),
         default=ContactChannel.NONE.value,
-        validators=[DataRequired()],
+        validators=[DataRequired(CHOOSE)],
     )
     phone = StringField(
         _l("Phone number, with the country code"),
         description=_l("For example +880 1711 000000"),
-        validators=[Length(max=40)],
+        validators=[Length(max=40, message=TOO_LONG)],
     )
-    email = StringField(_l("E-mail address"), validators=[Length(max=254)])
+    email = StringField(_l("E-mail address"), validators=[Length(max=254, message=TOO_LONG)])
     files = MultipleFileField(
         _l("Photos, documents or voice recordings (if you have them)"), description=FILES_HINT
     )

@@ -3,14 +3,19 @@ next to their fields with nothing lost, and no identifying value stored in clear
 
 from __future__ import annotations
 
+import html
+import io
 import re
 import unicodedata
 
 import pytest
+from babel.support import Translations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
+from grievance import LOCALES
 from grievance.crypto.secrets import normalise_receipt_code
 from grievance.extensions import db, limiter
 from grievance.models import Anonymity, Case, Complainant, Stage
@@ -215,3 +220,130 @@ def test_any_unicode_survives_the_form_unchanged(app, ctx, mechanism, statement)
     case = ctx.session.get(Case, case_id)
     expected = unicodedata.normalize("NFC", statement).strip()
     assert ctx.vault.open(case.id, "statement", case.statement_enc) == expected
+
+
+# -- a stale form (CSRF) loses nothing ----------------------------------------------------------
+
+TYPED = {
+    "statement": STATEMENT,
+    "location": "Ashulia, লাইন ৭",
+    "occurred": "গত মাসে",
+    "companies": "Shapla Knit & <Co>",
+    "country": "BD",
+    "themes": ["living_wage", "working_hours"],
+    "urgent": "yes",
+    "anonymity": "confidential",
+    "name": NAME,
+    "contact": "sms",
+    "phone": PHONE,
+}
+
+
+def _expired_post(app, lang: str = "en", **extra: object):
+    """The form filled in a browser whose intake cookie is gone: its token is stale."""
+    page = app.test_client().get("/complaint").get_data(as_text=True)
+    stale = _token(page)
+    client = app.test_client()  # no cookie: a new browser session
+    form = {"csrf_token": stale, "mechanism": "WEB", "kind": "affected", **TYPED, **extra}
+    return client, stale, client.post(f"/complaint?lang={lang}", data=form)
+
+
+def test_a_stale_form_comes_back_with_everything_written_and_a_fresh_token(app, ctx, mechanism):
+    client, stale, response = _expired_post(app)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Your complaint was not sent yet" in page
+    assert "attach your files again" in page
+    assert STATEMENT in page
+    for value in ("Ashulia, লাইন ৭", "গত মাসে", NAME, PHONE):
+        assert f'value="{value}"' in page
+    assert 'value="Shapla Knit &amp; &lt;Co&gt;"' in page  # escaped, as always
+    assert '<option selected value="BD">' in page
+    for checked in ("living_wage", "working_hours", "confidential", "sms"):
+        assert re.search(rf'<input checked[^>]*value="{checked}"', page), checked
+    assert re.search(r'<input checked[^>]*name="urgent"[^>]*value="yes"', page)
+    assert ctx.session.scalar(select(Case.id)) is None  # nothing filed
+    fresh = _token(page)
+    assert fresh != stale
+    # sent again as it came back, with the fresh token: filed
+    again = client.post(
+        "/complaint?lang=en",
+        data={"csrf_token": fresh, "mechanism": "WEB", "kind": "affected", **TYPED},
+    )
+    assert again.status_code == 200, again.get_data(as_text=True)
+    case = ctx.session.scalars(select(Case)).one()
+    assert ctx.vault.open(case.id, "statement", case.statement_enc) == STATEMENT
+
+
+def test_a_stale_form_says_so_in_the_readers_language(app, ctx, mechanism):
+    _client, _stale, response = _expired_post(app, lang="bn")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert '<html lang="bn" dir="ltr">' in page
+    assert "Your complaint was not sent yet" not in page
+    assert _translations("bn").gettext("Your complaint was not sent yet") in page
+    assert STATEMENT in page
+
+
+def test_files_of_a_stale_form_are_not_read(app, ctx, mechanism):
+    from grievance.models import PendingUpload
+
+    pdf = FileStorage(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="payslip.pdf")
+    _client, _stale, response = _expired_post(app, files=[pdf])
+    assert response.status_code == 400
+    assert "payslip.pdf" not in response.get_data(as_text=True)
+    assert ctx.session.scalar(select(PendingUpload.id)) is None
+
+
+# -- WTForms' own messages come from our catalogs ----------------------------------------------
+
+
+def _translations(lang: str) -> Translations:
+    return Translations.load(str(LOCALES), [lang])
+
+
+def _error_of(page: str, field: str) -> str:
+    found = re.search(rf'<p class="error" id="{field}-error" role="alert">([^<]*)</p>', page)
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+@pytest.mark.parametrize("lang", ["bn", "nl"])
+def test_wtforms_messages_are_translated(app, mechanism, lang):
+    translations = _translations(lang)
+    typed = {
+        "statement": STATEMENT,
+        "kind": "pigeon",  # not one of the choices
+        "country": "XX",
+        "themes": ["nonsense"],
+        "urgent": "",  # no answer where one is needed
+        "location": "x" * 501,
+        "phone": "9" * 41,
+    }
+    page = _post(app.test_client(), typed, lang=lang).get_data(as_text=True)
+    not_a_choice = translations.gettext("Not a valid choice.")
+    too_long = translations.gettext("Please keep it under %(max)d characters.")
+    one_theme = translations.ngettext(
+        "'%(value)s' is not a valid choice for this field.",
+        "'%(value)s' are not valid choices for this field.",
+        1,
+    )
+    expected = {
+        "kind": not_a_choice,
+        "country": not_a_choice,
+        "themes": one_theme % {"value": "nonsense"},
+        "urgent": translations.gettext("Please choose one answer."),
+        "location": too_long % {"max": 500},
+        "phone": too_long % {"max": 40},
+    }
+    for field, message in expected.items():
+        assert _error_of(page, field) == message, field
+    for english in (
+        "Not a valid choice",
+        "is not a valid choice",
+        "This field is required",
+        "Field cannot be longer",
+        "Please keep it under",
+        "Please choose one answer",
+    ):
+        assert english not in page

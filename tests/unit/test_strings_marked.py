@@ -52,53 +52,16 @@ class Finding:
 NOT_RENDERED = (
     "not rendered: the template writes its own translated label and error text for this field"
 )
-REPORTED = "reported, to be fixed"
-#: WTForms' own English text, shown in a page of any language: WTForms ships no catalog
-#: for bn, hi, ur, my, km, vi, id, sw or am, and ours has no such msgid.
-WTFORMS_DEFAULT = REPORTED
 
-FOLLOWUP, FORMS, PAGES = "intake/web/followup.py", "intake/web/forms.py", "(error pages)"
+FOLLOWUP = "intake/web/followup.py"
 
 #: (file, where, text) -> why it may stay. Nothing else may be left unmarked.
 ALLOWED: dict[tuple[str, str, str], str] = {
     # The follow-up sign-in form: followup_sign_in.html writes the label and, for any
-    # error, "We do not know this code ..." itself; these texts never reach the page.
+    # error, "We do not know this code ..." itself; the label never reaches the page.
     (FOLLOWUP, "CodeForm.code", "code"): NOT_RENDERED,
-    (FOLLOWUP, "CodeForm.code", "DataRequired()"): NOT_RENDERED,
-    (FOLLOWUP, "CodeForm.code", "Length(max=64)"): NOT_RENDERED,
-    # followup_case.html writes the label of the message box itself ...
+    # followup_case.html writes the label of the message box itself.
     (FOLLOWUP, "MessageForm.body", "body"): NOT_RENDERED,
-    # ... but prints `form.body.errors`: "Field cannot be longer than 10000 characters."
-    (FOLLOWUP, "MessageForm.body", "Length(max=MESSAGE_MAX)"): WTFORMS_DEFAULT,
-    # The complaint form prints every field's errors (_field.html, the summary):
-    # "Field cannot be longer than %(max)d characters.", "This field is required.",
-    # "Not a valid choice.", "'%(value)s' is not a valid choice for this field."
-    (FORMS, "ComplaintForm.location", "Length(max=500)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.occurred", "Length(max=200)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.companies", "Length(max=500)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.represents", "Length(max=500)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.name", "Length(max=200)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.phone", "Length(max=40)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.email", "Length(max=254)"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.urgent", "DataRequired()"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.kind", "DataRequired()"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.anonymity", "DataRequired()"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.contact", "DataRequired()"): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.mechanism", "RadioField: Not a valid choice."): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.country", "SelectField: Not a valid choice."): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.themes", "CheckboxList: Not a valid choice."): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.urgent", "RadioField: Not a valid choice."): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.kind", "RadioField: Not a valid choice."): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.anonymity", "RadioField: Not a valid choice."): WTFORMS_DEFAULT,
-    (FORMS, "ComplaintForm.contact", "RadioField: Not a valid choice."): WTFORMS_DEFAULT,
-    # No error handler of ours: Werkzeug's English page (`<html lang=en>`) on the HTML
-    # surface for a form sent after the intake cookie is gone (CSRF), /procedure/XYZ,
-    # a wrong method, the complaint form's rate limit, any crash.
-    (PAGES, "HTTP 400", "Bad Request"): REPORTED,
-    (PAGES, "HTTP 404", "Not Found"): REPORTED,
-    (PAGES, "HTTP 405", "Method Not Allowed"): REPORTED,
-    (PAGES, "HTTP 429", "Too Many Requests"): REPORTED,
-    (PAGES, "HTTP 500", "Internal Server Error"): REPORTED,
 }
 
 
