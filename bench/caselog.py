@@ -21,7 +21,6 @@ from grievance.config import TEST_KDF
 from grievance.extensions import db
 from grievance.models import (
     Anonymity,
-    AssignmentRole,
     Channel,
     Mechanism,
     ReviewerProfile,
@@ -63,7 +62,7 @@ def main() -> None:
             )
             session.add(user)
             session.flush()
-            session.add(ReviewerProfile(user_id=user.id, languages=["en"]))
+            session.add(ReviewerProfile(user_id=user.id, languages=["en"], capacity=CASES))
             reviewers.append(user)
         session.add(mechanism)
         session.commit()
@@ -86,8 +85,7 @@ def main() -> None:
             )
             if number % 100 == 0:
                 session.commit()
-            cases.assign_reviewer(ctx, filed.case, reviewers[0], AssignmentRole.LEAD, SYSTEM)
-            cases.assign_reviewer(ctx, filed.case, reviewers[1], AssignmentRole.SECOND, SYSTEM)
+            # routing put reviewers[0] on as the lead, reviewers[1] as the second
             case = cases.transition(ctx, filed.case, Stage.ACKNOWLEDGED, lead)
             case = cases.transition(ctx, case, Stage.ADMISSIBILITY, lead)
             case = cases.transition(ctx, case, Stage.INVESTIGATION, lead, "Admissible.")

@@ -117,10 +117,21 @@ def make_reviewer(
     *,
     languages: list[str] | None = None,
     conflicts: list[Company | Site] | None = None,
+    themes: list[str] | None = None,
+    countries: list[str] | None = None,
+    capacity: int = 10,
+    available: bool = True,
 ) -> User:
     user = make_user(ctx, Role.REVIEWER)
     ctx.session.add(
-        ReviewerProfile(user_id=user.id, languages=languages or ["en"], themes=[], countries=[])
+        ReviewerProfile(
+            user_id=user.id,
+            languages=languages or ["en"],
+            themes=themes or [],
+            countries=countries or [],
+            capacity=capacity,
+            available=available,
+        )
     )
     ctx.session.flush()
     for item in conflicts or []:
@@ -160,12 +171,35 @@ def new_case(ctx: Context, mechanism: Mechanism | None = None, **overrides: Any)
 
 
 def staff_case(ctx: Context, **overrides: Any) -> tuple[FiledCase, User, User]:
-    """A filed case with a lead and a second reviewer assigned."""
+    """A filed case with a lead and a second reviewer assigned: two new reviewers who read
+    the case's language, made before the filing so that routing chooses them (if it
+    chose others, reviewers of an earlier case of the test, they are put on by hand)."""
+    language = overrides.get("language", "bn")
+    lead = make_reviewer(ctx, languages=[language])
+    second = make_reviewer(ctx, languages=[language])
     filed = new_case(ctx, **overrides)
-    lead, second = make_reviewer(ctx), make_reviewer(ctx)
-    cases.assign_reviewer(ctx, filed.case, lead, AssignmentRole.LEAD, SYSTEM)
-    cases.assign_reviewer(ctx, filed.case, second, AssignmentRole.SECOND, SYSTEM)
+    put_reviewers(ctx, filed.case, lead, second)
     return filed, lead, second
+
+
+def assigned_ids(ctx: Context, case: Case) -> dict[AssignmentRole, int]:
+    """The case's current reviewers by role."""
+    return {role: row.reviewer_id for role, row in cases.active_assignments(ctx, case).items()}
+
+
+def put_reviewers(ctx: Context, case: Case, lead: User, second: User) -> None:
+    """Make `lead` and `second` the case's reviewers, whatever routing chose."""
+    wanted = {AssignmentRole.LEAD: lead, AssignmentRole.SECOND: second}
+    current = assigned_ids(ctx, case)
+    # a wanted reviewer routed into the other role must leave it before taking theirs
+    order = (
+        [AssignmentRole.SECOND, AssignmentRole.LEAD]
+        if current.get(AssignmentRole.SECOND) == lead.id
+        else [AssignmentRole.LEAD, AssignmentRole.SECOND]
+    )
+    for role in order:
+        if assigned_ids(ctx, case).get(role) != wanted[role].id:
+            cases.assign_reviewer(ctx, case, wanted[role], role, SYSTEM)
 
 
 def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: User) -> Case:

@@ -14,13 +14,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from grievance.clock import FixedClock
 from grievance.crypto.secrets import hash_password
 from grievance.models import (
     Anonymity,
-    Assignment,
     AssignmentRole,
     Case,
     Channel,
@@ -257,24 +256,6 @@ class _Loader:
         self.ctx.session.flush()
 
     # -- cases ------------------------------------------------------------------------
-    def _choose_reviewers(self, ctx: Context, case: Case, language: str) -> list[User]:
-        """Conflict-free reviewers, those who read the language first, then the lightest
-        load. (The routing service of a later issue does this for real cases.)"""
-        candidates = []
-        for user in self.reviewers.values():
-            if cases.conflicts_with_case(ctx, user.id, case):
-                continue
-            profile = user.reviewer_profile
-            assert profile is not None
-            load = ctx.session.scalar(
-                select(func.count(Assignment.id)).where(
-                    Assignment.reviewer_id == user.id, Assignment.ended_at.is_(None)
-                )
-            )
-            candidates.append((language not in profile.languages, load, user.id, user))
-        candidates.sort(key=lambda item: item[:3])
-        return [item[3] for item in candidates[:2]]
-
     def _case(self, number: int, entry: dict[str, Any]) -> None:
         received = (self.today - timedelta(days=entry["received_days_ago"])).replace(
             hour=6 + number % 10, minute=(number * 7) % 60, second=0, microsecond=0
@@ -323,14 +304,11 @@ class _Loader:
         for company_entry in entry.get("companies", []):
             involvement.add_company(ctx, case, self.companies[company_entry["company"]], SYSTEM)
         clock.advance(minutes=20)
-        lead, second = self._choose_reviewers(ctx, case, entry["language"])
-        cases.assign_reviewer(
-            ctx, case, lead, AssignmentRole.LEAD, SYSTEM, reasons=["demo routing"]
-        )
-        cases.assign_reviewer(
-            ctx, case, second, AssignmentRole.SECOND, SYSTEM, reasons=["demo routing"]
-        )
-        lead_actor, second_actor = Actor.for_user(lead), Actor.for_user(second)
+        # Routing chose the reviewers at filing (and again if a company added since is one
+        # a reviewer declared a conflict with).
+        assigned = cases.active_assignments(ctx, case)
+        lead_actor = Actor.for_user(assigned[AssignmentRole.LEAD].reviewer)
+        second_actor = Actor.for_user(assigned[AssignmentRole.SECOND].reviewer)
 
         target = Stage(entry["stage"])
         path = PATHS[target]

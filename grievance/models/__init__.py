@@ -46,8 +46,17 @@ from grievance.models.message import (
     OutboundMessage,
     OutboxStatus,
     PendingUpload,
+    Translation,
 )
-from grievance.models.user import STAFF_ROLES, Conflict, ReviewerProfile, Role, User
+from grievance.models.user import (
+    STAFF_ROLES,
+    Conflict,
+    LoginThrottle,
+    RecoveryCode,
+    ReviewerProfile,
+    Role,
+    User,
+)
 from grievance.models.vault import DataKey
 
 __all__ = [
@@ -77,6 +86,7 @@ __all__ = [
     "Direction",
     "Involvement",
     "InvolvementKind",
+    "LoginThrottle",
     "Mechanism",
     "MechanismPolicy",
     "MechanismTask",
@@ -88,6 +98,7 @@ __all__ = [
     "OutboxStatus",
     "PendingUpload",
     "ProposalState",
+    "RecoveryCode",
     "ReferenceCounter",
     "RemedyAction",
     "RemedyStatus",
@@ -98,6 +109,7 @@ __all__ = [
     "StaffNotification",
     "Stage",
     "TaskState",
+    "Translation",
     "User",
     "Visibility",
 ]

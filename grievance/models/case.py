@@ -109,6 +109,7 @@ class Case(Base):
     __tablename__ = "case"
     __table_args__ = (
         sa.Index("ix_case_mechanism_id_stage", "mechanism_id", "stage"),
+        sa.Index("ix_case_queue", "mechanism_id", "queue_rank", "next_due_at", "id"),
         *(
             sa.CheckConstraint(f"{column} BETWEEN 1 AND 5", name=f"{column}_range")
             for column in (
@@ -130,6 +131,21 @@ class Case(Base):
     country: Mapped[str | None] = mapped_column(sa.String(2))
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("site.id"), index=True)
     urgent: Mapped[bool] = mapped_column(default=False)
+    #: The case has reviewers and none of them reads the case's language (kept by the
+    #: case service whenever a reviewer is assigned or unassigned).
+    needs_interpreter: Mapped[bool] = mapped_column(default=False)
+    #: The case's place in the reviewers' queue, lower first (R16, R17), kept by
+    #: `services.queue.refresh_queue_rank` on filing and on every assessment:
+    #: ``band * 1000 + (15 - severity) * 10 + (5 - likelihood)``, severity being
+    #: scale + scope + irremediability (3-15), likelihood 1-5, and a case not yet assessed
+    #: counting as 15 and 5. Band 0: irremediable if delayed (irremediability >= 4, a high
+    #: reprisal risk, or urgent and not yet assessed); band 1: not yet assessed, ordinary;
+    #: band 2: assessed, the rest. So 0 is an urgent case not yet assessed, 1000 an
+    #: ordinary new case, 2124 the mildest assessed one.
+    queue_rank: Mapped[int] = mapped_column(default=0)
+    #: The earliest due time of the case's open, running (not paused) deadlines, None
+    #: when none runs (kept by the deadline service): the queue's second key.
+    next_due_at: Mapped[datetime | None]
     stage: Mapped[Stage] = mapped_column(enum_type(Stage), index=True)
     stage_entered_at: Mapped[datetime]
     received_at: Mapped[datetime]

@@ -41,6 +41,21 @@ class Message(Base):
     read_at: Mapped[datetime | None]
 
 
+class Translation(Base):
+    """A reviewer's translation of the statement (no message) or of a message, kept beside
+    the original, which is never changed: who translated, into what, and when."""
+
+    __tablename__ = "translation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"))
+    language: Mapped[str] = mapped_column(sa.String(16))
+    text_enc: Mapped[bytes]
+    translator_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime]
+
+
 class OutboundMessage(Base):
     """The outbox: every SMS or e-mail to a complainant, drained by the scheduler."""
 

@@ -47,10 +47,14 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     #: TOTP secret, encrypted with the key ring (enrolled with the second factor).
     totp_secret_enc: Mapped[bytes | None]
+    #: The last TOTP time step accepted: each code signs in once.
+    totp_last_step: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
+    #: Set by an administrator's reset: the next sign-in must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: Sessions that began before this moment are void (password change, reset, lock).
+    sessions_valid_after: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -60,6 +64,35 @@ class User(Base):
         secondary=secretariat_membership, back_populates="secretariat"
     )
     reviewer_profile: Mapped[ReviewerProfile | None] = relationship(back_populates="user")
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the second factor; only its hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one account from one kind of client: the clients that signed in
+    to that account before (each by its device cookie) count apart from all others, so an
+    attacker's failures never lock the account's owner out. Keys are HMACs: no e-mail
+    address and no IP address is stored."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (sa.UniqueConstraint("account_key", "client_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(sa.String(64))
+    client_key: Mapped[str] = mapped_column(sa.String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
 
 
 class ReviewerProfile(Base):

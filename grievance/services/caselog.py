@@ -72,12 +72,28 @@ EVENT_KINDS: dict[str, EventKind] = {
     "decision_withdrawn": EventKind(
         REVIEWERS, {"proposal_id": REVIEWERS, "to_stage": REVIEWERS, "reason": REVIEWERS}
     ),
+    # Routing (services/routing.py): the score and its reasons, why routing ran and the
+    # secretariat's reasons for an override are for the audit only.
     "reviewer_assigned": EventKind(
         REVIEWERS,
-        {"reviewer_id": REVIEWERS, "role": REVIEWERS, "score": INTERNAL, "reasons": INTERNAL},
+        {
+            "reviewer_id": REVIEWERS,
+            "role": REVIEWERS,
+            "score": INTERNAL,
+            "reasons": INTERNAL,
+            "trigger": INTERNAL,
+            "override_reason": INTERNAL,
+            "needs_interpreter": REVIEWERS,
+        },
     ),
     "reviewer_unassigned": EventKind(
-        REVIEWERS, {"reviewer_id": REVIEWERS, "role": REVIEWERS, "reason": INTERNAL}
+        REVIEWERS,
+        {
+            "reviewer_id": REVIEWERS,
+            "role": REVIEWERS,
+            "reason": INTERNAL,
+            "needs_interpreter": REVIEWERS,
+        },
     ),
     "company_added": EventKind(PARTIES, {"company_id": PARTIES, "company": PARTIES}),
     "involvement_classified": EventKind(

@@ -1,7 +1,8 @@
 """Opening and closing a case's deadlines as its stage changes (DESIGN invariant 5).
 
-The time limits come from the case's policy. This module only keeps the rows right;
-reminders, escalations and the sweep belong to the scheduler.
+The time limits come from the case's policy. This module only keeps the rows right (and
+the case's `next_due_at`, the queue's second key); reminders, escalations and the sweep
+belong to the scheduler.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grievance.models import Case, Deadline, DeadlineState, Stage
@@ -107,6 +108,21 @@ def open_deadlines(session: Session, case: Case) -> list[Deadline]:
     )
 
 
+def refresh_next_due(session: Session, case: Case) -> datetime | None:
+    """Set `case.next_due_at` to the earliest due time of its open, running deadlines (None
+    when none runs). Every change that opens, closes, stops, restarts or moves a deadline
+    calls it."""
+    session.flush()
+    case.next_due_at = session.scalar(
+        select(func.min(Deadline.due_at)).where(
+            Deadline.case_id == case.id,
+            Deadline.state == DeadlineState.OPEN,
+            Deadline.paused_at.is_(None),
+        )
+    )
+    return case.next_due_at
+
+
 def _open(
     session: Session, case: Case, policy: Policy, limit: TimeLimit, now: datetime
 ) -> Deadline:
@@ -161,6 +177,7 @@ def on_stage_entered(
         for limit in policy.time_limits_starting_on(stage)
         if limit.code not in running
     ]
+    refresh_next_due(session, case)
     return Changes(opened=opened, closed=closed)
 
 
@@ -176,6 +193,7 @@ def on_event(session: Session, case: Case, policy: Policy, kind: str, now: datet
                 renew.append(limit)
     session.flush()
     opened = [_open(session, case, policy, limit, now) for limit in renew]
+    refresh_next_due(session, case)
     return Changes(opened=opened, closed=closed)
 
 
@@ -202,6 +220,7 @@ def open_for_remedy_action(
         state=DeadlineState.OPEN,
     )
     session.add(deadline)
+    refresh_next_due(session, case)
     return Changes(opened=[deadline], closed=[])
 
 
@@ -214,4 +233,5 @@ def close_for_remedy_action(
         for deadline in open_deadlines(session, case)
         if deadline.code == code
     ]
+    refresh_next_due(session, case)
     return Changes(opened=[], closed=closed)

@@ -26,8 +26,8 @@ from grievance.models import (
     Site,
     Stage,
 )
-from grievance.services import caselog, deadlines
-from grievance.services.actors import Actor
+from grievance.services import caselog, deadlines, queue, routing
+from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import InvalidInput, NotAllowed
 from grievance.services.references import next_reference
@@ -140,7 +140,8 @@ def _validate(ctx: Context, filing: Filing) -> dict[str, str]:
 @atomic
 def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     """File a case: number it, seal the person's words and identity under a new data key,
-    open its first deadlines and write the first event of its log."""
+    open its first deadlines, write the first event of its log and route it to its
+    reviewers (urgent cases: the reviewers are told at once)."""
     if actor.role not in FILING_ROLES:
         raise NotAllowed(f"{actor.role} cannot file a case")
     errors = _validate(ctx, filing)
@@ -170,6 +171,7 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         updated_at=now,
         themes=[CaseTheme(theme=code) for code in sorted(set(filing.themes))],
     )
+    queue.refresh_queue_rank(case, policy)
     ctx.session.add(case)
     ctx.session.flush()
 
@@ -206,6 +208,7 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         },
         stage_to=Stage.RECEIVED,
     )
+    routing.route_case(ctx, case, SYSTEM, reason="case filed")
     ctx.session.flush()
     return FiledCase(case=case, complainant=complainant, receipt_code=code)
 

@@ -13,7 +13,7 @@ from grievance.models import (
     ObligationStatus,
     Role,
 )
-from grievance.services import caselog
+from grievance.services import caselog, routing
 from grievance.services.actors import Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
@@ -32,7 +32,8 @@ def current_involvement(ctx: Context, case: Case, company: Company) -> Involveme
 
 @atomic
 def add_company(ctx: Context, case: Case, company: Company, actor: Actor) -> Involvement:
-    """Name a company in a case, not yet classified."""
+    """Name a company in a case, not yet classified. A reviewer of the case who declared a
+    conflict with it leaves the case at once, and routing finds someone else (R06)."""
     case = ctx.lock_case(case)
     if actor.role not in (Role.REVIEWER, Role.SECRETARIAT, Role.SYSTEM):
         raise NotAllowed("companies are added by reviewers or the secretariat")
@@ -53,6 +54,7 @@ def add_company(ctx: Context, case: Case, company: Company, actor: Actor) -> Inv
         now,
         {"company_id": company.id, "company": company.name},
     )
+    routing.drop_conflicted(ctx, case, f"company {company.id} was added to the case")
     return involvement
 
 

@@ -43,6 +43,7 @@ def pause_clock(ctx: Context, case: Case, actor: Actor, reason: str) -> Case:
             deadline.paused_at = now
             paused.append(deadline.code)
     case.clock_paused_at = now
+    deadlines.refresh_next_due(ctx.session, case)
     caselog.append(
         ctx.session,
         case,
@@ -83,6 +84,7 @@ def restart(ctx: Context, case: Case, actor: Actor, *, by_message: bool) -> None
         moved.append({"code": deadline.code, "due_at": deadline.due_at})
     paused_seconds = int((now - case.clock_paused_at).total_seconds())
     case.clock_paused_at = None
+    deadlines.refresh_next_due(ctx.session, case)
     caselog.append(
         ctx.session,
         case,
@@ -123,6 +125,7 @@ def extend_deadline(
         deadline.due_at = previous + timedelta(days=days)
     deadline.remind_at += deadline.due_at - previous
     deadline.extended_days += days
+    deadlines.refresh_next_due(ctx.session, case)
     caselog.append(
         ctx.session,
         case,

@@ -174,10 +174,15 @@ def test_no_reviewer_is_assigned_to_a_case_they_declared_a_conflict_with(demo):
     assert sum(len(cases) for cases in barred.values()) >= 3
     assert len(barred) >= 3
 
-    assignments = session.execute(select(Assignment.reviewer_id, Assignment.case_id)).all()
+    assignments = session.execute(
+        select(Assignment.reviewer_id, Assignment.case_id, Assignment.end_reason)
+    ).all()
     assert assignments
-    for reviewer_id, case_id in assignments:
-        assert case_id not in barred[reviewer_id], (reviewer_id, case_id)
+    for reviewer_id, case_id, end_reason in assignments:
+        # routed at filing, before the companies were known, a reviewer may have been on
+        # such a case: they left it when the company came in (routing, R06)
+        if case_id in barred[reviewer_id]:
+            assert (end_reason or "").startswith("conflict"), (reviewer_id, case_id, end_reason)
 
 
 def test_demo_accounts_use_the_injected_kdf(demo):

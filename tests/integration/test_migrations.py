@@ -259,3 +259,103 @@ def test_0002_backfills_the_deadlines_made_at_0001(scratch_app):
                 ),
                 {"at": FILED},
             )
+
+
+# -- 0005 gives the cases filed before routing their queue keys ---------------------------------
+
+#: id, urgent, reprisal risk, (scale, scope, irremediability, likelihood), themes
+OLD_CASES: list[tuple[int, int, str | None, tuple[int, int, int, int] | None, list[str]]] = [
+    (1, 0, None, None, ["living_wage"]),  # new, ordinary
+    (2, 0, None, None, ["child_labour"]),  # new, an urgent theme
+    (3, 1, None, None, []),  # new, someone in danger
+    (4, 0, None, (3, 2, 2, 4), ["child_labour"]),  # assessed: not irremediable
+    (5, 0, None, (2, 2, 5, 1), []),  # assessed: irremediable
+    (6, 0, "high", (3, 2, 2, 4), []),  # a reprisal jumps the queue
+]
+
+
+def _seed_at_0004(connection: Any) -> None:
+    connection.execute(
+        text(
+            "INSERT INTO mechanism (id, code, name, sector, publishes_cases, receipt_salt,"
+            " created_at) VALUES (1, 'OLD', 'Old mechanism', 'textile', 1, :salt, :at)"
+        ),
+        {"salt": b"salt-OLD-0123456789", "at": FILED},
+    )
+    for number, urgent, risk, severity, themes in OLD_CASES:
+        scale, scope, irremediability, likelihood = severity or (None, None, None, None)
+        connection.execute(
+            text(
+                'INSERT INTO "case" (id, reference, mechanism_id, policy_version, channel,'
+                " language, urgent, stage, stage_entered_at, received_at, statement_enc,"
+                " published, legal_hold, event_count, log_head, created_at, updated_at,"
+                " reprisal_risk, severity_scale, severity_scope, severity_irremediability,"
+                " severity_likelihood) VALUES (:id, :reference, 1, 0, 'web', 'bn', :urgent,"
+                " 'acknowledged', :at, :at, :blob, 0, 0, 0, :head, :at, :at, :risk, :scale,"
+                " :scope, :irremediability, :likelihood)"
+            ),
+            {
+                "id": number,
+                "reference": f"OLD-2026-{number:04d}",
+                "urgent": urgent,
+                "at": FILED,
+                "blob": b"\x01sealed",
+                "head": "0" * 64,
+                "risk": risk,
+                "scale": scale,
+                "scope": scope,
+                "irremediability": irremediability,
+                "likelihood": likelihood,
+            },
+        )
+        for theme in themes:
+            connection.execute(
+                text("INSERT INTO case_theme (case_id, theme) VALUES (:id, :theme)"),
+                {"id": number, "theme": theme},
+            )
+    deadlines = [  # case 1: met, paused, open, open; case 2: none running
+        (1, 1, "acknowledge", "2026-03-01 09:00:00.000000", "met", None),
+        (2, 1, "feedback", "2026-03-05 09:00:00.000000", "open", "2026-03-03 09:00:00.000000"),
+        (3, 1, "admissibility", "2026-05-31 09:00:00.000000", "open", None),
+        (4, 1, "progress_update", "2026-04-01 09:00:00.000000", "open", None),
+        (5, 2, "acknowledge", "2026-03-09 09:00:00.000000", "waived", None),
+    ]
+    for number, case_id, code, due, state, paused in deadlines:
+        connection.execute(
+            text(
+                "INSERT INTO deadline (id, case_id, code, opened_at, due_at, remind_at, state,"
+                " paused_at, note, extended_days) VALUES (:id, :case_id, :code, :at, :due,"
+                " :due, :state, :paused, '', 0)"
+            ),
+            {
+                "id": number,
+                "case_id": case_id,
+                "code": code,
+                "at": FILED,
+                "due": due,
+                "state": state,
+                "paused": paused,
+            },
+        )
+
+
+def test_0005_backfills_the_queue_keys(scratch_app):
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0004")
+        with db.engine.begin() as connection:
+            _seed_at_0004(connection)
+        upgrade(directory=str(MIGRATIONS), revision="0005")
+    assert _version(scratch_app) == ["0005"]
+
+    with scratch_app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(
+            text('SELECT id, queue_rank, next_due_at FROM "case" ORDER BY id')
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (1, 1000, "2026-04-01 09:00:00.000000"),
+        (2, 0, None),
+        (3, 0, None),
+        (4, 2081, None),
+        (5, 64, None),
+        (6, 81, None),
+    ]

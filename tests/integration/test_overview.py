@@ -19,6 +19,7 @@ from grievance.models import (
     InvolvementKind,
     MechanismTask,
     NoticeKind,
+    ReviewerProfile,
     StaffNotification,
     Stage,
     User,
@@ -72,6 +73,8 @@ def board(ctx, clock) -> Board:
     third, other_lead, _ = staff_case(ctx, mechanism=ovb)
     involvement.add_company(ctx, third.case, other_brand, SYSTEM)
     clock.set(START + timedelta(days=3))
+    for profile in ctx.session.scalars(select(ReviewerProfile)):
+        profile.available = False  # nobody to route the second case to: it stays unassigned
     second = new_case(ctx, ova)
     involvement.add_company(ctx, second.case, supplier, SYSTEM)
     clock.set(NOW)

@@ -1,0 +1,75 @@
+"""The reviewers' queue (R16, R17): which case comes first.
+
+`Case.queue_rank` is the first key (lower first), `Case.next_due_at` the second (kept by
+`deadlines.refresh_next_due`), the case id the last. The rank is an integer
+
+    band * 1000 + (15 - severity) * 10 + (5 - likelihood)
+
+where severity is scale + scope + irremediability (3 to 15) and likelihood 1 to 5; a case
+not yet assessed counts as the worst (15 and 5). The bands:
+
+- 0: irremediable if delayed: assessed irremediability of 4 or more (R17: first whatever
+  its likelihood), a high reprisal risk (R16: a reprisal jumps the queue), or an urgent
+  case not yet assessed (someone in danger, an urgent theme of the policy: presumed
+  irremediable until a reviewer assesses it);
+- 1: not yet assessed, ordinary: its severity is unknown, and assessing it is the next step;
+- 2: assessed, the rest.
+
+So 0 is an urgent case nobody has assessed yet, 1000 an ordinary new case, 2124 the
+mildest assessed case (severity 3, likelihood 1).
+"""
+
+from __future__ import annotations
+
+from grievance.models import Case, ReprisalRisk
+from grievance.policies import Policy
+
+#: Irremediability from which delay makes harm irremediable (R17).
+IRREMEDIABLE_FROM = 4
+BAND = 1000
+IRREMEDIABLE, UNASSESSED, ASSESSED = 0, 1, 2
+MAX_SEVERITY, MAX_LIKELIHOOD = 15, 5
+
+
+def rank(
+    *,
+    urgent: bool,
+    reprisal_high: bool = False,
+    scale: int | None = None,
+    scope: int | None = None,
+    irremediability: int | None = None,
+    likelihood: int | None = None,
+) -> int:
+    """The queue rank of a case (see the module docstring): lower comes first."""
+    if scale is None or scope is None or irremediability is None or likelihood is None:
+        severity, likelihood = MAX_SEVERITY, MAX_LIKELIHOOD
+        band = IRREMEDIABLE if urgent or reprisal_high else UNASSESSED
+    else:
+        severity = scale + scope + irremediability
+        irremediable = irremediability >= IRREMEDIABLE_FROM or reprisal_high
+        band = IRREMEDIABLE if irremediable else ASSESSED
+    return band * BAND + (MAX_SEVERITY - severity) * 10 + (MAX_LIKELIHOOD - likelihood)
+
+
+def is_urgent(case: Case, policy: Policy) -> bool:
+    """Someone in danger (the filer said so), an urgent theme of the policy (child labour,
+    forced labour, reprisal), or a high reprisal risk: assigned at once, reviewers told."""
+    return (
+        case.urgent
+        or bool(set(case.theme_codes) & policy.urgent_themes)
+        or case.reprisal_risk is ReprisalRisk.HIGH
+    )
+
+
+def refresh_queue_rank(case: Case, policy: Policy) -> int:
+    """Set the case's queue rank from what is known of it now; call it wherever its
+    urgency, severity or reprisal risk changes."""
+    case.queue_rank = rank(
+        urgent=is_urgent(case, policy),
+        reprisal_high=case.reprisal_risk is ReprisalRisk.HIGH,
+        scale=case.severity_scale,
+        scope=case.severity_scope,
+        irremediability=case.severity_irremediability,
+        likelihood=case.severity_likelihood,
+    )
+    return case.queue_rank

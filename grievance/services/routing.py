@@ -1,0 +1,569 @@
+"""Conflict-free routing (R06): which independent reviewers take a case.
+
+A case gets a lead and a second reviewer when it is filed, and again whenever one of
+them leaves it (recusal, removal by the secretariat, a conflict that comes to light).
+
+Who may be chosen (`exclusion`): an active reviewer who is not on the case already, has
+no standing conflict with any company of the case or with its site (or the site's
+company), never left this case before (recused, removed, replaced or conflicted off:
+routing never puts them back), is available and below their capacity. If nobody is left
+for a role, it stays empty and the mechanism's secretariat is told.
+
+Who is preferred (`Score.key`), in this order:
+1. reads the case's language (if neither reviewer does, the case needs an interpreter);
+2. expertise: one point for each of the case's themes the reviewer covers, one for the
+   case's country;
+3. the lightest load: open assignments on cases that have not ended;
+4. the lowest user id, so the same state always gives the same choice.
+
+The lead is the best candidate, the second the next best. The choice is logged with each
+`reviewer_assigned` event: the score and its reasons are `internal` (audit only).
+
+The scoring is pure (plain data in, plain data out: `plan`); the rest reads the database,
+locks the case and writes through `cases.place_reviewer` and `cases.end_assignment`.
+Capacity is checked without locking other cases: two cases routed at the same instant may
+take a reviewer one past their capacity.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from grievance.models import (
+    Assignment,
+    AssignmentRole,
+    Case,
+    Company,
+    Conflict,
+    Involvement,
+    ReviewerProfile,
+    Role,
+    Site,
+    StaffNotification,
+    User,
+)
+from grievance.models.case import ENDED_STAGES
+from grievance.models.mechanism import secretariat_membership
+from grievance.services import cases, queue
+from grievance.services.actors import SYSTEM, Actor
+from grievance.services.cases import require_part
+from grievance.services.context import Context, atomic
+from grievance.services.errors import (
+    ConflictOfInterest,
+    InvalidInput,
+    NotAllowed,
+    ReasonRequired,
+)
+
+ROLES = (AssignmentRole.LEAD, AssignmentRole.SECOND)
+
+#: StaffNotification kinds.
+URGENT_CASE = "urgent_case"  # to each reviewer put on an urgent case
+REVIEWER_NEEDED = "reviewer_needed"  # to the secretariat: routing left a role empty
+
+# -- scoring: plain data ------------------------------------------------------------------
+
+
+class Exclusion(enum.StrEnum):
+    """Why a reviewer cannot take the case."""
+
+    ASSIGNED = "assigned"  # already on it, in the other role
+    CONFLICT = "conflict"  # a standing conflict with a company or site of the case
+    LEFT_CASE = "left_case"  # recused, removed, replaced or conflicted off it before
+    UNAVAILABLE = "unavailable"
+    AT_CAPACITY = "at_capacity"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A reviewer as routing sees them."""
+
+    reviewer_id: int
+    languages: frozenset[str] = frozenset()
+    themes: frozenset[str] = frozenset()
+    countries: frozenset[str] = frozenset()
+    #: Open assignments on cases that have not ended.
+    load: int = 0
+    capacity: int = 10
+    available: bool = True
+    conflict_companies: frozenset[int] = frozenset()
+    conflict_sites: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """A case as routing sees it."""
+
+    language: str
+    themes: frozenset[str] = frozenset()
+    country: str | None = None
+    #: Every company in the case, the site's company included.
+    companies: frozenset[int] = frozenset()
+    sites: frozenset[int] = frozenset()
+    #: Reviewers on the case now.
+    assigned: frozenset[int] = frozenset()
+    #: Reviewers who left the case in a way routing never undoes.
+    left: frozenset[int] = frozenset()
+
+
+def exclusion(candidate: Candidate, case: CaseFacts) -> Exclusion | None:
+    """Why `candidate` cannot take `case`, or None if they can. A conflict is named before
+    anything else: it is the reason that matters most in the audit."""
+    if candidate.conflict_companies & case.companies or candidate.conflict_sites & case.sites:
+        return Exclusion.CONFLICT
+    if candidate.reviewer_id in case.assigned:
+        return Exclusion.ASSIGNED
+    if candidate.reviewer_id in case.left:
+        return Exclusion.LEFT_CASE
+    if not candidate.available:
+        return Exclusion.UNAVAILABLE
+    if candidate.load >= candidate.capacity:
+        return Exclusion.AT_CAPACITY
+    return None
+
+
+@dataclass(frozen=True)
+class Score:
+    """How well a reviewer fits a case; `key` orders candidates, best first."""
+
+    reviewer_id: int
+    reads_language: bool
+    theme_matches: tuple[str, ...]
+    country_match: bool
+    load: int
+    capacity: int
+
+    @property
+    def expertise(self) -> int:
+        return len(self.theme_matches) + int(self.country_match)
+
+    @property
+    def key(self) -> tuple[int, int, int, int]:
+        """Language first, then expertise, then the lightest load, then the user id."""
+        return (0 if self.reads_language else 1, -self.expertise, self.load, self.reviewer_id)
+
+    @property
+    def points(self) -> int:
+        """The key as one number for the log, higher is better: 1,000,000 for the
+        language, 10,000 per point of expertise (up to 99), minus the load (up to 9,999)."""
+        return (
+            (1_000_000 if self.reads_language else 0)
+            + min(self.expertise, 99) * 10_000
+            - min(self.load, 9_999)
+        )
+
+    def reasons(self, case: CaseFacts) -> list[str]:
+        verb = "reads" if self.reads_language else "does not read"
+        found = [f"language: {verb} {case.language}"]
+        if self.theme_matches:
+            found.append("themes: " + ", ".join(self.theme_matches))
+        elif case.themes:
+            found.append("themes: none of " + ", ".join(sorted(case.themes)))
+        if case.country is not None:
+            found.append(f"country: {'' if self.country_match else 'not '}{case.country}")
+        found.append(f"load: {self.load} of {self.capacity}")
+        return found
+
+
+def score(candidate: Candidate, case: CaseFacts) -> Score:
+    return Score(
+        reviewer_id=candidate.reviewer_id,
+        reads_language=case.language in candidate.languages,
+        theme_matches=tuple(sorted(case.themes & candidate.themes)),
+        country_match=case.country is not None and case.country in candidate.countries,
+        load=candidate.load,
+        capacity=candidate.capacity,
+    )
+
+
+@dataclass(frozen=True)
+class Pick:
+    role: AssignmentRole
+    score: Score
+    #: 1 for the best eligible candidate.
+    rank: int
+
+    @property
+    def reviewer_id(self) -> int:
+        return self.score.reviewer_id
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Routing's choice for the empty roles of a case."""
+
+    picks: tuple[Pick, ...]
+    unfilled: tuple[AssignmentRole, ...]
+    eligible: int
+    excluded: Mapping[int, Exclusion] = field(default_factory=dict)
+
+    def reasons(self, pick: Pick, case: CaseFacts) -> list[str]:
+        found = [*pick.score.reasons(case), f"rank: {pick.rank} of {self.eligible} eligible"]
+        passed_over: dict[Exclusion, list[int]] = {}
+        for reviewer_id, why in sorted(self.excluded.items()):
+            if why is not Exclusion.ASSIGNED:
+                passed_over.setdefault(why, []).append(reviewer_id)
+        if passed_over:
+            found.append(
+                "excluded: "
+                + "; ".join(
+                    f"{why.value} " + ", ".join(str(number) for number in numbers)
+                    for why, numbers in sorted(passed_over.items())
+                )
+            )
+        return found
+
+
+def plan(
+    case: CaseFacts, candidates: Iterable[Candidate], roles: Collection[AssignmentRole] = ROLES
+) -> Plan:
+    """Choose reviewers for `roles` (the lead before the second): the best eligible
+    candidates in `Score.key` order. The same input, in any order, gives the same plan."""
+    scores: list[Score] = []
+    excluded: dict[int, Exclusion] = {}
+    seen: set[int] = set()
+    for candidate in candidates:
+        if candidate.reviewer_id in seen:
+            raise ValueError(f"reviewer {candidate.reviewer_id} is a candidate twice")
+        seen.add(candidate.reviewer_id)
+        why = exclusion(candidate, case)
+        if why is None:
+            scores.append(score(candidate, case))
+        else:
+            excluded[candidate.reviewer_id] = why
+    scores.sort(key=lambda item: item.key)
+    wanted = [role for role in ROLES if role in roles]
+    picks = tuple(
+        Pick(role=role, score=chosen, rank=number)
+        for number, (role, chosen) in enumerate(zip(wanted, scores, strict=False), start=1)
+    )
+    return Plan(
+        picks=picks,
+        unfilled=tuple(wanted[len(picks) :]),
+        eligible=len(scores),
+        excluded=excluded,
+    )
+
+
+# -- reading the database -----------------------------------------------------------------
+
+
+def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> list[Candidate]:
+    """Every active reviewer (or those of `reviewer_ids`) with their load and conflicts."""
+    query = (
+        select(User.id, ReviewerProfile)
+        .join(ReviewerProfile, ReviewerProfile.user_id == User.id)
+        .where(User.role == Role.REVIEWER, User.active.is_(True))
+        .order_by(User.id)
+    )
+    if reviewer_ids is not None:
+        query = query.where(User.id.in_(reviewer_ids))
+    rows = ctx.session.execute(query).all()
+    ids = [user_id for user_id, _profile in rows]
+    loads: dict[int, int] = dict(
+        ctx.session.execute(
+            select(Assignment.reviewer_id, func.count(Assignment.id))
+            .join(Case, Case.id == Assignment.case_id)
+            .where(
+                Assignment.reviewer_id.in_(ids),
+                Assignment.ended_at.is_(None),
+                Case.stage.not_in(ENDED_STAGES),
+            )
+            .group_by(Assignment.reviewer_id)
+        )
+        .tuples()
+        .all()
+    )
+    companies: dict[int, set[int]] = {}
+    sites: dict[int, set[int]] = {}
+    for reviewer_id, company_id, site_id in ctx.session.execute(
+        select(Conflict.reviewer_id, Conflict.company_id, Conflict.site_id).where(
+            Conflict.reviewer_id.in_(ids), Conflict.withdrawn_on.is_(None)
+        )
+    ).tuples():
+        if company_id is not None:
+            companies.setdefault(reviewer_id, set()).add(company_id)
+        if site_id is not None:
+            sites.setdefault(reviewer_id, set()).add(site_id)
+    return [
+        Candidate(
+            reviewer_id=user_id,
+            languages=frozenset(profile.languages or ()),
+            themes=frozenset(profile.themes or ()),
+            countries=frozenset(profile.countries or ()),
+            load=loads.get(user_id, 0),
+            capacity=profile.capacity,
+            available=profile.available,
+            conflict_companies=frozenset(companies.get(user_id, ())),
+            conflict_sites=frozenset(sites.get(user_id, ())),
+        )
+        for user_id, profile in rows
+    ]
+
+
+def case_facts(ctx: Context, case: Case) -> CaseFacts:
+    companies = set(
+        ctx.session.scalars(
+            select(Involvement.company_id).where(
+                Involvement.case_id == case.id, Involvement.superseded_at.is_(None)
+            )
+        )
+    )
+    site = ctx.session.get(Site, case.site_id) if case.site_id is not None else None
+    if site is not None:
+        companies.add(site.company_id)
+    return CaseFacts(
+        language=case.language,
+        themes=frozenset(case.theme_codes),
+        country=case.country or (site.country if site is not None else None),
+        companies=frozenset(companies),
+        sites=frozenset({site.id} if site is not None else ()),
+        assigned=frozenset(row.reviewer_id for row in cases.active_assignments(ctx, case).values()),
+        left=frozenset(cases.left_case(ctx, case)),
+    )
+
+
+def secretariat_of(ctx: Context, case: Case) -> list[int]:
+    """The active secretariat users of the case's mechanism."""
+    return list(
+        ctx.session.scalars(
+            select(User.id)
+            .join(secretariat_membership, secretariat_membership.c.user_id == User.id)
+            .where(
+                secretariat_membership.c.mechanism_id == case.mechanism_id,
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
+
+
+def _notify(ctx: Context, user_ids: Iterable[int], kind: str, case: Case) -> list[int]:
+    """A StaffNotification (as the sweep writes them) for each user who has no unread one of
+    this kind about this case yet. Returns who was told."""
+    told = []
+    for user_id in user_ids:
+        waiting = ctx.session.scalar(
+            select(StaffNotification.id).where(
+                StaffNotification.user_id == user_id,
+                StaffNotification.kind == kind,
+                StaffNotification.case_id == case.id,
+                StaffNotification.read_at.is_(None),
+            )
+        )
+        if waiting is None:
+            ctx.session.add(
+                StaffNotification(user_id=user_id, kind=kind, case_id=case.id, created_at=ctx.now())
+            )
+            told.append(user_id)
+    ctx.session.flush()
+    return told
+
+
+# -- routing a case -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    assigned: list[Assignment]
+    unfilled: list[AssignmentRole]
+    needs_interpreter: bool
+
+
+@atomic
+def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> RoutingResult:
+    """Fill the case's empty roles (lead, second) with the best eligible reviewers; leave a
+    role empty and tell the secretariat when nobody is eligible. `reason` says why routing
+    runs (logged, internal). Urgent cases' new reviewers are told at once."""
+    case = ctx.lock_case(case)
+    if actor.role not in (Role.SYSTEM, Role.SECRETARIAT):
+        raise NotAllowed("cases are routed by the system or the secretariat")
+    require_part(ctx, actor, case)
+    if not reason.strip():
+        raise ReasonRequired("say why the case is routed")
+    return fill_roles(ctx, case, actor, reason.strip())
+
+
+def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingResult:
+    """`route_case` on a case its caller has locked."""
+    current = cases.active_assignments(ctx, case)
+    missing = [role for role in ROLES if role not in current]
+    if not missing:
+        return RoutingResult([], [], case.needs_interpreter)
+    facts = case_facts(ctx, case)
+    chosen = plan(facts, candidates(ctx), missing)
+    users = {
+        user.id: user
+        for user in ctx.session.scalars(
+            select(User).where(User.id.in_([pick.reviewer_id for pick in chosen.picks]))
+        )
+    }
+    placed = [
+        cases.place_reviewer(
+            ctx,
+            case,
+            users[pick.reviewer_id],
+            pick.role,
+            actor,
+            score=pick.score.points,
+            reasons=chosen.reasons(pick, facts),
+            extra={"trigger": trigger},
+        )
+        for pick in chosen.picks
+    ]
+    if placed and queue.is_urgent(case, ctx.case_policy(case)):
+        _notify(ctx, [row.reviewer_id for row in placed], URGENT_CASE, case)
+    if chosen.unfilled:
+        _notify(ctx, secretariat_of(ctx, case), REVIEWER_NEEDED, case)
+    return RoutingResult(placed, list(chosen.unfilled), case.needs_interpreter)
+
+
+def drop_conflicted(ctx: Context, case: Case, trigger: str) -> RoutingResult:
+    """End the assignment of every reviewer of the (locked) case who now has a conflict
+    with a company or site of it (a company added, a conflict declared), and route again."""
+    dropped = False
+    for assignment in cases.active_assignments(ctx, case).values():
+        found = cases.conflicts_with_case(ctx, assignment.reviewer_id, case)
+        if found:
+            subjects = ", ".join(
+                f"company {item.company_id}" if item.company_id else f"site {item.site_id}"
+                for item in found
+            )
+            reason = f"{cases.END_CONFLICT}: {trigger} (conflict with {subjects})"
+            cases.end_assignment(ctx, case, assignment, SYSTEM, reason, ctx.now())
+            dropped = True
+    if not dropped:
+        return RoutingResult([], [], case.needs_interpreter)
+    return fill_roles(ctx, case, SYSTEM, trigger)
+
+
+# -- the secretariat's hand ---------------------------------------------------------------
+
+
+def _require_secretariat(ctx: Context, actor: Actor, case: Case, reason: str) -> str:
+    if actor.role is not Role.SECRETARIAT:
+        raise NotAllowed("only the secretariat overrides routing")
+    require_part(ctx, actor, case)
+    if not reason.strip():
+        raise ReasonRequired("say why routing's choice is overridden")
+    return reason.strip()
+
+
+@atomic
+def override_assignment(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    reviewer: User,
+    role: AssignmentRole,
+    reason: str,
+) -> Assignment:
+    """A secretariat user of the case's mechanism puts `reviewer` in `role` instead of
+    routing's choice, with a reason (logged, internal). Never a reviewer with a conflict
+    or one who recused from the case; an unavailable or full one is allowed, and said."""
+    case = ctx.lock_case(case)
+    why = _require_secretariat(ctx, actor, case, reason)
+    facts = case_facts(ctx, case)
+    found = candidates(ctx, [reviewer.id])
+    if not found:
+        raise InvalidInput({"reviewer": "Not an active reviewer."})
+    (candidate,) = found
+    excluded = exclusion(candidate, facts)
+    if excluded is Exclusion.CONFLICT:
+        raise ConflictOfInterest(f"reviewer {reviewer.id} declared a conflict with this case")
+    if excluded is Exclusion.ASSIGNED:
+        raise InvalidInput({"reviewer": "Already assigned to this case."})
+    if reviewer.id in cases.recused_from(ctx, case):
+        raise ConflictOfInterest(f"reviewer {reviewer.id} recused from this case")
+    current = cases.active_assignments(ctx, case)
+    if role in current:
+        cases.end_assignment(
+            ctx, case, current[role], actor, f"{cases.END_REASSIGNED}: {why}", ctx.now()
+        )
+    fit = score(candidate, facts)
+    reasons = [*fit.reasons(facts), "chosen by the secretariat"]
+    if excluded is not None:  # LEFT_CASE, UNAVAILABLE, AT_CAPACITY: the secretariat may
+        reasons.append(f"despite: {excluded.value}")
+    assignment = cases.place_reviewer(
+        ctx,
+        case,
+        reviewer,
+        role,
+        actor,
+        score=fit.points,
+        reasons=reasons,
+        extra={"trigger": "override", "override_reason": why},
+    )
+    if queue.is_urgent(case, ctx.case_policy(case)):
+        _notify(ctx, [reviewer.id], URGENT_CASE, case)
+    return assignment
+
+
+@atomic
+def remove_reviewer(
+    ctx: Context, case: Case, actor: Actor, reviewer: User, reason: str
+) -> RoutingResult:
+    """A secretariat user takes a reviewer off a case, with a reason; routing fills the
+    role with someone else (never them again: the secretariat may put them back)."""
+    case = ctx.lock_case(case)
+    why = _require_secretariat(ctx, actor, case, reason)
+    current = {row.reviewer_id: row for row in cases.active_assignments(ctx, case).values()}
+    if reviewer.id not in current:
+        raise InvalidInput({"reviewer": "Not assigned to this case."})
+    assignment = current[reviewer.id]
+    cases.end_assignment(ctx, case, assignment, actor, f"{cases.END_REMOVED}: {why}", ctx.now())
+    return fill_roles(ctx, case, SYSTEM, f"the {assignment.role.value} was removed")
+
+
+# -- conflicts of interest ----------------------------------------------------------------
+
+CONFLICT_DECLARERS = (Role.REVIEWER, Role.SECRETARIAT, Role.SYSTEM)
+
+
+@atomic
+def declare_conflict(
+    ctx: Context, reviewer: User, subject: Company | Site, reason: str, actor: Actor
+) -> Conflict:
+    """Record a reviewer's conflict of interest with a company or a site (R06): by the
+    reviewer, the secretariat or the system. The reviewer leaves every case it touches at
+    once, and routing finds someone else."""
+    if actor.role not in CONFLICT_DECLARERS:
+        raise NotAllowed("conflicts are declared by the reviewer or the secretariat")
+    if actor.role is Role.REVIEWER and actor.user_id != reviewer.id:
+        raise NotAllowed("a reviewer declares their own conflicts")
+    if ctx.session.get(ReviewerProfile, reviewer.id) is None:
+        raise InvalidInput({"reviewer": "Not a reviewer."})
+    if not reason.strip():
+        raise ReasonRequired("say what the conflict is")
+    is_company = isinstance(subject, Company)
+    standing = ctx.session.scalar(
+        select(Conflict.id).where(
+            Conflict.reviewer_id == reviewer.id,
+            Conflict.withdrawn_on.is_(None),
+            (Conflict.company_id if is_company else Conflict.site_id) == subject.id,
+        )
+    )
+    if standing is not None:
+        raise InvalidInput({"conflict": "Already declared."})
+    conflict = Conflict(
+        reviewer_id=reviewer.id,
+        company_id=subject.id if is_company else None,
+        site_id=None if is_company else subject.id,
+        reason=reason.strip(),
+        declared_on=ctx.now().date(),
+    )
+    ctx.session.add(conflict)
+    ctx.session.flush()
+    case_ids: Sequence[int] = ctx.session.scalars(
+        select(Assignment.case_id)
+        .where(Assignment.reviewer_id == reviewer.id, Assignment.ended_at.is_(None))
+        .order_by(Assignment.case_id)  # one order for every lock taken here
+    ).all()
+    for case_id in case_ids:
+        case = ctx.lock_case(ctx.session.get_one(Case, case_id))
+        drop_conflicted(ctx, case, "a conflict of interest was declared")
+    return conflict
