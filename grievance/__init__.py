@@ -47,6 +47,7 @@ def create_app(
     configure_services(app, settings, clock or SystemClock(), keyring)
     configure_i18n(app)
     configure_security(app, settings)
+    configure_login(app)
     register_blueprints(app)
     register_cli(app)
     return app
@@ -183,10 +184,20 @@ def configure_security(app: Flask, settings: Settings) -> None:
         return response
 
 
+def configure_login(app: Flask) -> None:
+    """Staff sessions (Flask-Login): see `grievance.web.auth`."""
+    from grievance.web.auth import init_login
+
+    init_login(app)
+
+
 def register_blueprints(app: Flask) -> None:
+    from grievance.web.admin import blueprint as admin
+    from grievance.web.auth import blueprint as staff
     from grievance.web.errors import blueprint as errors
     from grievance.web.health import blueprint as health
     from grievance.web.public import blueprint as public
+    from grievance.web.secretariat import blueprint as secretariat
     from intake.api import blueprint as api
     from intake.web import blueprint as intake
     from intake.web.followup import blueprint as followup
@@ -197,6 +208,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(intake)
     app.register_blueprint(followup)
     app.register_blueprint(api)
+    app.register_blueprint(staff)
+    app.register_blueprint(admin)
+    app.register_blueprint(secretariat)
 
 
 def register_cli(app: Flask) -> None:

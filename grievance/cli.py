@@ -77,6 +77,61 @@ def demo_data() -> None:
     click.echo("\nDemo logins (password for all: " + DEMO_PASSWORD + "):")
     for role, email in report.logins:
         click.echo(f"  {role:<12} {email}")
+    click.echo(
+        "Reviewers, secretariat and admin also give a code at /staff/sign-in: "
+        "GRIEVANCE_ENV=development .venv/bin/flask --app wsgi grievance demo-otp EMAIL"
+    )
+
+
+@grievance_commands.command("demo-otp")
+@click.argument("email")
+@with_appcontext
+def demo_otp(email: str) -> None:
+    """Print the current sign-in code of a demo account (demo data only, never in
+    production; see grievance/demo/accounts.py for what counts as a demo account)."""
+    from flask import current_app
+
+    from grievance import service_context
+    from grievance.demo.accounts import current_code, demo_account
+
+    production = current_app.config["GRIEVANCE_SETTINGS"].env == "production"
+    ctx = service_context()
+    user = demo_account(ctx, email, production=production)
+    if user is None:
+        reason = "in production" if production else "for this address"
+        click.echo(f"No demo account with a second factor {reason}: no code.", err=True)
+        sys.exit(2)
+    click.echo(current_code(ctx, user))
+
+
+@grievance_commands.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", show_default=True, help="Display name.")
+@with_appcontext
+def create_admin(email: str, name: str) -> None:
+    """Create an administrator account (the first one, in production) and print its
+    temporary password once; it must be changed, and an authenticator app set up, at
+    the first sign-in."""
+    from grievance import service_context
+    from grievance.models import Role
+    from grievance.services import accounts
+    from grievance.services.actors import SYSTEM
+
+    try:
+        created = accounts.create_user(
+            service_context(), SYSTEM, email=email, display_name=name, role=Role.ADMIN
+        )
+    except accounts.AccountRejected as refused:
+        problems = ", ".join(
+            f"{name}: {problem.value}" for name, problem in refused.problems.items()
+        )
+        click.echo(f"No account created ({problems}).", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Administrator account created (user {created.user.id}).")
+    click.echo("Temporary password (shown only now; changed at the first sign-in):")
+    click.echo(f"  {created.temporary_password}")
+    click.echo("Sign in at /staff/sign-in, then set up an authenticator app.")
 
 
 @grievance_commands.command("rotate-keys")

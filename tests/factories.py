@@ -317,3 +317,31 @@ def closed_case(ctx: Context, **overrides: Any) -> tuple[FiledCase, User, User]:
     filed, lead, second = staff_case(ctx, **overrides)
     walk_to(ctx, filed, Stage.CLOSED, lead, second)
     return filed, lead, second
+
+
+# -- staff accounts (sign-in, second factor) --------------------------------------------
+
+
+def make_staff(
+    ctx: Context,
+    role: Role,
+    *,
+    company: Company | None = None,
+    mechanisms: list[Mechanism] | None = None,
+    totp: bool = True,
+) -> tuple[User, bytes | None]:
+    """A staff user with the password `PASSWORD` and, if `totp`, an enrolled
+    authenticator seed (returned, to compute codes with). Company users get a company."""
+    import secrets as _secrets
+
+    from grievance.services import accounts
+
+    if role is Role.COMPANY and company is None:
+        company = make_company(ctx)
+    user = make_user(ctx, role, company=company, mechanisms=mechanisms)
+    seed = None
+    if totp:
+        seed = _secrets.token_bytes(accounts.TOTP_SECRET_BYTES)
+        accounts.enrol_totp_secret(ctx, user, seed, last_step=None)
+        ctx.session.flush()
+    return user, seed

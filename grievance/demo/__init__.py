@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from grievance.clock import FixedClock
 from grievance.crypto.secrets import hash_password
+from grievance.demo.accounts import enrol_demo_accounts
 from grievance.models import (
     Anonymity,
     AssignmentRole,
@@ -124,6 +125,7 @@ def load_demo(ctx: Context, path: Path = DATA_FILE) -> Report:
         return Report(created=False, logins=logins)
     loader = _Loader(ctx, data)
     loader.run()
+    enrol_demo_accounts(ctx, data)  # the second factor of the demo accounts
     return Report(created=True, logins=logins, counts=loader.counts)
 
 

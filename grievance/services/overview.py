@@ -28,6 +28,7 @@ from grievance.services.context import Context
 class DeadlineRow:
     case_id: int
     reference: str
+    mechanism: str
     code: str
     due_at: datetime
     paused: bool
@@ -49,8 +50,9 @@ def deadline_overview(
 ) -> Overview:
     now = ctx.now()
     query = (
-        select(Deadline, Case.reference, User.display_name)
+        select(Deadline, Case.reference, Mechanism.code, User.display_name)
         .join(Case, Case.id == Deadline.case_id)
+        .join(Mechanism, Mechanism.id == Case.mechanism_id)
         .outerjoin(
             Assignment,
             and_(
@@ -65,12 +67,10 @@ def deadline_overview(
         .limit(limit)
     )
     if mechanism_codes:
-        query = query.join(Mechanism, Mechanism.id == Case.mechanism_id).where(
-            Mechanism.code.in_(mechanism_codes)
-        )
+        query = query.where(Mechanism.code.in_(mechanism_codes))
     found = ctx.session.execute(query).all()
     companies: dict[int, list[str]] = defaultdict(list)
-    case_ids = {deadline.case_id for deadline, _, _ in found}
+    case_ids = {deadline.case_id for deadline, _, _, _ in found}
     if case_ids:
         for case_id, name in ctx.session.execute(
             select(Involvement.case_id, Company.name)
@@ -83,10 +83,11 @@ def deadline_overview(
     overview = Overview()
     reviewer_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     company_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for deadline, reference, reviewer in found:
+    for deadline, reference, mechanism_code, reviewer in found:
         row = DeadlineRow(
             case_id=deadline.case_id,
             reference=reference,
+            mechanism=mechanism_code,
             code=deadline.code,
             due_at=deadline.due_at,
             paused=deadline.paused_at is not None,

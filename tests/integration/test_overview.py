@@ -87,6 +87,7 @@ def row(case: Case, code: str, due: datetime, reviewer: User | None, *companies:
     return DeadlineRow(
         case_id=case.id,
         reference=case.reference,
+        mechanism=case.mechanism.code,
         code=code,
         due_at=due,
         paused=False,
