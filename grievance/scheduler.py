@@ -44,6 +44,12 @@ def _pending_uploads(ctx: Context) -> object:
     return purge_pending(ctx)
 
 
+def _sign_in_throttles(ctx: Context) -> object:
+    from grievance.services.accounts import purge_throttles
+
+    return purge_throttles(ctx)
+
+
 def _reviews(ctx: Context) -> object:
     from grievance.services.reviews import review_job
 
@@ -55,6 +61,7 @@ JOBS = (
     Job("retention", 3600, _retention),
     Job("effectiveness reviews", 3600, _reviews),
     Job("pending uploads", 3600, _pending_uploads),
+    Job("sign-in throttles", 3600, _sign_in_throttles),
 )
 
 

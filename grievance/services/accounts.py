@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from argon2.exceptions import InvalidHashError
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from grievance.config import KdfParameters
@@ -493,6 +493,26 @@ def _count_failure(ctx: Context, key: str, client_key: str, who: str) -> None:
             _clients(client_key),
         )
     ctx.session.flush()
+
+
+def purge_throttles(ctx: Context) -> int:
+    """A job: forget the throttle rows that no longer change anything, that is, unlocked
+    ones whose window has passed and locks forgiven long ago (the next failure would
+    start from zero either way). What is left is only what still protects an account."""
+    now = ctx.now()
+    result = ctx.session.execute(
+        delete(LoginThrottle).where(
+            or_(
+                and_(
+                    LoginThrottle.locked_until.is_(None),
+                    LoginThrottle.window_started_at <= now - FAILURE_WINDOW,
+                ),
+                LoginThrottle.locked_until <= now - FORGIVEN_AFTER,
+            )
+        )
+    )
+    ctx.session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _forget_failures(ctx: Context, key: str, client_key: str) -> None:

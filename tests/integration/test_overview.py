@@ -279,6 +279,7 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
     assert "worker: retention done: 1" in messages
     assert "worker: effectiveness reviews done: 1" in messages
     assert "worker: pending uploads done: 0" in messages
+    assert "worker: sign-in throttles done: 0" in messages
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], messages
 
     # a second run finds nothing left to do
@@ -291,4 +292,5 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
         "worker: retention done: 0",
         "worker: effectiveness reviews done: 0",
         "worker: pending uploads done: 0",
+        "worker: sign-in throttles done: 0",
     ]

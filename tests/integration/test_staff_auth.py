@@ -404,6 +404,26 @@ def test_failures_spread_beyond_the_window_do_not_lock(ctx, clock):
     assert accounts.locked_until(ctx, key, "untrusted") is None
 
 
+def test_the_purge_forgets_only_rows_that_change_nothing(ctx, clock):
+    def fail(key: str, times: int) -> None:
+        for _ in range(times):
+            accounts._count_failure(ctx, key, "untrusted", "test")
+
+    fail("a" * 64, 2)  # failures whose window will pass: nothing left to protect
+    fail("b" * 64, 5)  # locked, then its lock ends: it still doubles the next one
+    clock.advance(minutes=16)
+    fail("c" * 64, 2)  # a window still open
+    fail("d" * 64, 5)  # locked now
+    assert accounts.purge_throttles(ctx) == 1
+    left = {row.account_key[0] for row in ctx.session.scalars(select(LoginThrottle))}
+    assert left == {"b", "c", "d"}
+    fail("b" * 64, 5)  # the memory kept: this lock is twice as long
+    assert accounts.locked_until(ctx, "b" * 64, "untrusted") == clock.now() + timedelta(minutes=30)
+    clock.advance(hours=25)  # a day after every lock ended: all forgiven
+    assert accounts.purge_throttles(ctx) == 3
+    assert ctx.session.scalars(select(LoginThrottle)).all() == []
+
+
 def test_a_lock_lasts_at_most_a_day(ctx, clock):
     key = "d" * 64
     for _ in range(12):
