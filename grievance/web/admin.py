@@ -10,9 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from grievance import service_context
 from grievance.extensions import db
@@ -21,6 +20,7 @@ from grievance.services import accounts
 from grievance.services.actors import Actor
 from grievance.services.errors import NotAllowed
 from grievance.web.auth import ROLE_NAMES, current_staff, forbidden, staff_required
+from grievance.web.fields import CheckboxList
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -36,11 +36,6 @@ ACCOUNT_PROBLEMS = {
         "Only secretariat staff belong to mechanisms."
     ),
 }
-
-
-class CheckboxList(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class NewUserForm(FlaskForm):

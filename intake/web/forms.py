@@ -21,16 +21,15 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from grievance.models import Anonymity, ComplainantKind, ContactChannel
 from grievance.services.filing import EMAIL_PATTERN, PHONE_PATTERN, STATEMENT_MAX, normalise_phone
+from grievance.web.fields import CheckboxList
 
 #: The messages WTForms writes itself, as it writes them, for our catalogs: a radio, select
 #: or checkbox answer that is not one of the choices offered.
@@ -61,11 +60,6 @@ class TranslatedForm(FlaskForm):
 TOO_LONG = _l("Please keep it under %(max)d characters.")
 #: A choice that must be made (the radios have a default: only a changed request lacks it).
 CHOOSE = _l("Please choose one answer.")
-
-
-class CheckboxList(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 ANONYMITY_CHOICES = [
@@ -116,9 +110,7 @@ def country_choices() -> list[SelectChoice]:
     names = {
         code: name
         for code, name in locale.territories.items()
-        if len(code) == 2
-        and code.isalpha()
-        and code not in ("EU", "EZ", "UN", "QO", "XA", "XB", "ZZ")
+        if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
     }
     return choices([("", _l("Choose a country")), *sorted(names.items(), key=lambda item: item[1])])
 
