@@ -199,6 +199,7 @@ def register_blueprints(app: Flask) -> None:
     from grievance.web.public import blueprint as public
     from grievance.web.secretariat import blueprint as secretariat
     from intake.api import blueprint as api
+    from intake.sms.webhook import blueprint as sms
     from intake.web import blueprint as intake
     from intake.web.followup import blueprint as followup
 
@@ -208,6 +209,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(intake)
     app.register_blueprint(followup)
     app.register_blueprint(api)
+    app.register_blueprint(sms)
     app.register_blueprint(staff)
     app.register_blueprint(admin)
     app.register_blueprint(secretariat)

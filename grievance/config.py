@@ -57,6 +57,13 @@ class Settings:
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = TWILIO_API_BASE_URL
+    #: The mechanism that SMS and WhatsApp complaints are filed with (its code); the
+    #: first mechanism when unset.
+    sms_mechanism: str | None = None
+    #: Silence after which an unfinished SMS conversation is closed politely.
+    sms_conversation_expiry_hours: int = 24
+    #: How often the worker reads inbound SMS and drains the outbox.
+    sms_poll_seconds: int = 3
     log_level: str = "INFO"
     ratelimit_storage_uri: str = "memory://"
 
@@ -136,31 +143,34 @@ class Settings:
             twilio_from_number=get("TWILIO_FROM_NUMBER"),
             twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base_url=(get("TWILIO_API_BASE_URL") or TWILIO_API_BASE_URL).rstrip("/"),
+            sms_mechanism=get("SMS_MECHANISM"),
+            sms_conversation_expiry_hours=_positive_int(get, "SMS_CONVERSATION_EXPIRY_HOURS", 24),
+            sms_poll_seconds=_positive_int(get, "SMS_POLL_SECONDS", 3),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
         )
 
 
+def _positive_int(get: Callable[[str], str | None], name: str, default: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1.")
+    return number
+
+
 def _kdf_from_env(get: Callable[[str], str | None]) -> KdfParameters:
     defaults = KdfParameters()
-    values: dict[str, int] = {}
-    for name, attr in (
-        ("GRIEVANCE_KDF_TIME_COST", "time_cost"),
-        ("GRIEVANCE_KDF_MEMORY_KIB", "memory_cost_kib"),
-        ("GRIEVANCE_KDF_PARALLELISM", "parallelism"),
-    ):
-        raw = get(name)
-        if raw is None:
-            values[attr] = getattr(defaults, attr)
-            continue
-        try:
-            number = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
-        if number < 1:
-            raise ConfigError(f"{name} must be at least 1.")
-        values[attr] = number
-    return KdfParameters(**values)
+    return KdfParameters(
+        time_cost=_positive_int(get, "GRIEVANCE_KDF_TIME_COST", defaults.time_cost),
+        memory_cost_kib=_positive_int(get, "GRIEVANCE_KDF_MEMORY_KIB", defaults.memory_cost_kib),
+        parallelism=_positive_int(get, "GRIEVANCE_KDF_PARALLELISM", defaults.parallelism),
+    )
 
 
 def _development_secret_key(instance: Path) -> str:

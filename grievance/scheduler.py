@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from grievance.config import Settings
 from grievance.extensions import db
 from grievance.services.context import Context
 
@@ -24,6 +25,15 @@ class Job:
     name: str
     seconds: int
     run: Callable[[Context], object]
+    #: A setting (of `Settings`) that gives the interval instead of `seconds`.
+    interval_setting: str | None = None
+
+    def interval(self, settings: Settings) -> int:
+        if self.interval_setting is None:
+            return self.seconds
+        value = getattr(settings, self.interval_setting)
+        assert isinstance(value, int)
+        return value
 
 
 def _sweep(ctx: Context) -> object:
@@ -50,6 +60,35 @@ def _sign_in_throttles(ctx: Context) -> object:
     return purge_throttles(ctx)
 
 
+def _sms(ctx: Context) -> object:
+    """Inbound SMS through the dialogue, silences, then the outbox (its replies first)."""
+    from flask import current_app
+
+    from grievance.services.outbox import drain
+    from intake.sms.conversations import SmsSettings, process_inbound, tick_conversations
+    from intake.sms.twilio import TwilioGateway
+
+    settings = current_app.config["GRIEVANCE_SETTINGS"]
+    sms = SmsSettings.from_settings(settings)
+    processed = process_inbound(ctx, sms)
+    ticked = tick_conversations(ctx, sms)
+    gateway = current_app.extensions.get("grievance.sms_gateway") or TwilioGateway.from_settings(
+        settings
+    )
+    if gateway is None:
+        if processed.messages or ticked:
+            return f"{processed.messages} read, {ticked} ticked; Twilio is not configured"
+        return ""
+    current_app.extensions["grievance.sms_gateway"] = gateway
+    report = drain(ctx, gateway)
+    if not (processed.messages or ticked or report.sent or report.retried or report.failed):
+        return ""
+    return (
+        f"{processed.messages} read, {ticked} ticked, {report.sent} sent, "
+        f"{report.retried} to retry, {report.failed} failed, {report.cancelled} cancelled"
+    )
+
+
 def _reviews(ctx: Context) -> object:
     from grievance.services.reviews import review_job
 
@@ -57,6 +96,7 @@ def _reviews(ctx: Context) -> object:
 
 
 JOBS = (
+    Job("sms", 3, _sms, interval_setting="sms_poll_seconds"),
     Job("deadline sweep", 60, _sweep),
     Job("retention", 3600, _retention),
     Job("effectiveness reviews", 3600, _reviews),
@@ -73,7 +113,9 @@ def run_job(app: Flask, job: Job) -> None:
         try:
             outcome = job.run(service_context())
             db.session.commit()
-            log.info("worker: %s done: %s", job.name, outcome)
+            # The SMS job runs every few seconds: it says nothing when it did nothing ("").
+            level = logging.DEBUG if outcome == "" else logging.INFO
+            log.log(level, "worker: %s done: %s", job.name, outcome)
         except Exception:
             db.session.rollback()
             log.exception("worker: %s failed", job.name)
@@ -90,7 +132,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         scheduler.add_job(
             run_job,
             "interval",
-            seconds=job.seconds,
+            seconds=job.interval(app.config["GRIEVANCE_SETTINGS"]),
             args=(app, job),
             id=job.name,
             max_instances=1,

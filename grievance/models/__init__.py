@@ -48,6 +48,7 @@ from grievance.models.message import (
     PendingUpload,
     Translation,
 )
+from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
 from grievance.models.user import (
     STAFF_ROLES,
     Conflict,
@@ -84,6 +85,7 @@ __all__ = [
     "DeadlineState",
     "DecisionProposal",
     "Direction",
+    "InboundSms",
     "Involvement",
     "InvolvementKind",
     "LoginThrottle",
@@ -106,6 +108,8 @@ __all__ = [
     "ReviewerProfile",
     "Role",
     "Site",
+    "SmsConversation",
+    "SmsOptOut",
     "StaffNotification",
     "Stage",
     "TaskState",

@@ -68,8 +68,22 @@ class OutboundMessage(Base):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)
     complainant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complainant.id"))
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"))
+    #: The conversation a dialogue reply belongs to (its number is sealed there).
+    conversation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("sms_conversation.id", ondelete="SET NULL"), index=True
+    )
     channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    #: HMAC of the recipient's number: the opt-out is checked by it before each send.
+    handle: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    #: The recipient's address and the text, sealed (see `services.outbox`); both are
+    #: emptied once the row is final (sent, failed or cancelled).
+    address_enc: Mapped[bytes | None]
     body_enc: Mapped[bytes]
+    #: Sent even to a number that opted out: the STOP confirmation and HELP answers.
+    despite_opt_out: Mapped[bool] = mapped_column(default=False)
+    #: How the text goes out: "gsm7" or "ucs2", and in how many segments.
+    encoding: Mapped[str | None] = mapped_column(sa.String(8))
+    segments: Mapped[int | None]
     status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

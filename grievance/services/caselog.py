@@ -64,7 +64,13 @@ EVENT_KINDS: dict[str, EventKind] = {
     ),
     "stage_changed": EventKind(
         PUBLIC,
-        {"reason": PARTIES, "proposal_id": REVIEWERS, "proposed_by": REVIEWERS, **_DEADLINE_FIELDS},
+        {
+            "reason": PARTIES,
+            "proposal_id": REVIEWERS,
+            "proposed_by": REVIEWERS,
+            "phone_contacts_erased": REVIEWERS,
+            **_DEADLINE_FIELDS,
+        },
     ),
     "decision_proposed": EventKind(
         REVIEWERS, {"proposal_id": REVIEWERS, "to_stage": REVIEWERS, "reason": REVIEWERS}
@@ -155,6 +161,9 @@ EVENT_KINDS: dict[str, EventKind] = {
     ),
     "identities_erased": EventKind(
         REVIEWERS, {"complainants": REVIEWERS, "retention_days": REVIEWERS}
+    ),
+    "contact_changed": EventKind(
+        REVIEWERS, {"complainant_id": REVIEWERS, "channel": REVIEWERS, "by": REVIEWERS}
     ),
     "legal_hold_changed": EventKind(INTERNAL, {"legal_hold": INTERNAL, "reason": INTERNAL}),
     "identity_revealed": EventKind(

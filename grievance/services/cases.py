@@ -27,7 +27,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import caselog, deadlines, lifecycle, queue
+from grievance.services import caselog, contacts, deadlines, lifecycle, queue
 from grievance.services.actors import SYSTEM, Actor, acts_on_case
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
@@ -76,8 +76,12 @@ def _enter_stage(
     case.stage_entered_at = now
     if target is Stage.ACKNOWLEDGED and case.acknowledged_at is None:
         case.acknowledged_at = now
+    payload: dict[str, object] = dict(extra or {})
     if target in ENDED_STAGES:
         case.closed_at = now
+        forgotten = contacts.forget_anonymous_phones(ctx, case)
+        if forgotten:
+            payload["phone_contacts_erased"] = forgotten
     elif source in ENDED_STAGES:  # reopened on appeal
         case.closed_at = None
     stale = _pending_proposal(ctx, case)
@@ -85,7 +89,7 @@ def _enter_stage(
         # A decision proposed in the stage the case leaves no longer applies.
         _drop_proposal(ctx, case, stale, actor, f"the case moved on to {target.value}")
     changes = deadlines.on_stage_entered(ctx.session, case, ctx.case_policy(case), target, now)
-    payload: dict[str, object] = {**(extra or {}), **changes.payload()}
+    payload.update(changes.payload())
     if reason.strip():
         payload["reason"] = reason.strip()
     caselog.append(

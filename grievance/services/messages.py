@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grievance.models import Case, Channel, Complainant, Direction, Message, Role
-from grievance.services import caselog, deadlines, timekeeping
+from grievance.services import caselog, contacts, deadlines, timekeeping
 from grievance.services.actors import Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
@@ -72,6 +72,12 @@ def add_message(
         now,
         {"message_id": message.id, "channel": channel.value, **changes.payload()},
     )
+    if direction is Direction.TO_COMPLAINANT:
+        # Delivered on the complainant's channel: SMS and WhatsApp through the outbox; the
+        # follow-up page shows every message anyway.
+        recipients = [complainant] if complainant else case.complainants
+        for recipient in recipients:
+            contacts.queue_to_phone(ctx, case, recipient, text, message.id)
     if direction is Direction.FROM_COMPLAINANT and case.clock_paused_at is not None:
         timekeeping.restart(ctx, case, actor, by_message=True)  # the answer came
     return message
