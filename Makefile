@@ -49,6 +49,7 @@ format: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/caselog.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/sms_webhook.py
 
 ## Extract the strings to translate and merge them into every catalog.
 extract: $(BIN)/.installed

@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask_migrate import upgrade
@@ -18,10 +19,11 @@ from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
 
 
-def bench_app(clock: Clock) -> Flask:
+def bench_app(clock: Clock, **overrides: Any) -> Flask:
     """SQLite in a temporary directory, or the PostgreSQL database DATABASE_URL names; its
     name must contain 'bench', because every table in it is dropped. The cheap test KDF:
-    the benchmarks measure the database and the services, not Argon2id."""
+    the benchmarks measure the database and the services, not Argon2id. `overrides` are
+    further settings (the Twilio ones, say)."""
     tmp = Path(tempfile.mkdtemp())
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
     if "bench" not in (make_url(url).database or ""):
@@ -33,6 +35,7 @@ def bench_app(clock: Clock) -> Flask:
         public_base_url="http://localhost",
         instance_path=tmp,
         kdf=TEST_KDF,
+        **overrides,
     )
     app = create_app(settings, clock=clock, keyring=Keyring.generate())
     with app.app_context():
