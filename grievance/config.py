@@ -123,6 +123,7 @@ class Settings:
             else:
                 missing.append("PUBLIC_BASE_URL (e.g. https://complaints.example.org)")
 
+        missing.extend(_twilio_missing(get))
         if missing:
             raise ConfigError("Missing settings: " + "; ".join(missing) + ".")
         assert secret_key is not None
@@ -149,6 +150,31 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
         )
+
+
+def _twilio_missing(get: Callable[[str], str | None]) -> list[str]:
+    """Twilio is configured whole or not at all: half of it would refuse every webhook or
+    send nothing, silently."""
+    given = [
+        name
+        for name in (
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_FROM_NUMBER",
+            "TWILIO_MESSAGING_SERVICE_SID",
+        )
+        if get(name)
+    ]
+    if not given:
+        return []
+    missing = [
+        f"{name} (Twilio is partly configured: {', '.join(given)})"
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+        if not get(name)
+    ]
+    if not (get("TWILIO_FROM_NUMBER") or get("TWILIO_MESSAGING_SERVICE_SID")):
+        missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID (the sender)")
+    return missing
 
 
 def _positive_int(get: Callable[[str], str | None], name: str, default: int) -> int:

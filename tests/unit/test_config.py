@@ -78,7 +78,16 @@ def test_blank_values_count_as_missing(tmp_path):
 
 def test_production_settings_are_read(tmp_path):
     settings = Settings.from_env(
-        production(tmp_path, LOG_LEVEL="warning", TWILIO_ACCOUNT_SID="AC123")
+        production(
+            tmp_path,
+            LOG_LEVEL="warning",
+            TWILIO_ACCOUNT_SID="AC123",
+            TWILIO_AUTH_TOKEN="token",
+            TWILIO_FROM_NUMBER="+3197010000000",
+            SMS_MECHANISM="NST",
+            SMS_CONVERSATION_EXPIRY_HOURS="48",
+            SMS_POLL_SECONDS="5",
+        )
     )
     assert settings.env == "production"
     assert not settings.is_development
@@ -90,7 +99,47 @@ def test_production_settings_are_read(tmp_path):
     assert settings.log_level == "WARNING"
     assert settings.twilio_account_sid == "AC123"
     assert settings.twilio_api_base_url == TWILIO_API_BASE_URL
+    assert settings.twilio_auth_token == "token"
+    assert settings.sms_mechanism == "NST"
+    assert settings.sms_conversation_expiry_hours == 48
+    assert settings.sms_poll_seconds == 5
     assert settings.kdf == KdfParameters()
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        ({"TWILIO_ACCOUNT_SID": "AC1"}, ["TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"]),
+        ({"TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+31970"}, ["TWILIO_ACCOUNT_SID"]),
+        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, ["TWILIO_FROM_NUMBER"]),
+    ],
+)
+@pytest.mark.parametrize("environment", [production, development])
+def test_twilio_is_configured_whole_or_not_at_all(tmp_path, given, named, environment):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(environment(tmp_path, **given))
+    for name in named:
+        assert name in str(raised.value)
+
+
+def test_a_messaging_service_is_a_sender_too(tmp_path):
+    settings = Settings.from_env(
+        production(
+            tmp_path,
+            TWILIO_ACCOUNT_SID="AC1",
+            TWILIO_AUTH_TOKEN="t",
+            TWILIO_MESSAGING_SERVICE_SID="MG1",
+        )
+    )
+    assert settings.twilio_messaging_service_sid == "MG1"
+    assert settings.twilio_from_number is None
+
+
+@pytest.mark.parametrize("name", ["SMS_CONVERSATION_EXPIRY_HOURS", "SMS_POLL_SECONDS"])
+@pytest.mark.parametrize("value", ["0", "soon"])
+def test_bad_sms_intervals_are_refused(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env(development(tmp_path, **{name: value}))
 
 
 def test_keyring_json_is_enough_in_production(tmp_path):
