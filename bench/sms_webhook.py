@@ -150,9 +150,7 @@ def _report(name: str, times: list[float], throughput: float, failures: int) -> 
 
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    app = bench_app(
-        SystemClock(), twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN
-    )
+    app = bench_app(SystemClock(), twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN)
     app.config["GRIEVANCE_SETTINGS"]  # the webhook reads the token from here
     bare = Flask("bare")
 
@@ -173,8 +171,10 @@ def main() -> None:
     _report("webhook (record, TwiML)", times, rate, failures)
     with app.app_context():
         recorded = db.session.scalar(select(func.count()).select_from(InboundSms))
-    print(f"recorded {recorded} inbound messages (warm-up included); throughput ratio "
-          f"{rate / bare_rate:.2f} of the bare endpoint (goal: at least 0.25)")
+    print(
+        f"recorded {recorded} inbound messages (warm-up included); throughput ratio "
+        f"{rate / bare_rate:.2f} of the bare endpoint (goal: at least 0.25)"
+    )
     p95 = sorted(times)[int(len(times) * 0.95) - 1] * 1000
     print(f"goal p95 < 50 ms: {'met' if p95 < 50 else 'NOT met'} ({p95:.1f} ms)")
 

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -119,7 +120,9 @@ def split_body(body: str) -> list[str]:
             cut = MAX_BODY_CHARS
             if 0xD800 <= ord(rest[cut - 1]) <= 0xDBFF:  # pragma: no cover - str has no halves
                 cut -= 1
-        parts.append(rest[:cut].rstrip())
+        part = rest[:cut].rstrip()
+        if part:  # a leading blank run is no message of its own
+            parts.append(part)
         rest = rest[cut:].lstrip()
     if rest:
         parts.append(rest)
@@ -144,7 +147,8 @@ def queue(
         raise ValueError(f"the outbox sends SMS and WhatsApp, not {channel}")
     now = ctx.now()
     rows = []
-    for text in split_body(body):
+    # NFC first, as the gateway sends it: it can lengthen a text (ড় is two characters)
+    for text in split_body(unicodedata.normalize("NFC", body)):
         row = OutboundMessage(
             case_id=case_id,
             complainant_id=complainant_id,
@@ -221,7 +225,7 @@ def cancel_for_case(ctx: Context, case_id: int) -> int:
         update(OutboundMessage)
         .where(
             OutboundMessage.case_id == case_id,
-            OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            OutboundMessage.status == OutboxStatus.PENDING,  # one being sent is in flight
         )
         .values(status=OutboxStatus.CANCELLED, address_enc=None, body_enc=b"", updated_at=ctx.now())
     )
@@ -271,7 +275,9 @@ def _finish(row: OutboundMessage, status: OutboxStatus, now: datetime) -> None:
     row.body_enc = b""
 
 
-def due_ids(ctx: Context, limit: int, conversation_id: int | None = None) -> Sequence[int]:
+def due_ids(
+    ctx: Context, limit: int, conversation_id: int | None = None, handle: str | None = None
+) -> Sequence[int]:
     statement = (
         select(OutboundMessage.id)
         .where(
@@ -283,6 +289,8 @@ def due_ids(ctx: Context, limit: int, conversation_id: int | None = None) -> Seq
     )
     if conversation_id is not None:
         statement = statement.where(OutboundMessage.conversation_id == conversation_id)
+    if handle is not None:
+        statement = statement.where(OutboundMessage.handle == handle)
     if ctx.session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     ids = ctx.session.scalars(statement).all()
@@ -297,14 +305,19 @@ def drain(
     limit: int = 200,
     stale_after: timedelta = timedelta(minutes=15),
     conversation_id: int | None = None,
+    handle: str | None = None,
 ) -> DrainReport:
-    """Send what is due, each row at most once. A job: it commits as it goes."""
+    """Send what is due (only to the number of `handle`, if given), each row at most
+    once. A job: it commits as it goes."""
     report = DrainReport()
     report.abandoned = _abandon_stale(ctx, stale_after)
-    for row_id in due_ids(ctx, limit, conversation_id):
+    for row_id in due_ids(ctx, limit, conversation_id, handle):
         if not _claim(ctx, row_id):
             continue
         row = ctx.session.get_one(OutboundMessage, row_id, populate_existing=True)
+        if row.status is not OutboxStatus.SENDING or row.address_enc is None:
+            ctx.session.commit()  # cancelled between the claim and now
+            continue
         _send_claimed(ctx, gateway, row, report)
         ctx.session.commit()
     return report
