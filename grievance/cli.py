@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -102,6 +103,65 @@ def demo_otp(email: str) -> None:
         click.echo(f"No demo account with a second factor {reason}: no code.", err=True)
         sys.exit(2)
     click.echo(current_code(ctx, user))
+
+
+@grievance_commands.command("sms-sim")
+@click.option("--from", "number", required=True, help="The phone number texting (+…).")
+@click.option("--whatsapp", is_flag=True, help="Text on WhatsApp instead of SMS.")
+@click.option("--mechanism", "code", default=None, help="File with this mechanism (new numbers).")
+@click.option("--yes-production", is_flag=True, help="Run even when GRIEVANCE_ENV=production.")
+@with_appcontext
+def sms_sim(number: str, whatsapp: bool, code: str | None, yes_production: bool) -> None:
+    """Chat with the SMS dialogue in the terminal, against this database: each line is
+    one inbound message; the replies show with their encoding and segments. Complaints
+    sent here are filed as real cases. /wait 30m lets time pass, /quit ends."""
+    from dataclasses import replace
+
+    from flask import current_app
+
+    from grievance import service_context
+    from intake.sms.conversations import SmsSettings
+    from intake.sms.simulator import simulate
+
+    settings = current_app.config["GRIEVANCE_SETTINGS"]
+    if settings.env == "production" and not yes_production:
+        click.echo(
+            "sms-sim files real cases: it does not run in production without --yes-production.",
+            err=True,
+        )
+        sys.exit(2)
+    sms = SmsSettings.from_settings(settings)
+    if code:
+        sms = replace(sms, mechanism_code=code)
+    stdin = sys.stdin
+    interactive = stdin.isatty()
+    try:
+        simulate(
+            service_context(),
+            sms,
+            number,
+            _typed_lines() if interactive else stdin,
+            click.echo,
+            whatsapp=whatsapp,
+            to=settings.twilio_from_number or "sms-sim",
+            echo=not interactive,
+            dim=lambda text: click.style(text, dim=True),
+        )
+    except ValueError as error:
+        click.echo(f"sms-sim: {error}.", err=True)
+        sys.exit(2)
+
+
+def _typed_lines() -> Iterator[str]:
+    """Lines typed at a terminal (with line editing), until Ctrl-D (or Ctrl-C)."""
+    from intake.sms.simulator import INPUT_MARK
+
+    while True:
+        try:
+            yield input(INPUT_MARK)
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
 
 
 @grievance_commands.command("create-admin")

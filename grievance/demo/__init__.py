@@ -2,15 +2,22 @@
 each taken through the real services so that its log is a plausible history.
 
 `data.toml` beside this file holds the content (fictional companies and people). The
-loader is idempotent: when the first mechanism exists it changes nothing.
+cases of `sms_case` are filed through the SMS dialogue itself (`intake.sms`), from fake
+numbers: what the dialogue and the reviewers send them is marked sent without leaving
+the system (`intake.sms.simulator.TerminalGateway`, silent). The loader is idempotent:
+when the first mechanism exists it changes nothing. It commits as it goes once the first
+text message is read (the SMS worker's functions are jobs), so a failure part-way leaves
+a half-loaded demo: start again from an empty database.
 """
 
 from __future__ import annotations
 
+import secrets
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +49,7 @@ from grievance.models import (
     Stage,
     User,
 )
-from grievance.services import cases, involvement, lifecycle, messages, remedy
+from grievance.services import cases, contacts, involvement, lifecycle, messages, remedy
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails, Filing, file_case, new_receipt_salt
@@ -139,21 +146,39 @@ class _Loader:
         self.sites: dict[str, Site] = {}
         self.reviewers: dict[str, User] = {}
         self.counts: dict[str, int] = {}
+        #: The fake phone numbers of the demo complainants.
+        self.phones: set[str] = set()
 
     def run(self) -> None:
         self._mechanisms()
         self._companies()
         self._people()
         ordered = sorted(self.data["case"], key=lambda entry: -entry["received_days_ago"])
-        for number, entry in enumerate(ordered, start=1):
-            self._case(number, entry)
+        texted = self.data.get("sms_case", [])
+        # In the order they came, so that references follow it; the cases of `case` keep
+        # their numbers (their times and phone numbers derive from them).
+        timeline = sorted(
+            [(-entry["received_days_ago"], 0, entry) for entry in texted]
+            + [
+                (-entry["received_days_ago"], number, entry)
+                for number, entry in enumerate(ordered, 1)
+            ],
+            key=lambda item: item[:2],
+        )
+        for _days, number, entry in timeline:
+            if number:
+                self._case(number, entry)
+            else:
+                self._sms_case(entry)
+        self._deliver_texts()
         self.counts = {
             "mechanisms": len(self.mechanisms),
             "companies": len(self.companies),
             "sites": len(self.sites),
             "reviewers": len(self.reviewers),
             "staff users": len(self.data["staff"]),
-            "cases": len(ordered),
+            "cases": len(ordered) + len(texted),
+            "of them by text message": len(texted),
         }
 
     # -- reference data ---------------------------------------------------------------
@@ -271,6 +296,7 @@ class _Loader:
         if channel in (Channel.SMS, Channel.WHATSAPP):
             contact = ContactChannel(channel.value)
             address = f"+88017000{number:05d}"
+            self.phones.add(address)
         person = ComplainantDetails(
             anonymity=anonymity,
             kind=ComplainantKind(entry["complainant_kind"]),
@@ -357,6 +383,84 @@ class _Loader:
         for when, _order, action in sorted(timeline, key=lambda item: item[:2]):
             clock.set(min(when, end))
             action()
+
+    def _sms_case(self, entry: dict[str, Any]) -> None:
+        """A case filed by text message, through the dialogue, as the worker files it."""
+        from intake.sms.conversations import SmsSettings, process_inbound, record_inbound
+
+        hour, minute = map(int, entry["time"].split(":"))
+        received = (self.today - timedelta(days=entry["received_days_ago"])).replace(
+            hour=hour, minute=minute, second=0, microsecond=0
+        )
+        clock = FixedClock(received)
+        ctx = replace(self.ctx, clock=clock)
+        sms = SmsSettings(mechanism_code=entry["mechanism"])
+        number = entry["number"]
+        self.phones.add(number)
+        channel = Channel(entry["channel"])
+        sender = f"whatsapp:{number}" if channel is Channel.WHATSAPP else number
+        handle = contacts.phone_handle(ctx, number)
+
+        def text(body: str) -> list[str]:
+            record_inbound(
+                ctx,
+                provider_sid="DEMO" + secrets.token_hex(16),
+                sender=sender,
+                to=f"demo-{entry['mechanism']}",
+                body=body,
+            )
+            return process_inbound(ctx, sms, handles=[handle]).filed or []
+
+        filed: list[str] = []
+        for body in entry["messages"]:
+            clock.advance(minutes=2)
+            filed += text(body)
+        if len(filed) != 1:
+            raise RuntimeError(f"demo conversation {entry['key']} filed {len(filed)} cases")
+        case = ctx.session.scalars(select(Case).where(Case.reference == filed[0])).one()
+        assert case.channel is channel, (case.reference, case.channel)
+        complainant_actor = Actor.for_complainant(case.complainants[0])
+
+        clock.advance(hours=14)  # the next morning, a reviewer reads it
+        lead = Actor.for_user(cases.active_assignments(ctx, case)[AssignmentRole.LEAD].reviewer)
+        for key in entry.get("companies", []):
+            involvement.add_company(ctx, case, self.companies[key], lead)
+        assigned = cases.active_assignments(ctx, case)  # a conflict may have changed them
+        lead = Actor.for_user(assigned[AssignmentRole.LEAD].reviewer)
+        second = Actor.for_user(assigned[AssignmentRole.SECOND].reviewer)
+        timeline: list[tuple[datetime, int, Callable[[], None]]] = []
+        for day, stage in enumerate(PATHS[Stage(entry.get("stage", "received"))], start=1):
+            when = received + timedelta(days=day, hours=1)
+            reason = "Assessed against the covenant's criteria."
+            step = self._step(ctx, case, stage, lead, second, complainant_actor, reason)
+            timeline.append((when, len(timeline), step))
+        for item in entry.get("follow_up", []):
+            when = received + timedelta(days=item["days_after"])
+            if item["sender"] == "reviewer":
+                action = self._message(ctx, case, lead, item["text"], channel)
+            else:
+                action = partial(self._text_after, text, item["text"])
+            timeline.append((when, len(timeline), action))
+        end = self.today - timedelta(hours=6)
+        for when, _order, action in sorted(timeline, key=lambda item: item[:2]):
+            clock.set(max(min(when, end), clock.now()))
+            action()
+
+    @staticmethod
+    def _text_after(text: Callable[[str], list[str]], body: str) -> None:
+        """The complainant texts again: the dialogue adds it to the case."""
+        text(body)
+
+    def _deliver_texts(self) -> None:
+        """Mark sent what waits for the demo's fake numbers: no text ever goes to them."""
+        from grievance.services import outbox
+        from intake.sms.simulator import TerminalGateway
+
+        silent = TerminalGateway()
+        for number in sorted(self.phones):
+            handle = contacts.phone_handle(self.ctx, number)
+            while outbox.drain(self.ctx, silent, handle=handle).sent:
+                pass
 
     def _step(
         self,

@@ -62,7 +62,7 @@ WORDS: Mapping[Keyword, Mapping[str, tuple[str, ...]]] = {
         "zh": ("开始",), "id": ("MULAI",), "sw": ("ANZA",), "am": ("ጀምር",),
     },
     Keyword.STATUS: {
-        "en": ("STATUS",), "nl": ("STATUS",), "bn": ("অবস্থা",), "ta": ("நிலை",),
+        "en": ("STATUS",), "nl": ("STATUS",), "bn": ("অবস্থা", "স্ট্যাটাস"), "ta": ("நிலை",),
         "hi": ("स्थिति",), "ur": ("صورتحال", "حالت"), "ar": ("الحالة", "حالة"),
         "my": ("အခြေအနေ",), "km": ("ស្ថានភាព",), "vi": ("TÌNH TRẠNG", "TINH TRANG"),
         "tr": ("DURUM",), "es": ("ESTADO",), "fr": ("ETAT", "ÉTAT"), "pt": ("ESTADO",),

@@ -26,10 +26,16 @@ from grievance.models import (
     Channel,
     Company,
     Conflict,
+    Direction,
+    InboundSms,
     Involvement,
     Mechanism,
+    Message,
+    OutboundMessage,
+    OutboxStatus,
     Role,
     Site,
+    SmsConversation,
     Stage,
     User,
 )
@@ -92,6 +98,7 @@ def test_first_load_creates_the_demo(demo):
     assert 8 <= report.counts["companies"] <= 9
     assert report.counts["reviewers"] == 5
     assert 25 <= report.counts["cases"] <= 35
+    assert report.counts["of them by text message"] >= 3
     assert "2 mechanisms" in report.summary
     assert report.logins == demo_logins(read_data())
 
@@ -198,6 +205,59 @@ def test_statements_are_encrypted(demo):
     statements = [entry["statement"].encode() for entry in data["case"]]
     for blob in demo.session.scalars(select(Case.statement_enc)):
         assert all(statement[:40] not in blob for statement in statements)
+
+
+def test_cases_are_filed_through_the_sms_dialogue(demo):
+    session = demo.session
+    texted = read_data()["sms_case"]
+    assert len(texted) >= 3
+    filed = session.execute(
+        select(Case.channel, Case.language, Mechanism.code, SmsConversation.stage)
+        .join(SmsConversation, SmsConversation.case_id == Case.id)
+        .join(Mechanism, Mechanism.id == Case.mechanism_id)
+    ).all()
+    assert len(filed) == len(texted) == demo.report.counts["of them by text message"]
+    assert {stage for *_rest, stage in filed} == {"filed"}
+    assert {channel for channel, *_rest in filed} == {Channel.SMS, Channel.WHATSAPP}
+    assert {(language, code) for _channel, language, code, _stage in filed} >= {
+        ("bn", "TEX"),
+        ("ta", "TEX"),
+        ("en", "NST"),
+    }
+    # every message read by the dialogue, and emptied
+    inbound = session.scalars(select(InboundSms)).all()
+    assert len(inbound) >= sum(len(entry["messages"]) for entry in texted)
+    assert all(row.processed_at is not None and row.body_enc == b"" for row in inbound)
+    # the complainants' later texts reached their cases
+    answers = session.scalar(
+        select(func.count(Message.id))
+        .join(SmsConversation, SmsConversation.case_id == Message.case_id)
+        .where(Message.direction == Direction.FROM_COMPLAINANT)
+    )
+    assert answers == sum(
+        1 for entry in texted for item in entry["follow_up"] if item["sender"] == "complainant"
+    )
+
+
+def test_nothing_waits_to_be_sent_to_the_fake_numbers(demo):
+    rows = demo.session.scalars(select(OutboundMessage)).all()
+    assert len(rows) > 3 * len(read_data()["sms_case"])  # the dialogue answered them
+    assert {row.status for row in rows} == {OutboxStatus.SENT}
+    assert all(row.address_enc is None and row.body_enc == b"" for row in rows)
+
+
+def test_no_demo_phone_number_is_in_clear_in_the_database(demo):
+    numbers = [entry["number"] for entry in read_data()["sms_case"]]
+    # E.164, its digits, and the subscriber number (the last nine digits)
+    forms = {form for number in numbers for form in (number, number[1:], number[-9:])}
+    forms.add("+88017000")  # the prefix of the numbers the loader makes for `case`
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for row in demo.session.execute(select(table)):
+            for column, value in zip(table.columns, row, strict=True):
+                text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                found += [(table.name, column.name) for form in forms if form in text]
+    assert found == []
 
 
 # -- loading again --------------------------------------------------------------------------------
