@@ -23,10 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from babel.dates import format_date
 from babel.support import NullTranslations, Translations
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from grievance.config import PROJECT_ROOT, Settings
@@ -41,6 +43,7 @@ from grievance.models import (
     Mechanism,
     SmsConversation,
 )
+from grievance.models.case import ENDED_STAGES
 from grievance.services import contacts, deadlines, filing, messages, outbox
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
@@ -106,21 +109,27 @@ def record_inbound(ctx: Context, *, provider_sid: str, sender: str, to: str, bod
         log.info("sms: a message from a sender that is not a phone number was ignored")
         return False
     channel, number = parsed
-    row = InboundSms(
-        provider_sid=provider_sid[:64],
-        handle=contacts.phone_handle(ctx, number),
-        channel=channel,
-        address_enc=_seal(ctx, _inbound_ad(provider_sid, "address"), number),
-        body_enc=_seal(ctx, _inbound_ad(provider_sid, "body"), body),
-        to_number=to.strip()[:40],
-        received_at=ctx.now(),
-    )
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(row)
-    except IntegrityError:
-        return False  # this MessageSid was recorded before
-    return True
+    provider_sid = provider_sid[:64]  # Twilio's are 34 characters; the column holds 64
+    values = {
+        "provider_sid": provider_sid,
+        "handle": contacts.phone_handle(ctx, number),
+        "channel": channel,
+        "address_enc": _seal(ctx, _inbound_ad(provider_sid, "address"), number),
+        "body_enc": _seal(ctx, _inbound_ad(provider_sid, "body"), body),
+        "to_number": to.strip()[:40],
+        "received_at": ctx.now(),
+    }
+    # One statement, no savepoint: the unique MessageSid makes a retry insert nothing.
+    connection = ctx.session.connection()
+    result = connection.execute(_insert_once(connection.dialect.name), values)
+    return bool(result.rowcount)
+
+
+@lru_cache(maxsize=2)
+def _insert_once(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (provider_sid) DO NOTHING, built once (its compilation cached)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(InboundSms).on_conflict_do_nothing(index_elements=["provider_sid"])
 
 
 # -- configuration -------------------------------------------------------------------
@@ -322,14 +331,19 @@ def _process_handle(
     return True
 
 
-def tick_conversations(ctx: Context, sms: SmsSettings, *, limit: int = 200) -> int:
-    """What silence does, for the conversations whose time has come. A job."""
+def tick_conversations(
+    ctx: Context, sms: SmsSettings, *, limit: int = 200, handle: str | None = None
+) -> int:
+    """What silence does, for the conversations whose time has come (only the one of
+    `handle`, if given: the simulator's clock runs ahead of everyone else's). A job."""
     statement = (
         select(SmsConversation.id)
         .where(SmsConversation.due_at <= ctx.now())
         .order_by(SmsConversation.due_at)
         .limit(limit)
     )
+    if handle is not None:
+        statement = statement.where(SmsConversation.handle == handle)
     ids = ctx.session.scalars(statement).all()
     ctx.session.commit()
     report = Processed(filed=[])
@@ -497,6 +511,10 @@ def _attach(
     found = filing.find_complainant(ctx, action.receipt_code) if _code_allowed(ctx, row) else None
     if found is None or found.case.identities_erased_at is not None:
         return dialogue.attached(state, None)
+    if found.anonymity is Anonymity.ANONYMOUS and found.case.stage in ENDED_STAGES:
+        # The case ended and its anonymous complainant's number was forgotten
+        # (`contacts.forget_anonymous_phones`): linking would keep it again, for good.
+        return dialogue.attached(state, None)
     case = found.case
     if found.phone_lookup != row.handle:
         contacts.link_phone(
@@ -504,6 +522,12 @@ def _attach(
         )
     row.case_id = case.id
     row.complainant_id = found.id
+    # The old phone (lost, or taken) no longer reaches the case: its conversation goes.
+    ctx.session.execute(
+        delete(SmsConversation).where(
+            SmsConversation.complainant_id == found.id, SmsConversation.id != row.id
+        )
+    )
     return dialogue.attached(
         replace(state, language=state.language or found.language), case.reference
     )

@@ -36,13 +36,15 @@ def _signed_url(settings: Settings) -> str:
     return settings.public_base_url + request.path + (f"?{query}" if query else "")
 
 
-def _require_signature() -> Settings:
+def _require_signature(required: tuple[str, ...] = ()) -> Settings:
     settings = _settings()
     signature = request.headers.get("X-Twilio-Signature")
     if not signature_is_valid(
         settings.twilio_auth_token, _signed_url(settings), request.form, signature
     ):
         abort(403)
+    if any(not request.form.get(name) for name in required):
+        abort(400)  # signed, but not a message: a missing AccountSid is not another account's
     if (
         settings.twilio_account_sid
         and request.form.get("AccountSid") != settings.twilio_account_sid
@@ -57,10 +59,8 @@ def _twiml() -> Response:
 
 @blueprint.post(WEBHOOK_PATH)
 def inbound() -> Response:
-    _require_signature()
+    _require_signature(REQUIRED)
     form = request.form
-    if any(not form.get(name) for name in REQUIRED):
-        abort(400)
     ctx = service_context()
     record_inbound(
         ctx,
