@@ -65,13 +65,19 @@ def _sms(ctx: Context) -> object:
     from flask import current_app
 
     from grievance.services.outbox import drain
-    from intake.sms.conversations import SmsSettings, process_inbound, tick_conversations
+    from intake.sms.conversations import (
+        SmsSettings,
+        forget_read_inbound,
+        process_inbound,
+        tick_conversations,
+    )
     from intake.sms.twilio import TwilioGateway
 
     settings = current_app.config["GRIEVANCE_SETTINGS"]
     sms = SmsSettings.from_settings(settings)
     processed = process_inbound(ctx, sms)
     ticked = tick_conversations(ctx, sms)
+    forget_read_inbound(ctx)
     gateway = current_app.extensions.get("grievance.sms_gateway") or TwilioGateway.from_settings(
         settings
     )

@@ -73,6 +73,8 @@ LOCALES = PROJECT_ROOT / "locales"
 #: Receipt codes tried from one number within an hour (each costs an Argon2id hash).
 MAX_CODE_ATTEMPTS = 5
 CODE_WINDOW = timedelta(hours=1)
+#: How long a read inbound row is kept to recognise Twilio's retries of it (hours, at most).
+KEEP_READ_INBOUND = timedelta(days=7)
 #: Texts that go even to a number that said STOP: its confirmation, and HELP.
 DESPITE_OPT_OUT = frozenset({Text.STOPPED, Text.HELP, Text.ATTACH_HINT})
 #: "(2/3) …": a phone or carrier numbering the parts of a long SMS it could not join.
@@ -329,6 +331,19 @@ def _process_handle(
         report.messages += 1
     _save_state(ctx, row, state, config)
     return True
+
+
+def forget_read_inbound(ctx: Context, older_than: timedelta = KEEP_READ_INBOUND) -> int:
+    """Delete inbound rows read longer ago than Twilio could still retry them (their text
+    was emptied when read; the row only recognised retries). A job."""
+    result = ctx.session.execute(
+        delete(InboundSms).where(
+            InboundSms.processed_at.is_not(None),
+            InboundSms.processed_at < ctx.now() - older_than,
+        )
+    )
+    ctx.session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def tick_conversations(

@@ -20,6 +20,7 @@ from grievance.models import (
     InboundSms,
     OutboundMessage,
 )
+from intake.sms.conversations import KEEP_READ_INBOUND, forget_read_inbound
 from intake.sms.twilio import STATUS_PATH, WEBHOOK_PATH
 from tests import factories
 from tests.fake_twilio import FakeTwilio
@@ -325,3 +326,19 @@ def test_whatsapp_takes_the_same_path_and_is_answered_on_whatsapp(line, session)
     sms = line.phone(NUMBER)
     assert sms.send("STATUS")
     assert cases(session) == 1
+
+
+def test_read_inbound_rows_are_forgotten_once_no_retry_can_come(line, session):
+    sid = new_sid()
+    line.post(NUMBER, STORY, sid=sid)
+    line.work()  # read: its text is emptied, the row stays to recognise retries
+    line.post(NUMBER, STORY, sid=sid)
+    assert inbound_rows(session) == 1
+    waiting = new_sid()
+    line.post("+8801711000002", STORY, sid=waiting)  # not read yet: kept, however old
+
+    line.clock.advance(KEEP_READ_INBOUND)
+    assert forget_read_inbound(line.ctx) == 0  # not older than that yet
+    line.clock.advance(seconds=1)
+    assert forget_read_inbound(line.ctx) == 1
+    assert session.scalars(select(InboundSms.provider_sid)).all() == [waiting]
