@@ -95,6 +95,13 @@ def _sms(ctx: Context) -> object:
     )
 
 
+def _satisfaction(ctx: Context) -> object:
+    from grievance.services.satisfaction import ask_due
+    from intake.sms.conversations import ask_satisfaction
+
+    return ask_due(ctx, ask_satisfaction)
+
+
 def _reviews(ctx: Context) -> object:
     from grievance.services.reviews import review_job
 
@@ -105,6 +112,7 @@ JOBS = (
     Job("sms", 3, _sms, interval_setting="sms_poll_seconds"),
     Job("deadline sweep", 60, _sweep),
     Job("retention", 3600, _retention),
+    Job("satisfaction checks", 3600, _satisfaction),
     Job("effectiveness reviews", 3600, _reviews),
     Job("pending uploads", 3600, _pending_uploads),
     Job("sign-in throttles", 3600, _sign_in_throttles),

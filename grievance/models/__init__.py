@@ -25,6 +25,7 @@ from grievance.models.deadline import (
     DeadlineState,
     MechanismTask,
     NoticeKind,
+    SatisfactionQuestion,
     StaffNotification,
     TaskState,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "ReprisalRisk",
     "ReviewerProfile",
     "Role",
+    "SatisfactionQuestion",
     "Site",
     "SmsConversation",
     "SmsOptOut",

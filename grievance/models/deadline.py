@@ -31,6 +31,8 @@ class Deadline(Base):
         # range on the time): its cost follows the due rows, not the total.
         sa.Index("ix_deadline_reminder_due", "state", "reminded_at", "paused_at", "remind_at"),
         sa.Index("ix_deadline_escalation_due", "state", "escalated_at", "paused_at", "due_at"),
+        # The satisfaction checks seek to their own code's open rows by reminder time.
+        sa.Index("ix_deadline_code_state_remind_at", "code", "state", "remind_at"),
         sa.Index(
             "uq_deadline_open_code",
             "case_id",
@@ -135,3 +137,20 @@ class StaffNotification(Base):
     task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mechanism_task.id"))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class SatisfactionQuestion(Base):
+    """The satisfaction check put to one complainant (R21): asked once per deadline and
+    complainant (a constraint: two workers at once ask once), on their channel."""
+
+    __tablename__ = "satisfaction_question"
+    __table_args__ = (sa.UniqueConstraint("deadline_id", "complainant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("complainant.id"))
+    deadline_id: Mapped[int] = mapped_column(sa.ForeignKey("deadline.id"))
+    #: "sms" or "whatsapp" when texted; "web" when it waits on the follow-up page.
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    asked_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]

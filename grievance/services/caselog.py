@@ -138,6 +138,7 @@ EVENT_KINDS: dict[str, EventKind] = {
         PARTIES,
         {"attachment_ids": REVIEWERS, "content_types": REVIEWERS, "message_id": REVIEWERS},
     ),
+    "satisfaction_asked": EventKind(PARTIES, {"channel": REVIEWERS}),
     "satisfaction_recorded": EventKind(PARTIES, {"response": PARTIES, **_DEADLINE_FIELDS}),
     "clock_paused": EventKind(PARTIES, {"reason": PARTIES, "deadlines": PARTIES}),
     "clock_resumed": EventKind(

@@ -14,7 +14,7 @@ from grievance.models import (
     RemedyStatus,
     Role,
 )
-from grievance.services import caselog, deadlines
+from grievance.services import caselog, deadlines, satisfaction
 from grievance.services.actors import Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
@@ -173,3 +173,4 @@ def record_satisfaction(ctx: Context, case: Case, actor: Actor, response: Satisf
     caselog.append(
         ctx.session, case, kind, actor, now, {"response": response.value, **changes.payload()}
     )
+    satisfaction.mark_answered(ctx, case, actor.complainant_id)

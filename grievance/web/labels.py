@@ -138,6 +138,8 @@ def describe_event(event: CaseEvent, payload: dict[str, Any]) -> str:
     if event.kind == "files_added":
         count = len(payload.get("attachment_ids") or ()) or 1
         return str(ngettext("%(num)d file was added.", "%(num)d files were added.", count))
+    if event.kind == "satisfaction_asked":
+        return str(gettext("We asked you whether the harm was put right."))
     if event.kind == "satisfaction_recorded":
         return str(gettext("Your answer on the remedy was recorded."))
     return str(gettext("The case was updated."))

@@ -44,7 +44,7 @@ from grievance.models import (
     SmsConversation,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import contacts, deadlines, filing, messages, outbox
+from grievance.services import contacts, deadlines, filing, messages, outbox, remedy
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.errors import InvalidInput
@@ -60,6 +60,7 @@ from intake.sms.dialogue import (
     OptIn,
     OptOut,
     Piece,
+    RecordSatisfaction,
     Reply,
     SendStatus,
 )
@@ -417,6 +418,8 @@ def _carry_out(
             outbox.opt_out(ctx, row.handle, source="keyword")
         elif isinstance(action, OptIn):
             outbox.opt_in(ctx, row.handle)
+        elif isinstance(action, RecordSatisfaction):
+            _record_satisfaction(ctx, row, action)
         pending[:0] = more
     return state
 
@@ -491,6 +494,50 @@ def _to_reviewers(ctx: Context, row: SmsConversation, action: AddMessageToCase) 
         log.warning("sms: a message for a case this number is no longer linked to was dropped")
         return
     messages.add_message(ctx, case, Actor.for_complainant(complainant), action.text, row.channel)
+
+
+def _record_satisfaction(ctx: Context, row: SmsConversation, action: RecordSatisfaction) -> None:
+    case = ctx.session.scalar(select(Case).where(Case.reference == action.case_reference))
+    complainant = ctx.session.get(Complainant, row.complainant_id) if row.complainant_id else None
+    if case is None or complainant is None or complainant.case_id != case.id:
+        log.warning("sms: a satisfaction answer for a case this number is not linked to")
+        return
+    remedy.record_satisfaction(
+        ctx, case, Actor.for_complainant(complainant), remedy.Satisfaction(action.response)
+    )
+
+
+def ask_satisfaction(ctx: Context, case: Case, complainant: Complainant) -> bool:
+    """Text the satisfaction check to a complainant with a phone contact; False when it
+    cannot go by text (no phone, STOP, an intake under way): it waits on the follow-up
+    page then. Part of the scheduler's satisfaction job (`services.satisfaction`)."""
+    if (
+        complainant.contact_channel not in contacts.PHONE_CONTACTS
+        or complainant.contact_enc is None
+        or complainant.phone_lookup is None
+        or outbox.is_opted_out(ctx, complainant.phone_lookup)
+    ):
+        return False
+    number = ctx.vault.open(
+        case.id, f"complainant.{complainant.id}.contact", complainant.contact_enc
+    )
+    channel = (
+        Channel.WHATSAPP if complainant.contact_channel is ContactChannel.WHATSAPP else Channel.SMS
+    )
+    row = _lock_conversation(ctx, complainant.phone_lookup, channel, number, case.mechanism_id)
+    if row is None:
+        return False  # a worker is reading this number's messages right now
+    state = _load_state(ctx, row)
+    state, actions = dialogue.ask_satisfaction(state, case.reference, complainant.language)
+    if not actions:
+        return False
+    row.channel = channel
+    row.case_id = case.id
+    row.complainant_id = complainant.id
+    mechanism = ctx.session.get_one(Mechanism, row.mechanism_id)
+    state = _carry_out(ctx, row, mechanism, state, actions, Processed(filed=[]))
+    _save_state(ctx, row, state, dialogue_config(ctx, mechanism, SmsSettings()))
+    return True
 
 
 def _code_allowed(ctx: Context, row: SmsConversation) -> bool:

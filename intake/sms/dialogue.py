@@ -62,6 +62,8 @@ INTAKE_STAGES = frozenset(
 )  # fmt: skip
 
 ANONYMITY_CHOICES = ("anonymous", "confidential", "open")  # answers 1, 2, 3
+SATISFACTION_CHOICES = ("yes", "partly", "no")  # answers 1, 2, 3
+SATISFACTION = "satisfaction"
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class Conversation:
     last_activity: datetime | None = None
     #: A mirror of the opt-out the caller keeps by handle (see `OptOut`).
     opted_out: bool = False
+    #: A question put to the person that a number answers ("satisfaction"), or None.
+    question: str | None = None
 
 
 # -- actions -----------------------------------------------------------------------------
@@ -191,6 +195,14 @@ class AttachByReceipt:
 
 
 @dataclass(frozen=True)
+class RecordSatisfaction:
+    """The person answered the satisfaction check: "yes", "partly" or "no"."""
+
+    case_reference: str
+    response: str
+
+
+@dataclass(frozen=True)
 class OptOut:
     """Record the handle as opted out, for every sender (the outbox checks it before each
     send; a 21610 from Twilio records it too)."""
@@ -205,7 +217,7 @@ class OptIn:
 
 Action = (
     Reply | LanguageMenu | FileCase | AddMessageToCase | SendStatus | AttachByReceipt
-    | OptOut | OptIn
+    | OptOut | OptIn | RecordSatisfaction
 )  # fmt: skip
 #: Actions that send something to the person.
 OUTBOUND = (Reply, LanguageMenu, SendStatus)
@@ -366,6 +378,26 @@ def status_reply(language: str, case_reference: str, stage_words: str, due: str 
     if due is None:
         return Reply(Text.STATUS, language, params)
     return Reply(Text.STATUS_DUE, language, {**params, "due": due})
+
+
+def can_ask(state: Conversation) -> bool:
+    """Whether a question may be put now: not to someone who said STOP, and not in the
+    middle of telling a new complaint (the number would answer the intake instead)."""
+    return not state.opted_out and state.stage not in (*INTAKE_STAGES, Stage.FILING)
+
+
+def ask_satisfaction(state: Conversation, case_reference: str, language: str) -> Result:
+    """The satisfaction check of a closed case (asked by the scheduler): the next 1, 2 or
+    3 answers it; anything else still goes to the reviewers. Nothing if `can_ask` is not."""
+    if not can_ask(state):
+        return state, []
+    state = replace(
+        _fresh(state, Stage.FILED, case_reference=case_reference),
+        language=state.language or language,
+        question=SATISFACTION,
+    )
+    reply = Reply(Text.SATISFACTION_ASK, _language(state), {"reference": case_reference})
+    return state, [reply]
 
 
 # -- inside ------------------------------------------------------------------------------
@@ -621,6 +653,14 @@ def _answer(
     # FILED
     if state.case_reference is None:  # pragma: no cover - FILED always has a case
         return _first(_fresh(state, Stage.START), text, config)
+    if state.question == SATISFACTION and number is not None:
+        if not 1 <= number <= len(SATISFACTION_CHOICES):
+            return state, [Reply(Text.CHOOSE_NUMBER, language)]
+        response = SATISFACTION_CHOICES[number - 1]
+        return replace(state, question=None), [
+            RecordSatisfaction(state.case_reference, response),
+            Reply(Text.SATISFACTION_THANKS, language),
+        ]
     return state, [
         AddMessageToCase(state.case_reference, text),
         Reply(Text.MESSAGE_SENT, language),

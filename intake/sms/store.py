@@ -37,6 +37,7 @@ def dump(state: Conversation) -> bytes:
         ],
         "last_activity": _time(state.last_activity),
         "opted_out": state.opted_out,
+        "question": state.question,
     }
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -64,4 +65,5 @@ def load(handle: str, blob: bytes) -> Conversation:
         pieces=tuple(pieces),
         last_activity=_parse_time(data["last_activity"]),
         opted_out=bool(data["opted_out"]),
+        question=data.get("question"),
     )

@@ -55,6 +55,8 @@ class Text(enum.StrEnum):
     ATTACHED = "attached"
     NEW = "new"
     EXPIRED = "expired"
+    SATISFACTION_ASK = "satisfaction_ask"
+    SATISFACTION_THANKS = "satisfaction_thanks"
 
 
 # The placeholders each text takes (besides the keywords, which every text may use).
@@ -110,6 +112,10 @@ TEXTS: Mapping[Text, Any] = {
         "We did not hear from you for a long time, so we closed this conversation. "
         "Nothing was filed. Send a message to start again."
     ),
+    Text.SATISFACTION_ASK: _l(
+        "Case %(reference)s is closed. Was the harm put right? Send 1: yes. 2: partly. 3: no."
+    ),
+    Text.SATISFACTION_THANKS: _l("Thank you. We have noted your answer."),
 }
 
 #: The stage of a case in plain words (keys: `grievance.models.Stage` values).

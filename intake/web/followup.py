@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import MultipleFileField, StringField, TextAreaField
+from wtforms import MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from grievance import service_context
@@ -42,7 +42,7 @@ from grievance.models import (
     Message,
     Visibility,
 )
-from grievance.services import attachments, deadlines
+from grievance.services import attachments, deadlines, remedy, satisfaction
 from grievance.services.actors import Actor
 from grievance.services.caselog import visible_payload
 from grievance.services.errors import InvalidInput
@@ -51,7 +51,7 @@ from grievance.services.messages import MESSAGE_MAX, add_message, read_message
 from grievance.web.errors import http_error
 from grievance.web.labels import STAGE_NAMES, describe_event
 from intake.web import uploads
-from intake.web.forms import FILES_HINT, TOO_LONG, TranslatedForm
+from intake.web.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
 
 blueprint = Blueprint("followup", __name__, url_prefix="/follow-up")
 
@@ -68,6 +68,22 @@ class CodeForm(TranslatedForm):
     # the label and any error ("We do not know this code ...") are written in the template
     code = StringField(
         "code", validators=[DataRequired(UNKNOWN_CODE), Length(max=64, message=UNKNOWN_CODE)]
+    )
+
+
+SATISFACTION_CHOICES = [
+    ("yes", _l("Yes, it was put right")),
+    ("partly", _l("Partly")),
+    ("no", _l("No")),
+]
+
+
+class SatisfactionForm(TranslatedForm):
+    response = RadioField(
+        _l("Was the harm put right?"),
+        description=_l("Your answer helps us check that remedy really happened."),
+        choices=choices(SATISFACTION_CHOICES),
+        validators=[DataRequired(CHOOSE)],
     )
 
 
@@ -181,8 +197,33 @@ def case() -> str | Response | tuple[str, int]:
     return _case_page(complainant, form, files)
 
 
+@blueprint.post("/satisfaction")
+@limiter.limit("30 per hour")
+def satisfaction_answer() -> str | Response | tuple[str, int]:
+    """The answer to the satisfaction check, while the case's check is open."""
+    complainant = _signed_in()
+    if complainant is None:
+        return redirect(url_for("followup.sign_in"))
+    ctx = service_context()
+    the_case = db.session.get_one(Case, complainant.case_id)
+    if satisfaction.open_check(ctx, the_case) is None:
+        abort(404)
+    answer = SatisfactionForm()
+    if not answer.validate():
+        return _case_page(complainant, MessageForm(), uploads.Uploads(), answer=answer), 422
+    response = remedy.Satisfaction(answer.response.data)
+    remedy.record_satisfaction(ctx, the_case, Actor.for_complainant(complainant), response)
+    db.session.commit()
+    return redirect(url_for("followup.case") + "#remedy")
+
+
 def _case_page(
-    complainant: Complainant, form: MessageForm, files: uploads.Uploads, *, unsent: bool = False
+    complainant: Complainant,
+    form: MessageForm,
+    files: uploads.Uploads,
+    *,
+    unsent: bool = False,
+    answer: SatisfactionForm | None = None,
 ) -> str:
     ctx = service_context()
     the_case = db.session.get_one(Case, complainant.case_id)
@@ -227,6 +268,7 @@ def _case_page(
         accept=uploads.ACCEPT,
         form=form,
         unsent=unsent,
+        answer=answer or (SatisfactionForm() if satisfaction.open_check(ctx, the_case) else None),
     )
 
 

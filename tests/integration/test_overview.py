@@ -277,6 +277,7 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
         messages
     ), messages
     assert "worker: retention done: 1" in messages
+    assert "worker: satisfaction checks done: 0" in messages  # the closed case's is not due
     assert "worker: effectiveness reviews done: 1" in messages
     assert "worker: pending uploads done: 0" in messages
     assert "worker: sign-in throttles done: 0" in messages
@@ -290,6 +291,7 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
     assert messages == [
         "worker: deadline sweep done: SweepResult(reminders=0, escalations=0, skipped=0)",
         "worker: retention done: 0",
+        "worker: satisfaction checks done: 0",
         "worker: effectiveness reviews done: 0",
         "worker: pending uploads done: 0",
         "worker: sign-in throttles done: 0",

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake.sms.dialogue import (
+    INTAKE_STAGES,
     OUTBOUND,
     AddMessageToCase,
     AttachByReceipt,
@@ -20,10 +21,13 @@ from intake.sms.dialogue import (
     OptIn,
     OptOut,
     Piece,
+    RecordSatisfaction,
     Reply,
     SendStatus,
     Stage,
+    ask_satisfaction,
     attached,
+    can_ask,
     choice,
     detect_language,
     filed,
@@ -432,6 +436,47 @@ def test_a_filed_case_does_not_expire():
         "AddMessageToCase",
         Text.MESSAGE_SENT,
     ]
+
+
+# -- the satisfaction check ---------------------------------------------------------------------
+
+
+def test_the_satisfaction_check_is_answered_by_a_number():
+    phone = filed_phone()
+    phone.state, actions = ask_satisfaction(phone.state, "TEX-2026-00001", "bn")
+    assert actions == [
+        Reply(Text.SATISFACTION_ASK, "en", {"reference": "TEX-2026-00001"})
+    ]  # the conversation's language wins over the case's
+    assert keys(phone.send("4")) == [Text.CHOOSE_NUMBER]
+    assert keys(phone.send("what do you mean?")) == ["AddMessageToCase", Text.MESSAGE_SENT]
+    actions = phone.send("٣")
+    assert actions[0] == RecordSatisfaction("TEX-2026-00001", "no")
+    assert keys(actions) == ["RecordSatisfaction", Text.SATISFACTION_THANKS]
+    # answered: a number is a message again
+    assert keys(phone.send("1")) == ["AddMessageToCase", Text.MESSAGE_SENT]
+
+
+def test_a_new_conversation_is_asked_in_the_cases_language():
+    state, actions = ask_satisfaction(Conversation(handle=HANDLE), "TEX-2026-00009", "ta")
+    assert actions == [Reply(Text.SATISFACTION_ASK, "ta", {"reference": "TEX-2026-00009"})]
+    assert (state.stage, state.case_reference, state.language) == (
+        Stage.FILED,
+        "TEX-2026-00009",
+        "ta",
+    )
+
+
+@pytest.mark.parametrize("stage", sorted(INTAKE_STAGES | {Stage.FILING}))
+def test_no_question_is_put_in_the_middle_of_an_intake(stage):
+    state = Conversation(handle=HANDLE, stage=stage, language="bn")
+    assert not can_ask(state)
+    assert ask_satisfaction(state, "TEX-2026-00001", "bn") == (state, [])
+
+
+def test_no_question_is_put_to_a_number_that_said_stop():
+    phone = filed_phone()
+    phone.send("STOP")
+    assert ask_satisfaction(phone.state, "TEX-2026-00001", "en") == (phone.state, [])
 
 
 # -- properties ---------------------------------------------------------------------------------
