@@ -7,7 +7,7 @@ a transaction rolled back at its end (SAVEPOINTs inside it), a fixed clock, chea
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,3 +129,29 @@ def session(app: Flask) -> Iterator[Session]:
 @pytest.fixture
 def ctx(session: Session, clock: FixedClock, keyring: Keyring) -> Context:
     return Context(session=session, clock=clock, keyring=keyring, kdf=TEST_KDF)
+
+
+@pytest.fixture
+def committing(app: Flask, clock: FixedClock, keyring: Keyring) -> Iterator[Callable[[], Context]]:
+    """Contexts on their own sessions that really commit (several workers at once, in
+    threads), on PostgreSQL only: they coordinate through row locks. Every table is
+    emptied after the test."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL (DATABASE_URL): workers coordinate with row locks")
+        sessions: list[Session] = []
+        engine = db.engine  # threads have no app context
+
+        def make() -> Context:
+            session = Session(bind=engine)
+            sessions.append(session)
+            return Context(session=session, clock=clock, keyring=keyring, kdf=TEST_KDF)
+
+        try:
+            yield make
+        finally:
+            for session in sessions:
+                session.close()
+            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

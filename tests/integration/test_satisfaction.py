@@ -5,6 +5,7 @@ everyone; the answer meets the time limit."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from grievance.models import (
     Anonymity,
+    CaseEvent,
     ContactChannel,
     DeadlineState,
     OutboundMessage,
@@ -191,3 +193,34 @@ def test_an_open_case_has_no_answer_form(app, ctx, session):
     assert "Was the harm put right?" not in page
     assert _answer(client, "yes").status_code == 404
     assert factories.events_of(session, filed.case, "satisfaction_recorded") == []
+
+
+@pytest.mark.postgres
+def test_two_workers_at_once_on_postgresql_ask_each_complainant_once(committing, clock):
+    setup = committing()
+    filed = [closed(setup, channel=ContactChannel.NONE, address="") for _ in range(6)]
+    checks = [check_of(setup, one) for one in filed]
+    clock.set(max(check.remind_at for check in checks))
+    setup.session.close()
+
+    counts: list[int] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        ctx = committing()
+        start.wait()
+        counts.append(satisfaction.ask_due(ctx))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    check = committing()
+    assert sum(counts) == len(filed)
+    assert len(questions(check.session)) == len(filed)
+    asked = check.session.scalar(
+        select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "satisfaction_asked")
+    )
+    assert asked == len(filed)

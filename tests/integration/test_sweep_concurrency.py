@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
 
 import pytest
-from flask import Flask
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from grievance.clock import FixedClock
-from grievance.config import TEST_KDF
-from grievance.crypto.keyring import Keyring
-from grievance.extensions import db
 from grievance.models import (
     CaseEvent,
     DeadlineNotice,
@@ -37,30 +30,6 @@ from tests.factories import make_mechanism, make_reviewer, make_user, new_case
 pytestmark = pytest.mark.postgres
 
 CASES = 30
-
-
-@pytest.fixture
-def committing(app: Flask, clock: FixedClock, keyring: Keyring) -> Iterator[Callable[[], Context]]:
-    """Contexts on their own sessions that really commit; every table emptied after."""
-    with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("needs PostgreSQL (DATABASE_URL): workers coordinate with SKIP LOCKED")
-        sessions: list[Session] = []
-        engine = db.engine  # threads have no app context
-
-        def make() -> Context:
-            session = Session(bind=engine)
-            sessions.append(session)
-            return Context(session=session, clock=clock, keyring=keyring, kdf=TEST_KDF)
-
-        try:
-            yield make
-        finally:
-            for session in sessions:
-                session.close()
-            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-            with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 def _world(ctx: Context) -> None:
