@@ -141,6 +141,9 @@ def run_once(app: Flask) -> None:
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
+    # APScheduler logs two lines per run at INFO; the SMS job runs every few seconds and
+    # `run_job` already says what each run did.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone="UTC")
     for job in JOBS:
         scheduler.add_job(
