@@ -196,7 +196,11 @@ def register_blueprints(app: Flask) -> None:
     from grievance.web.auth import blueprint as staff
     from grievance.web.errors import blueprint as errors
     from grievance.web.health import blueprint as health
+    from grievance.web.profile import admin_blueprint as admin_profile
+    from grievance.web.profile import blueprint as profile
     from grievance.web.public import blueprint as public
+    from grievance.web.record import blueprint as record
+    from grievance.web.reviewer import blueprint as reviewer
     from grievance.web.secretariat import blueprint as secretariat
     from intake.api import blueprint as api
     from intake.sms.webhook import blueprint as sms
@@ -213,6 +217,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff)
     app.register_blueprint(admin)
     app.register_blueprint(secretariat)
+    app.register_blueprint(profile)
+    app.register_blueprint(admin_profile)
+    app.register_blueprint(record)
+    app.register_blueprint(reviewer)
 
 
 def register_cli(app: Flask) -> None:

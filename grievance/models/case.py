@@ -277,6 +277,15 @@ class Assignment(Base):
             sqlite_where=sa.text("ended_at IS NULL"),
             postgresql_where=sa.text("ended_at IS NULL"),
         ),
+        # The reviewer's workspace queue starts from their current cases
+        # (services/workspace.py): an index of exactly those, case id included.
+        sa.Index(
+            "ix_assignment_active_reviewer",
+            "reviewer_id",
+            "case_id",
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -114,11 +114,17 @@ class ReviewerProfile(Base):
 
 
 class Conflict(Base):
-    """A reviewer's declared conflict of interest with a company or a site (R06)."""
+    """A reviewer's declared conflict of interest with a company or a site (R06).
+
+    A withdrawn conflict stays, with the day and the reason it was withdrawn: the record
+    of who declared what is never rewritten."""
 
     __tablename__ = "conflict"
     __table_args__ = (
         sa.CheckConstraint("company_id IS NOT NULL OR site_id IS NOT NULL", name="company_or_site"),
+        sa.CheckConstraint(
+            "withdrawn_on IS NULL OR withdrawal_reason IS NOT NULL", name="withdrawal_reason"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +134,7 @@ class Conflict(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     declared_on: Mapped[date]
     withdrawn_on: Mapped[date | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     reviewer: Mapped[ReviewerProfile] = relationship(back_populates="conflicts")
     company: Mapped[Company | None] = relationship()

@@ -192,6 +192,11 @@ EVENT_KINDS: dict[str, EventKind] = {
         },
     ),
     "remedy_response": EventKind(PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}),
+    # A reviewer's translation of the statement or of a message (services/translations.py):
+    # the text itself is sealed in the `translation` table, never in the log.
+    "translation_added": EventKind(
+        REVIEWERS, {"translation_id": REVIEWERS, "language": REVIEWERS, "message_id": REVIEWERS}
+    ),
 }
 
 

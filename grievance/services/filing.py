@@ -22,10 +22,13 @@ from grievance.models import (
     Consent,
     ContactChannel,
     Mechanism,
+    ReviewerProfile,
     Role,
     Site,
     Stage,
+    User,
 )
+from grievance.models.mechanism import secretariat_membership
 from grievance.services import caselog, deadlines, queue, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
@@ -39,6 +42,9 @@ STATEMENT_MAX = 20_000
 #: Complainants file themselves (web, SMS, API as `system`); staff record complaints
 #: received by phone, letter or in person on the complainant's behalf.
 FILING_ROLES = (Role.COMPLAINANT, Role.SYSTEM, Role.REVIEWER, Role.SECRETARIAT)
+#: Staff who record a complaint received another way, and the ways they record.
+STAFF_RECORDERS = (Role.REVIEWER, Role.SECRETARIAT)
+STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.IN_PERSON)
 PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -137,14 +143,45 @@ def _validate(ctx: Context, filing: Filing) -> dict[str, str]:
     return errors
 
 
+def recording_mechanisms(ctx: Context, actor: Actor) -> list[Mechanism]:
+    """The mechanisms a staff user records complaints for (received by phone, letter or in
+    person), by code.
+
+    A secretariat user: the mechanisms they run. A reviewer: every mechanism, once they
+    have a reviewer profile. The reviewers are one roster: routing draws the reviewers of
+    every mechanism's cases from all active reviewers with a profile (`routing.candidates`),
+    so a reviewer in the roster serves every mechanism, and one without a profile (an
+    account not set up as a reviewer yet) serves none. Anyone else, or an inactive user:
+    none."""
+    if actor.role not in STAFF_RECORDERS or actor.user_id is None:
+        return []
+    user = ctx.session.get(User, actor.user_id)
+    if user is None or not user.active or user.role is not actor.role:
+        return []
+    query = select(Mechanism).order_by(Mechanism.code)
+    if actor.role is Role.SECRETARIAT:
+        query = query.join(
+            secretariat_membership, secretariat_membership.c.mechanism_id == Mechanism.id
+        ).where(secretariat_membership.c.user_id == user.id)
+    elif ctx.session.get(ReviewerProfile, user.id) is None:
+        return []
+    return list(ctx.session.scalars(query))
+
+
 @atomic
 def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     """File a case: number it, seal the person's words and identity under a new data key,
     open its first deadlines, write the first event of its log and route it to its
-    reviewers (urgent cases: the reviewers are told at once)."""
+    reviewers (urgent cases: the reviewers are told at once). Staff record complaints
+    received by phone, letter or in person (`STAFF_CHANNELS`), for the mechanisms of
+    `recording_mechanisms` only."""
     if actor.role not in FILING_ROLES:
         raise NotAllowed(f"{actor.role} cannot file a case")
+    if actor.role in STAFF_RECORDERS and filing.mechanism not in recording_mechanisms(ctx, actor):
+        raise NotAllowed(f"{actor.role} does not record complaints for {filing.mechanism.code}")
     errors = _validate(ctx, filing)
+    if actor.role in STAFF_RECORDERS and filing.channel not in STAFF_CHANNELS:
+        errors["channel"] = "Staff record complaints received by phone, letter or in person."
     if errors:
         raise InvalidInput(errors)
 

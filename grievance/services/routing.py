@@ -521,7 +521,9 @@ def remove_reviewer(
 
 # -- conflicts of interest ----------------------------------------------------------------
 
-CONFLICT_DECLARERS = (Role.REVIEWER, Role.SECRETARIAT, Role.SYSTEM)
+#: An administrator may declare one for a reviewer (the profile pages); only the
+#: reviewer withdraws one (`reviewers.withdraw_conflict`).
+CONFLICT_DECLARERS = (Role.REVIEWER, Role.SECRETARIAT, Role.SYSTEM, Role.ADMIN)
 
 
 @atomic
@@ -529,10 +531,10 @@ def declare_conflict(
     ctx: Context, reviewer: User, subject: Company | Site, reason: str, actor: Actor
 ) -> Conflict:
     """Record a reviewer's conflict of interest with a company or a site (R06): by the
-    reviewer, the secretariat or the system. The reviewer leaves every case it touches at
-    once, and routing finds someone else."""
+    reviewer, the secretariat, an administrator or the system. The reviewer leaves every
+    case it touches at once, and routing finds someone else."""
     if actor.role not in CONFLICT_DECLARERS:
-        raise NotAllowed("conflicts are declared by the reviewer or the secretariat")
+        raise NotAllowed("conflicts are declared by the reviewer, the secretariat or an admin")
     if actor.role is Role.REVIEWER and actor.user_id != reviewer.id:
         raise NotAllowed("a reviewer declares their own conflicts")
     if ctx.session.get(ReviewerProfile, reviewer.id) is None:

@@ -49,7 +49,7 @@ def template_globals() -> dict[str, Any]:
     return {
         "html_lang": str(locale).replace("_", "-") if locale else "en",
         "html_dir": text_direction(locale),
-        "languages": default_policy().language,
+        "site_languages": default_policy().language,
     }
 
 
@@ -66,3 +66,17 @@ def remember_language(response: Any) -> Any:
             secure=request.is_secure,
         )
     return response
+
+
+def language_name(code: str) -> str:
+    """A language as the reader calls it, with its own name beside it when that differs
+    ('Bengali (বাংলা)' for an English reader), from Babel/CLDR; the code if unknown."""
+    reader = get_locale() or Locale.parse("en")
+    try:
+        locale = Locale.parse(code)
+    except (ValueError, LookupError):
+        return code
+    here, own = locale.get_display_name(reader), locale.get_display_name(locale)
+    if not here:
+        return own or code
+    return here if not own or own == here else f"{here} ({own})"

@@ -14,22 +14,14 @@ from sqlalchemy import select
 from grievance import service_context
 from grievance.crypto.secrets import format_receipt_code
 from grievance.extensions import db, limiter
-from grievance.models import (
-    Anonymity,
-    Channel,
-    Company,
-    ComplainantKind,
-    ContactChannel,
-    Mechanism,
-    Site,
-)
+from grievance.models import Channel, Company, Mechanism, Site
 from grievance.models.company import company_mechanism
 from grievance.models.user import Role
 from grievance.services import attachments
 from grievance.services.actors import Actor
 from grievance.services.context import Context
 from grievance.services.errors import InvalidInput
-from grievance.services.filing import ComplainantDetails, Filing, file_case
+from grievance.services.filing import Filing, file_case
 from grievance.web.labels import describe
 from intake.web import uploads
 from intake.web.forms import ComplaintForm
@@ -80,34 +72,13 @@ def complaint() -> str | tuple[str, int]:
         valid = False
     if valid:
         mechanism = next(m for m in mechanisms if m.code == form.mechanism.data)
-        contact = ContactChannel(form.contact.data)
-        address = {ContactChannel.SMS: form.phone.data, ContactChannel.EMAIL: form.email.data}.get(
-            contact, ""
-        )
         offered = ctx.policy(mechanism).languages
         filing = Filing(
             mechanism=mechanism,
             channel=Channel.WEB,
             language=language if language in offered else offered[0],
-            statement=form.statement.data,
-            themes=form.themes.data or [],
-            country=form.country.data or None,
-            location=form.location.data or "",
-            companies=form.companies.data or "",
-            occurred=form.occurred.data or "",
-            urgent=form.urgent.data == "yes",
-            complainant=ComplainantDetails(
-                anonymity=Anonymity(form.anonymity.data),
-                kind=ComplainantKind(form.kind.data),
-                contact_channel=contact,
-                contact_address=address or "",
-                name=form.name.data or "",
-                represents=form.represents.data or "",
-                consents={
-                    "share_identity_with_company": bool(form.share_identity.data),
-                    "publish_summary": bool(form.publish_summary.data),
-                },
-            ),
+            complainant=form.complainant_details(),
+            **form.case_details(),
         )
         try:
             filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
@@ -118,7 +89,7 @@ def complaint() -> str | tuple[str, int]:
             # The form checks everything the service does; should a rule differ, the
             # answer is marked rather than lost.
             for field_name in refused.errors:
-                field = getattr(form, field_name, None) or form.statement
+                field = form.field_refused(field_name)
                 field.errors = [*field.errors, str(gettext("Please check this answer."))]
         else:
             db.session.commit()

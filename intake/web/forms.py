@@ -28,7 +28,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from grievance.models import Anonymity, ComplainantKind, ContactChannel
-from grievance.services.filing import EMAIL_PATTERN, PHONE_PATTERN, STATEMENT_MAX, normalise_phone
+from grievance.services.filing import (
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    STATEMENT_MAX,
+    ComplainantDetails,
+    normalise_phone,
+)
 from grievance.web.fields import CheckboxList
 
 #: The messages WTForms writes itself, as it writes them, for our catalogs: a radio, select
@@ -115,6 +121,10 @@ def country_choices() -> list[SelectChoice]:
     return choices([("", _l("Choose a country")), *sorted(names.items(), key=lambda item: item[1])])
 
 
+#: The form field that shows a refusal of the filing service, by the field it names.
+REFUSED_FIELDS = {"anonymity": "name", "consents": "share_identity", "contact_address": "phone"}
+
+
 class ComplaintForm(TranslatedForm):
     mechanism = RadioField(
         _l("Where do you complain?"), validators=[DataRequired(_l("Choose where you complain."))]
@@ -199,6 +209,43 @@ class ComplaintForm(TranslatedForm):
             self.mechanism.data = mechanisms[0][0]
         self.themes.choices = choices(themes)
         self.country.choices = country_choices()
+
+    # -- what the form says, for the filing service (every channel that uses the form) --
+
+    def complainant_details(self) -> ComplainantDetails:
+        """Who complains, how they may be reached, and what they agree to."""
+        contact = ContactChannel(self.contact.data)
+        address = {ContactChannel.SMS: self.phone.data, ContactChannel.EMAIL: self.email.data}
+        return ComplainantDetails(
+            anonymity=Anonymity(self.anonymity.data),
+            kind=ComplainantKind(self.kind.data),
+            contact_channel=contact,
+            contact_address=address.get(contact) or "",
+            name=self.name.data or "",
+            represents=self.represents.data or "",
+            consents={
+                "share_identity_with_company": bool(self.share_identity.data),
+                "publish_summary": bool(self.publish_summary.data),
+            },
+        )
+
+    def case_details(self) -> dict[str, Any]:
+        """The `Filing` fields about what happened (the keyword arguments, by name)."""
+        return {
+            "statement": self.statement.data or "",
+            "themes": self.themes.data or [],
+            "country": self.country.data or None,
+            "location": self.location.data or "",
+            "companies": self.companies.data or "",
+            "occurred": self.occurred.data or "",
+            "urgent": self.urgent.data == "yes",
+        }
+
+    def field_refused(self, name: str) -> Any:
+        """The field of the form where the filing service's refusal of `name` shows."""
+        if name == "contact_address" and self.contact.data == ContactChannel.EMAIL.value:
+            return self.email
+        return getattr(self, REFUSED_FIELDS.get(name, name), None) or self.statement
 
     def validate_represents(self, field: StringField) -> None:
         if self.kind.data in ("representative", "union", "cso") and not (field.data or "").strip():

@@ -46,6 +46,7 @@ from tests.factories import (
     filing,
     make_company,
     make_mechanism,
+    make_reviewer,
     make_site,
     make_user,
     new_case,
@@ -448,7 +449,9 @@ def test_admins_and_companies_cannot_file(ctx, role):
 )
 def test_who_may_file_and_whether_staff_recorded_it(ctx, role, by_staff):
     mechanism = make_mechanism(ctx, "TEX")
-    if role in (Role.REVIEWER, Role.SECRETARIAT):
+    if role is Role.REVIEWER:
+        actor = Actor.for_user(make_reviewer(ctx))
+    elif role is Role.SECRETARIAT:
         actor = Actor.for_user(make_user(ctx, role, mechanisms=[mechanism]))
     else:
         actor = Actor(role=role)

@@ -1,0 +1,86 @@
+"""Reviewers' translations of a complainant's words (the statement, or one message).
+
+The original is never changed; a translation is kept beside it, sealed under the case's
+data key like the original (so retention erases it with the identities), with who made
+it, into which language and when. Each is a `translation_added` event, for reviewers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from grievance.models import Case, Message, Role, Translation
+from grievance.services import caselog
+from grievance.services.actors import Actor
+from grievance.services.cases import require_part
+from grievance.services.context import Context, atomic
+from grievance.services.errors import InvalidInput, NotAllowed, ServiceError
+from grievance.services.filing import STATEMENT_MAX, normalise_text
+
+TRANSLATION_MAX = STATEMENT_MAX
+
+
+def _field(translation: Translation) -> str:
+    return f"translation.{translation.id}"
+
+
+@atomic
+def add_translation(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    language: str,
+    text: str,
+    message: Message | None = None,
+) -> Translation:
+    """An assigned reviewer attaches a translation of the statement (no `message`) or of
+    one of the case's messages. `language` is a language the case's policy knows."""
+    case = ctx.lock_case(case)
+    if actor.role is not Role.REVIEWER:
+        raise NotAllowed("only reviewers translate a complainant's words")
+    require_part(ctx, actor, case)
+    if message is not None and message.case_id != case.id:
+        raise NotAllowed("not a message of this case")
+    if case.identities_erased_at is not None:
+        raise ServiceError("the case's words were erased at the end of their keeping")
+    errors = {}
+    if ctx.case_policy(case).language_named(language) is None:
+        errors["language"] = "Unknown language."
+    cleaned = normalise_text(text)
+    if not cleaned:
+        errors["text"] = "Write the translation."
+    elif len(cleaned) > TRANSLATION_MAX:
+        errors["text"] = f"Please keep it under {TRANSLATION_MAX} characters."
+    if errors:
+        raise InvalidInput(errors)
+    assert actor.user_id is not None
+    now = ctx.now()
+    translation = Translation(
+        case_id=case.id,
+        message_id=message.id if message is not None else None,
+        language=language,
+        text_enc=b"",
+        translator_id=actor.user_id,
+        created_at=now,
+    )
+    ctx.session.add(translation)
+    ctx.session.flush()
+    translation.text_enc = ctx.vault.seal(case.id, _field(translation), cleaned)
+    payload: dict[str, object] = {"translation_id": translation.id, "language": language}
+    if message is not None:
+        payload["message_id"] = message.id
+    caselog.append(ctx.session, case, "translation_added", actor, now, payload)
+    return translation
+
+
+def translations_of(ctx: Context, case: Case) -> list[Translation]:
+    """Every translation of the case's words, oldest first."""
+    return list(
+        ctx.session.scalars(
+            select(Translation).where(Translation.case_id == case.id).order_by(Translation.id)
+        )
+    )
+
+
+def read_translation(ctx: Context, translation: Translation) -> str:
+    return ctx.vault.open(translation.case_id, _field(translation), translation.text_enc)

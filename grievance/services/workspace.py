@@ -1,0 +1,264 @@
+"""The reviewer's workspace queue: the cases a reviewer is on, in the queue's order.
+
+The order is `Case.queue_rank` (lower first), then `Case.next_due_at` (soonest first, a
+case with no running time limit last), then `Case.id`. Pages follow each other by keyset
+(never OFFSET, no count): a page ends with the key of its last row, and the next page
+takes the rows strictly after that key in this order, so rows are neither skipped nor
+repeated across ties of rank and due time, or across cases without a due time.
+
+The query starts from the reviewer's active assignments (the partial index
+`ix_assignment_active_reviewer (reviewer_id, case_id) WHERE ended_at IS NULL`, migration
+0008), joins each case by its primary key and sorts what it found. A reviewer is on tens
+of cases (routing keeps them under their capacity), so the sort is small; the order
+cannot come from an index here, because the filter (the reviewer) and the sort keys live
+in two tables. Only the columns a row shows are read: never the statement, never an
+identity.
+
+The cursor given to a browser is an opaque token (`QueueKey.token`); a token that does
+not parse raises `InvalidCursor`, nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+
+from grievance.models import (
+    Assignment,
+    AssignmentRole,
+    Case,
+    Mechanism,
+    ReprisalRisk,
+    Stage,
+)
+from grievance.models.case import ENDED_STAGES
+from grievance.services import queue
+from grievance.services.context import Context
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Stands for "no due time" in a token: such cases come last among their rank.
+_NO_DUE = "n"
+_TOKEN = re.compile(r"^q1\.([0-9]{1,10})\.(n|-?[0-9]{1,19})\.([0-9]{1,10})$")
+#: Ranks and case ids are 32-bit integer columns: a key beyond them names no row.
+_INT_MAX = 2**31 - 1
+_TOKEN_MAX = 80
+
+
+class InvalidCursor(ValueError):
+    """A page token that this module did not write (altered, cut, or made up)."""
+
+
+@dataclass(frozen=True)
+class QueueKey:
+    """A row's place in the queue's order: (rank, due time or none, case id)."""
+
+    rank: int
+    due_at: datetime | None
+    case_id: int
+
+    def token(self) -> str:
+        if self.due_at is None:
+            due = _NO_DUE
+        else:
+            due = str((self.due_at.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1))
+        text = f"q1.{self.rank}.{due}.{self.case_id}"
+        return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii").rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str) -> QueueKey:
+        """The key a token stands for; `InvalidCursor` for anything else."""
+        if not isinstance(token, str) or not 0 < len(token) <= _TOKEN_MAX:
+            raise InvalidCursor("no token")
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            text = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise InvalidCursor("not a token") from None
+        match = _TOKEN.fullmatch(text)
+        if match is None:
+            raise InvalidCursor("not a token")
+        rank, due, case_id = match.groups()
+        if int(rank) > _INT_MAX or not 0 < int(case_id) <= _INT_MAX:
+            raise InvalidCursor("out of range")
+        due_at = None
+        if due != _NO_DUE:
+            try:
+                due_at = _EPOCH + timedelta(microseconds=int(due))
+            except OverflowError:
+                raise InvalidCursor("due time out of range") from None
+        if cls(int(rank), due_at, int(case_id)).token() != token:
+            raise InvalidCursor("not in its canonical form")  # '+1', '01', padding ...
+        return cls(int(rank), due_at, int(case_id))
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the reviewer narrows the queue to. `stage` None: every open stage (an ended
+    case is left out unless `include_ended` or its stage is asked for)."""
+
+    stage: Stage | None = None
+    include_ended: bool = False
+    mechanism: str | None = None  # the mechanism's code
+    language: str | None = None
+    overdue: bool = False
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case_id: int
+    reference: str
+    mechanism: str
+    stage: Stage
+    language: str
+    queue_rank: int
+    next_due_at: datetime | None
+    urgent: bool
+    needs_interpreter: bool
+    clock_paused: bool
+    role: AssignmentRole
+    overdue: bool
+
+    @property
+    def key(self) -> QueueKey:
+        return QueueKey(self.queue_rank, self.next_due_at, self.case_id)
+
+    @property
+    def band(self) -> int:
+        """The queue band (`services.queue`): 0 irremediable if delayed, 1 not yet
+        assessed, 2 assessed."""
+        return self.queue_rank // queue.BAND
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    #: The key to ask the next page with (`after`), None on the last page.
+    next_key: QueueKey | None
+
+
+def urgent_clause() -> ColumnElement[bool]:
+    """Urgent in the queue: the filer said someone is in danger, a high reprisal risk, or
+    the first band (irremediable if delayed, including urgent cases not yet assessed)."""
+    return or_(
+        Case.urgent.is_(True),
+        Case.reprisal_risk == ReprisalRisk.HIGH,
+        Case.queue_rank < queue.BAND,
+    )
+
+
+def after_clause(key: QueueKey) -> ColumnElement[bool]:
+    """The rows strictly after `key` in the order (rank, due time with none last, id)."""
+    if key.due_at is None:
+        same_due = and_(Case.next_due_at.is_(None), Case.id > key.case_id)
+    else:
+        same_due = or_(
+            Case.next_due_at > key.due_at,
+            Case.next_due_at.is_(None),
+            and_(Case.next_due_at == key.due_at, Case.id > key.case_id),
+        )
+    return or_(Case.queue_rank > key.rank, and_(Case.queue_rank == key.rank, same_due))
+
+
+def reviewer_queue(
+    ctx: Context,
+    reviewer_id: int,
+    filters: QueueFilters | None = None,
+    after: QueueKey | None = None,
+    limit: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of the cases `reviewer_id` is assigned to now (active assignments), in the
+    queue's order, narrowed by `filters`, starting after the key `after`."""
+    filters = filters or QueueFilters()
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    now = ctx.now()
+    overdue = and_(Case.next_due_at.is_not(None), Case.next_due_at < now)
+    statement = (
+        select(
+            Case.id,
+            Case.reference,
+            Mechanism.code,
+            Case.stage,
+            Case.language,
+            Case.queue_rank,
+            Case.next_due_at,
+            urgent_clause().label("urgent"),
+            Case.needs_interpreter,
+            Case.clock_paused_at,
+            Assignment.role,
+        )
+        .select_from(Assignment)
+        .join(Case, Case.id == Assignment.case_id)
+        .join(Mechanism, Mechanism.id == Case.mechanism_id)
+        .where(Assignment.reviewer_id == reviewer_id, Assignment.ended_at.is_(None))
+    )
+    if filters.stage is not None:
+        statement = statement.where(Case.stage == filters.stage)
+    elif not filters.include_ended:
+        statement = statement.where(Case.stage.not_in(sorted(ENDED_STAGES)))
+    if filters.mechanism:
+        statement = statement.where(Mechanism.code == filters.mechanism)
+    if filters.language:
+        statement = statement.where(Case.language == filters.language)
+    if filters.overdue:
+        statement = statement.where(overdue)
+    if filters.urgent:
+        statement = statement.where(urgent_clause())
+    if after is not None:
+        statement = statement.where(after_clause(after))
+    statement = statement.order_by(
+        Case.queue_rank, Case.next_due_at.asc().nulls_last(), Case.id
+    ).limit(limit + 1)
+    rows = [
+        QueueRow(
+            case_id=row.id,
+            reference=row.reference,
+            mechanism=row.code,
+            stage=row.stage,
+            language=row.language,
+            queue_rank=row.queue_rank,
+            next_due_at=row.next_due_at,
+            urgent=bool(row.urgent),
+            needs_interpreter=row.needs_interpreter,
+            clock_paused=row.clock_paused_at is not None,
+            role=row.role,
+            overdue=row.next_due_at is not None and row.next_due_at < now,
+        )
+        for row in ctx.session.execute(statement)
+    ]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return QueuePage(rows=rows, next_key=rows[-1].key if more and rows else None)
+
+
+@dataclass(frozen=True)
+class QueueChoices:
+    """What the filters offer: the mechanisms and languages of the reviewer's cases."""
+
+    mechanisms: list[tuple[str, str]]  # (code, name)
+    languages: list[str]
+
+
+def queue_choices(ctx: Context, reviewer_id: int) -> QueueChoices:
+    active = select(Assignment.case_id).where(
+        Assignment.reviewer_id == reviewer_id, Assignment.ended_at.is_(None)
+    )
+    mechanisms = ctx.session.execute(
+        select(Mechanism.code, Mechanism.name)
+        .where(Mechanism.id.in_(select(Case.mechanism_id).where(Case.id.in_(active))))
+        .order_by(Mechanism.code)
+    ).all()
+    languages = ctx.session.scalars(
+        select(Case.language).where(Case.id.in_(active)).distinct().order_by(Case.language)
+    ).all()
+    return QueueChoices(
+        mechanisms=[(row.code, row.name) for row in mechanisms], languages=list(languages)
+    )
