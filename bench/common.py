@@ -19,11 +19,12 @@ from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
 
 
-def bench_app(clock: Clock, **overrides: Any) -> Flask:
+def bench_app(clock: Clock, *, fresh: bool = True, **overrides: Any) -> Flask:
     """SQLite in a temporary directory, or the PostgreSQL database DATABASE_URL names; its
-    name must contain 'bench', because every table in it is dropped. The cheap test KDF:
-    the benchmarks measure the database and the services, not Argon2id. `overrides` are
-    further settings (the Twilio ones, say)."""
+    name must contain 'bench', because every table in it is dropped (unless `fresh` is
+    false: the tables of the last run are used again). The cheap test KDF: the benchmarks
+    measure the database and the services, not Argon2id. `overrides` are further settings
+    (the Twilio ones, say)."""
     tmp = Path(tempfile.mkdtemp())
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
     if "bench" not in (make_url(url).database or ""):
@@ -38,6 +39,8 @@ def bench_app(clock: Clock, **overrides: Any) -> Flask:
         **overrides,
     )
     app = create_app(settings, clock=clock, keyring=Keyring.generate())
+    if not fresh:
+        return app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:

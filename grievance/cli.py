@@ -84,6 +84,56 @@ def demo_data() -> None:
     )
 
 
+@grievance_commands.command("generate")
+@click.option("--cases", type=click.IntRange(min=1), required=True, help="How many cases.")
+@click.option(
+    "--mechanisms",
+    type=click.IntRange(1, 99),
+    default=3,
+    show_default=True,
+    help="Spread over SYN01 … (made when missing).",
+)
+@click.option(
+    "--reviewers",
+    type=click.IntRange(min=2),
+    default=50,
+    show_default=True,
+    help="Assigned in turn, capacity ignored (made when missing).",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed, the same spread."
+)
+@with_appcontext
+def generate_command(cases: int, mechanisms: int, reviewers: int, seed: int) -> None:
+    """Fill this database with synthetic cases for load tests and benchmarks: their
+    reviewers, deadlines, hash-chained logs and sealed statements (see
+    grievance/demo/generate.py). Commits every 10,000 cases. Never in production."""
+    from flask import current_app
+
+    from grievance import service_context
+    from grievance.demo.generate import Spec, generate, settle
+
+    if current_app.config["GRIEVANCE_SETTINGS"].env == "production":
+        click.echo("generate writes synthetic cases: it never runs in production.", err=True)
+        sys.exit(2)
+    spec = Spec(cases=cases, mechanisms=mechanisms, reviewers=reviewers, seed=seed)
+
+    def committed(done: int) -> None:
+        db.session.commit()
+        if cases > spec.batch_size:
+            click.echo(f"  {done:,} of {cases:,} cases written", err=True)
+
+    report = generate(service_context(), spec, after_batch=committed)
+    db.session.commit()
+    click.echo(report.summary)
+    if db.engine.dialect.name == "postgresql":
+        took = settle(db.engine)
+        if took is None:
+            click.echo("VACUUM (ANALYZE) skipped: the tables are busy; autovacuum will do it.")
+        else:
+            click.echo(f"VACUUM (ANALYZE) of the tables written: {took:.1f} s.")
+
+
 @grievance_commands.command("demo-otp")
 @click.argument("email")
 @with_appcontext

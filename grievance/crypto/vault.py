@@ -47,6 +47,23 @@ def _wrap_context(case_id: int, kek_version: int) -> bytes:
     return f"grievance/datakey/v1|case={case_id}|kek={kek_version}".encode()
 
 
+def wrap_data_key(keyring: Keyring, case_id: int, key: bytes) -> tuple[int, bytes]:
+    """A case's data key wrapped by the key ring's current key-encryption key: the version
+    and the `DataKey.wrapped` bytes (the vault's format; bulk loads use it directly)."""
+    version = keyring.current
+    nonce = os.urandom(NONCE_BYTES)
+    return version, nonce + AESGCM(keyring.kek(version)).encrypt(
+        nonce, key, _wrap_context(case_id, version)
+    )
+
+
+def seal_under(key: bytes, key_id: int, case_id: int, field: str, value: bytes) -> bytes:
+    """`value` sealed under a data key whose row id is `key_id` (the vault's format)."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, value, _associated_data(case_id, field, key_id))
+    return FORMAT + nonce + sealed
+
+
 class Vault:
     def __init__(self, session: Session, keyring: Keyring, now: Callable[[], datetime]) -> None:
         self._session = session
@@ -57,11 +74,7 @@ class Vault:
     # -- data keys ------------------------------------------------------------------
     def create_data_key(self, case_id: int) -> DataKey:
         key = AESGCM.generate_key(bit_length=256)
-        version = self._keyring.current
-        nonce = os.urandom(NONCE_BYTES)
-        wrapped = nonce + AESGCM(self._keyring.kek(version)).encrypt(
-            nonce, key, _wrap_context(case_id, version)
-        )
+        version, wrapped = wrap_data_key(self._keyring, case_id, key)
         row = DataKey(case_id=case_id, kek_version=version, wrapped=wrapped, created_at=self._now())
         self._session.add(row)
         self._session.flush()
@@ -90,12 +103,7 @@ class Vault:
         if row.kek_version == self._keyring.current:
             return False
         key = self._unwrap(row)
-        version = self._keyring.current
-        nonce = os.urandom(NONCE_BYTES)
-        row.wrapped = nonce + AESGCM(self._keyring.kek(version)).encrypt(
-            nonce, key, _wrap_context(row.case_id, version)
-        )
-        row.kek_version = version
+        row.kek_version, row.wrapped = wrap_data_key(self._keyring, row.case_id, key)
         row.rewrapped_at = self._now()
         return True
 
@@ -114,9 +122,7 @@ class Vault:
 
     def seal_bytes(self, case_id: int, field: str, value: bytes) -> bytes:
         key_id, key = self._data_key(case_id)
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(key).encrypt(nonce, value, _associated_data(case_id, field, key_id))
-        return FORMAT + nonce + sealed
+        return seal_under(key, key_id, case_id, field, value)
 
     def open_bytes(self, case_id: int, field: str, blob: bytes) -> bytes:
         if blob[:1] != FORMAT:

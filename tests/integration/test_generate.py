@@ -1,0 +1,284 @@
+"""`grievance generate`: synthetic cases in bulk that look like what the services leave
+behind (spread, reviewers, deadlines, the queue keys, the log, the vault), on SQLite and
+PostgreSQL (COPY), and a command that refuses production."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from grievance.demo.generate import REVIEWER_PASSWORD, STATEMENT, Report, Spec, generate
+from grievance.models import (
+    Assignment,
+    AssignmentRole,
+    Case,
+    CaseEvent,
+    CaseTheme,
+    Complainant,
+    DataKey,
+    Deadline,
+    DeadlineState,
+    Mechanism,
+    ReferenceCounter,
+    ReprisalRisk,
+    ReviewerProfile,
+    Role,
+    Stage,
+    User,
+)
+from grievance.models.case import ENDED_STAGES
+from grievance.services import queue
+from grievance.services.actors import SYSTEM
+from grievance.services.caselog import verify_all
+from grievance.services.context import Context
+from grievance.services.filing import file_case
+from tests.factories import filing
+
+EARLY = {Stage.RECEIVED, Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.INVESTIGATION}
+
+
+@dataclass
+class Generated:
+    ctx: Context
+    report: Report
+    cases: list[Case]
+
+
+@pytest.fixture
+def generated(ctx: Context) -> Generated:
+    report = generate(ctx, Spec(cases=300, mechanisms=3, reviewers=8, seed=7, batch_size=120))
+    ctx.session.flush()
+    cases = list(ctx.session.scalars(select(Case).order_by(Case.id)))
+    return Generated(ctx, report, cases)
+
+
+def _counts(session: Any, column: Any) -> Counter[Any]:
+    return Counter(dict(session.execute(select(column, func.count()).group_by(column)).all()))
+
+
+def test_it_writes_what_it_reports(generated):
+    session, report = generated.ctx.session, generated.report
+    assert report.cases == len(generated.cases) == 300
+    assert report.mechanisms == ["SYN01", "SYN02", "SYN03"] == report.mechanisms_created
+    assert report.reviewers == report.reviewers_created == 8
+    for model, name in (
+        (Case, "case"),
+        (CaseEvent, "case_event"),
+        (Assignment, "assignment"),
+        (Deadline, "deadline"),
+        (DataKey, "data_key"),
+        (Complainant, "complainant"),
+        (CaseTheme, "case_theme"),
+    ):
+        assert session.scalar(select(func.count()).select_from(model)) == report.rows[name]
+    assert "Generated 300 synthetic cases" in report.summary
+    assert REVIEWER_PASSWORD in report.summary
+
+
+def test_the_cases_are_spread_like_real_ones(generated):
+    session, cases = generated.ctx.session, generated.cases
+    mechanisms = Counter(case.mechanism.code for case in cases)
+    assert set(mechanisms) == {"SYN01", "SYN02", "SYN03"}
+    assert min(mechanisms.values()) >= 50
+    languages = Counter(case.language for case in cases)
+    assert len(languages) >= 8
+    assert {"bn", "ta", "hi", "ur", "en", "tr", "zh"} <= set(languages)
+    assert languages.most_common(1)[0][0] == "bn"
+    stages = Counter(case.stage for case in cases)
+    assert set(stages) >= EARLY
+    assert sum(stages[stage] for stage in EARLY) > len(cases) / 2  # most are early
+    assert 0 < sum(stages[stage] for stage in ENDED_STAGES) < len(cases) / 2
+    assert len(stages) >= 10
+    assert len({case.country for case in cases}) >= 6
+    assert len({theme for case in cases for theme in case.theme_codes}) >= 10
+    assert all(1 <= len(case.themes) <= 3 for case in cases)
+    assert len({case.channel for case in cases}) >= 4
+    bands = Counter(case.queue_rank // queue.BAND for case in cases)
+    assert set(bands) == {0, 1, 2}
+    assert 0 < sum(case.urgent for case in cases) < len(cases) / 5
+    assert 0 < sum(case.next_due_at is not None and case.next_due_at < generated.ctx.now()
+                   for case in cases) < len(cases) / 4  # fmt: skip
+    assert len(_counts(session, Complainant.anonymity)) == 3
+
+
+def test_the_queue_rank_follows_the_assessment(generated):
+    ctx = generated.ctx
+    for case in generated.cases:
+        policy = ctx.case_policy(case)
+        assert case.queue_rank == queue.rank(
+            urgent=queue.is_urgent(case, policy),
+            reprisal_high=case.reprisal_risk is ReprisalRisk.HIGH,
+            scale=case.severity_scale,
+            scope=case.severity_scope,
+            irremediability=case.severity_irremediability,
+            likelihood=case.severity_likelihood,
+        )
+        assessed = case.severity_scale is not None
+        logged = [event.kind for event in case.events]
+        assert ("severity_assessed" in logged) == assessed
+        assert ("reprisal_risk_assessed" in logged) == (case.reprisal_risk is not None)
+        if assessed:
+            assert case.stage not in (Stage.RECEIVED, Stage.ACKNOWLEDGED)
+
+
+def test_every_open_case_has_a_lead_and_a_second_reviewer(generated):
+    session = generated.ctx.session
+    reviewers = {
+        user.id: user for user in session.scalars(select(User).where(User.role == Role.REVIEWER))
+    }
+    assert len(reviewers) == 8
+    assert all(session.get(ReviewerProfile, user_id) is not None for user_id in reviewers)
+    loads: Counter[int] = Counter()
+    for case in generated.cases:
+        active = [row for row in case.assignments if row.ended_at is None]
+        roles = {row.role: row.reviewer_id for row in active}
+        assert sorted(roles) == [AssignmentRole.LEAD, AssignmentRole.SECOND], case.reference
+        assert len(active) == 2
+        assert roles[AssignmentRole.LEAD] != roles[AssignmentRole.SECOND]
+        assert set(roles.values()) <= set(reviewers)
+        languages = [set(reviewers[rid].reviewer_profile.languages) for rid in roles.values()]
+        assert case.needs_interpreter == (not any(case.language in spoken for spoken in languages))
+        if not case.has_ended:
+            loads.update(roles.values())
+    # Spread evenly, capacity ignored.
+    assert len(loads) == 8
+    assert max(loads.values()) - min(loads.values()) <= 2
+    assert loads == generated.report.loads
+
+
+def test_next_due_at_is_the_earliest_open_deadline(generated):
+    session, now = generated.ctx.session, generated.ctx.now()
+    for case in generated.cases:
+        open_ = list(
+            session.scalars(
+                select(Deadline).where(
+                    Deadline.case_id == case.id, Deadline.state == DeadlineState.OPEN
+                )
+            )
+        )
+        assert case.next_due_at == min((d.due_at for d in open_), default=None), case.reference
+        codes = [deadline.code for deadline in open_]
+        assert len(codes) == len(set(codes))
+        for deadline in open_:
+            assert deadline.opened_at <= now
+            assert deadline.opened_at < deadline.remind_at < deadline.due_at
+            assert deadline.paused_at is None
+            assert deadline.reminded_at is None
+        if not case.has_ended:
+            assert open_, f"{case.reference} ({case.stage}) has no open deadline"
+        elif case.stage is not Stage.CLOSED:
+            assert not open_  # waived when the case ended
+    stages = {case.id: case.stage for case in generated.cases}
+    running = Counter(
+        (stages[row.case_id], row.code)
+        for row in session.scalars(select(Deadline).where(Deadline.state == DeadlineState.OPEN))
+    )
+    assert running[(Stage.RECEIVED, "acknowledge")] == Counter(stages.values())[Stage.RECEIVED]
+    assert running[(Stage.INVESTIGATION, "decision")] > 0
+    assert running[(Stage.ADMISSIBILITY, "progress_update")] > 0
+
+
+def test_every_log_verifies_and_tells_the_case_history(generated, app):
+    session = generated.ctx.session
+    assert list(verify_all(session)) == []
+    result = app.test_cli_runner().invoke(args=["grievance", "verify-log"])
+    assert result.exit_code == 0, result.output
+    for case in generated.cases:
+        events = case.events
+        assert case.event_count == len(events)
+        assert case.log_head == events[-1].hash
+        assert [event.kind for event in events[:3]] == [
+            "case_filed",
+            "reviewer_assigned",
+            "reviewer_assigned",
+        ]
+        assert events[0].payload["reference"] == case.reference
+        moves = [event for event in events if event.kind == "stage_changed"]
+        path = [Stage.RECEIVED, *(event.stage_to for event in moves)]
+        assert path[-1] is case.stage
+        assert (moves[-1].created_at if moves else events[0].created_at) == case.stage_entered_at
+        assert all(a.created_at <= b.created_at for a, b in itertools.pairwise(events))
+        assert case.updated_at == events[-1].created_at
+        assert (case.closed_at is not None) == case.has_ended
+
+
+def test_statements_are_sealed_under_each_cases_own_key(generated):
+    ctx = generated.ctx
+    keys = set()
+    for case in generated.cases[:50]:
+        assert STATEMENT.encode() not in case.statement_enc
+        assert ctx.vault.open(case.id, "statement", case.statement_enc) == STATEMENT
+        keys.add(ctx.session.scalar(select(DataKey.wrapped).where(DataKey.case_id == case.id)))
+    assert len(keys) == 50
+    assert ctx.session.scalar(select(func.count()).select_from(DataKey)) == 300
+
+
+def test_references_continue_for_later_filings_and_runs(generated):
+    ctx = generated.ctx
+    mechanism = ctx.session.scalar(select(Mechanism).where(Mechanism.code == "SYN01"))
+    numbers = sum(
+        ctx.session.scalars(
+            select(ReferenceCounter.last_number).where(
+                ReferenceCounter.mechanism_id == mechanism.id
+            )
+        )
+    )
+    assert numbers == sum(case.mechanism_id == mechanism.id for case in generated.cases)
+    filed = file_case(ctx, filing(mechanism), SYSTEM)
+    assert filed.case.id > generated.report.last_case_id
+    assert filed.case.reference not in {case.reference for case in generated.cases}
+
+
+def test_a_second_run_adds_cases_with_the_same_people(generated):
+    ctx, first = generated.ctx, generated.report
+    again = generate(ctx, Spec(cases=300, mechanisms=3, reviewers=8, seed=7, batch_size=120))
+    assert again.mechanisms_created == []
+    assert again.reviewers_created == 0
+    assert again.first_case_id == first.last_case_id + 1
+    assert again.stages == first.stages  # the same seed
+    assert again.languages == first.languages
+    assert ctx.session.scalar(select(func.count()).select_from(Case)) == 600
+    assert ctx.session.scalar(select(func.count()).select_from(Mechanism)) == 3
+    references = ctx.session.scalars(select(Case.reference)).all()
+    assert len(set(references)) == 600
+    assert list(verify_all(ctx.session)) == []
+
+
+def test_the_command_generates_and_says_what(app, session):
+    result = app.test_cli_runner().invoke(
+        args=["grievance", "generate", "--cases", "40", "--mechanisms", "2", "--reviewers", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Generated 40 synthetic cases" in result.output
+    assert "Mechanisms: SYN01, SYN02 (created: SYN01, SYN02)" in result.output
+    assert "Reviewers: 4 (created: 4)" in result.output
+    if session.get_bind().dialect.name == "postgresql":  # outside the test's transaction
+        assert "VACUUM (ANALYZE) of the tables written" in result.output
+    assert session.scalar(select(func.count()).select_from(Case)) == 40
+
+
+def test_the_command_refuses_production(app, session, settings, monkeypatch):
+    monkeypatch.setitem(app.config, "GRIEVANCE_SETTINGS", replace(settings, env="production"))
+    result = app.test_cli_runner().invoke(args=["grievance", "generate", "--cases", "10"])
+    assert result.exit_code == 2
+    assert "never runs in production" in result.output
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+    assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"cases": 0}, "at least 1"),
+        ({"cases": 1, "reviewers": 1}, "two reviewers"),
+        ({"cases": 1, "mechanisms": 100}, "at most 99"),
+    ],
+)
+def test_a_spec_that_cannot_be_met_is_refused(values, problem):
+    with pytest.raises(ValueError, match=problem):
+        Spec(**values)
