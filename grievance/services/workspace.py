@@ -26,17 +26,19 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from grievance.models import (
     Assignment,
     AssignmentRole,
     Case,
+    CaseTheme,
     Mechanism,
     ReprisalRisk,
     Stage,
 )
 from grievance.models.case import ENDED_STAGES
+from grievance.policies import default_policy
 from grievance.services import queue
 from grievance.services.context import Context
 
@@ -145,13 +147,25 @@ class QueuePage:
     next_key: QueueKey | None
 
 
-def urgent_clause() -> ColumnElement[bool]:
-    """Urgent in the queue: the filer said someone is in danger, a high reprisal risk, or
-    the first band (irremediable if delayed, including urgent cases not yet assessed)."""
+def urgent_themes(ctx: Context) -> frozenset[str]:
+    """The urgent themes of every policy in force (the default and each mechanism's
+    versions): a case with one of them stays urgent, as `queue.is_urgent` says, also once
+    assessed as remediable."""
+    themes = set(default_policy().urgent_themes)
+    for mechanism in ctx.session.scalars(select(Mechanism)):
+        for row in mechanism.policies:
+            themes |= ctx.policy(mechanism, row.version).urgent_themes
+    return frozenset(themes)
+
+
+def urgent_clause(themes: frozenset[str]) -> ColumnElement[bool]:
+    """Urgent in the queue (`queue.is_urgent`): the filer said someone is in danger, an
+    urgent theme, a high reprisal risk; or the first band (irremediable if delayed)."""
     return or_(
         Case.urgent.is_(True),
         Case.reprisal_risk == ReprisalRisk.HIGH,
         Case.queue_rank < queue.BAND,
+        exists().where(CaseTheme.case_id == Case.id, CaseTheme.theme.in_(sorted(themes))),
     )
 
 
@@ -181,6 +195,7 @@ def reviewer_queue(
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     now = ctx.now()
     overdue = and_(Case.next_due_at.is_not(None), Case.next_due_at < now)
+    urgent = urgent_clause(urgent_themes(ctx))
     statement = (
         select(
             Case.id,
@@ -190,7 +205,7 @@ def reviewer_queue(
             Case.language,
             Case.queue_rank,
             Case.next_due_at,
-            urgent_clause().label("urgent"),
+            urgent.label("urgent"),
             Case.needs_interpreter,
             Case.clock_paused_at,
             Assignment.role,
@@ -211,7 +226,7 @@ def reviewer_queue(
     if filters.overdue:
         statement = statement.where(overdue)
     if filters.urgent:
-        statement = statement.where(urgent_clause())
+        statement = statement.where(urgent)
     if after is not None:
         statement = statement.where(after_clause(after))
     statement = statement.order_by(

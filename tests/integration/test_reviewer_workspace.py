@@ -208,6 +208,17 @@ def test_the_queue_filters(ctx, clock):
     plain = case(tex)
     tamil = case(tex, language="ta", statement="எங்களுக்கு சம்பளம் கொடுக்கவில்லை.")
     urgent = case(tex, urgent=True)
+    # an urgent theme stays urgent once assessed as remediable (out of the first band)
+    child_labour = case(tex, themes=["child_labour"])
+    cases.assess_severity(
+        ctx,
+        child_labour.case,
+        Actor.for_user(lead),
+        scale=2,
+        scope=2,
+        irremediability=1,
+        likelihood=2,
+    )
     elsewhere = case(other)
     acknowledged = case(tex)
     cases.transition(ctx, acknowledged.case, Stage.ACKNOWLEDGED, Actor.for_user(lead))
@@ -218,24 +229,26 @@ def test_the_queue_filters(ctx, clock):
     def ids(**filters) -> set[int]:
         return {row.case_id for row in reviewer_queue(ctx, lead.id, QueueFilters(**filters)).rows}
 
-    open_cases = {plain, tamil, urgent, elsewhere, acknowledged}
+    open_cases = {plain, tamil, urgent, child_labour, elsewhere, acknowledged}
     assert ids() == {filed.case.id for filed in open_cases}  # ended cases left out
     assert ended.case.id in ids(include_ended=True)
     assert ids(stage=Stage.CLOSED) == {ended.case.id}
     assert ids(stage=Stage.ACKNOWLEDGED) == {acknowledged.case.id}
     assert ids(mechanism="FOT") == {elsewhere.case.id}
     assert ids(language="ta") == {tamil.case.id}
-    assert ids(urgent=True) == {urgent.case.id}
-    overdue = {plain, tamil, urgent, elsewhere}  # not yet acknowledged after 8 days
+    assert ids(urgent=True) == {urgent.case.id, child_labour.case.id}
+    overdue = {plain, tamil, urgent, child_labour, elsewhere}  # not acknowledged in 8 days
     assert ids(overdue=True) == {filed.case.id for filed in overdue}
     assert ids(overdue=True, mechanism="FTX", language="bn") == {
         plain.case.id,
         urgent.case.id,
+        child_labour.case.id,
     }
     rows = {row.case_id: row for row in reviewer_queue(ctx, lead.id).rows}
     assert rows[plain.case.id].overdue
     assert not rows[acknowledged.case.id].overdue
     assert rows[urgent.case.id].urgent
+    assert rows[child_labour.case.id].urgent
     assert not rows[plain.case.id].urgent
     choices = workspace_service.queue_choices(ctx, lead.id)
     assert [code for code, _ in choices.mechanisms] == ["FOT", "FTX"]
