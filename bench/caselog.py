@@ -19,6 +19,7 @@ from sqlalchemy import text
 from grievance.clock import FixedClock
 from grievance.config import TEST_KDF
 from grievance.extensions import db
+from grievance.http.context import app_services
 from grievance.models import (
     Anonymity,
     Channel,
@@ -41,9 +42,7 @@ def main() -> None:
     app = bench_app(clock)
     with app.app_context():
         session = db.session()
-        ctx = Context(
-            session=session, clock=clock, keyring=app.extensions["grievance.keyring"], kdf=TEST_KDF
-        )
+        ctx = Context(session=session, clock=clock, keyring=app_services(app).keyring, kdf=TEST_KDF)
         mechanism = Mechanism(
             code="BEN",
             name="Bench",

@@ -38,6 +38,7 @@ from grievance.clock import FixedClock
 from grievance.config import TEST_KDF
 from grievance.demo.generate import REVIEWER_PASSWORD, Spec, generate, settle
 from grievance.extensions import db
+from grievance.http.context import app_services
 from grievance.models import Assignment, Case, User
 from grievance.models.case import ENDED_STAGES
 from grievance.services import accounts
@@ -167,7 +168,7 @@ def main() -> None:
         ctx = Context(
             session=db.session(),
             clock=clock,
-            keyring=app.extensions["grievance.keyring"],
+            keyring=app_services(app).keyring,
             kdf=TEST_KDF,
         )
         if reuse:
@@ -213,8 +214,10 @@ def main() -> None:
         app.test_client_class = _FreshGClient
         client = app.test_client()
         _sign_in(client, user, seed, clock)
-        deep_url = f"/reviewer/?after={deep.token()}" if deep is not None else "/reviewer/"
-        for url, key in (("/reviewer/", None), (deep_url, deep)):
+        deep_url = (
+            f"/staff/reviewer/?after={deep.token()}" if deep is not None else "/staff/reviewer/"
+        )
+        for url, key in (("/staff/reviewer/", None), (deep_url, deep)):
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
             shown = response.get_data(as_text=True)
@@ -226,7 +229,9 @@ def main() -> None:
             response = client.get(url)
             assert response.status_code == 200
 
-        print(f"page GET /reviewer/:     {_percentiles(lambda: get('/reviewer/'), REQUESTS)}")
+        print(
+            f"page GET /staff/reviewer/:     {_percentiles(lambda: get('/staff/reviewer/'), REQUESTS)}"
+        )
         print(
             f"page GET ?after= (p{page_number}):  {_percentiles(lambda: get(deep_url), REQUESTS)}"
         )

@@ -151,7 +151,6 @@ def _report(name: str, times: list[float], throughput: float, failures: int) -> 
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app = bench_app(SystemClock(), twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN)
-    app.config["GRIEVANCE_SETTINGS"]  # the webhook reads the token from here
     bare = Flask("bare")
 
     @bare.post("/bare")

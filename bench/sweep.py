@@ -21,6 +21,7 @@ from sqlalchemy import text
 from grievance.clock import FixedClock
 from grievance.config import TEST_KDF
 from grievance.extensions import db
+from grievance.http.context import app_services
 from grievance.services.context import Context
 from grievance.services.sweep import sweep_deadlines
 
@@ -86,7 +87,7 @@ def run(total: int, due: int) -> None:
         ctx = Context(
             session=db.session(),
             clock=clock,
-            keyring=app.extensions["grievance.keyring"],
+            keyring=app_services(app).keyring,
             kdf=TEST_KDF,
         )
         started = time.perf_counter()

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask import current_app
+from flask.cli import with_appcontext
 
 from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
+from grievance.http.context import current_settings, replace_keyring, service_context
 from grievance.services.context import Context
 
 
@@ -65,7 +67,6 @@ def check_policy(path: Path) -> None:
 @with_appcontext
 def demo_data() -> None:
     """Load the demo data once (a second run changes nothing) and print the logins."""
-    from grievance import service_context
     from grievance.demo import DEMO_PASSWORD, load_demo
 
     ctx = service_context()
@@ -108,12 +109,9 @@ def generate_command(cases: int, mechanisms: int, reviewers: int, seed: int) -> 
     """Fill this database with synthetic cases for load tests and benchmarks: their
     reviewers, deadlines, hash-chained logs and sealed statements (see
     grievance/demo/generate.py). Commits every 10,000 cases. Never in production."""
-    from flask import current_app
-
-    from grievance import service_context
     from grievance.demo.generate import Spec, generate, settle
 
-    if current_app.config["GRIEVANCE_SETTINGS"].env == "production":
+    if current_settings().env == "production":
         click.echo("generate writes synthetic cases: it never runs in production.", err=True)
         sys.exit(2)
     spec = Spec(cases=cases, mechanisms=mechanisms, reviewers=reviewers, seed=seed)
@@ -140,12 +138,9 @@ def generate_command(cases: int, mechanisms: int, reviewers: int, seed: int) -> 
 def demo_otp(email: str) -> None:
     """Print the current sign-in code of a demo account (demo data only, never in
     production; see grievance/demo/accounts.py for what counts as a demo account)."""
-    from flask import current_app
-
-    from grievance import service_context
     from grievance.demo.accounts import current_code, demo_account
 
-    production = current_app.config["GRIEVANCE_SETTINGS"].env == "production"
+    production = current_settings().env == "production"
     ctx = service_context()
     user = demo_account(ctx, email, production=production)
     if user is None:
@@ -167,13 +162,10 @@ def sms_sim(number: str, whatsapp: bool, code: str | None, yes_production: bool)
     sent here are filed as real cases. /wait 30m lets time pass, /quit ends."""
     from dataclasses import replace
 
-    from flask import current_app
-
-    from grievance import service_context
     from intake.sms.conversations import SmsSettings
     from intake.sms.simulator import simulate
 
-    settings = current_app.config["GRIEVANCE_SETTINGS"]
+    settings = current_settings()
     if settings.env == "production" and not yes_production:
         click.echo(
             "sms-sim files real cases: it does not run in production without --yes-production.",
@@ -222,7 +214,6 @@ def create_admin(email: str, name: str) -> None:
     """Create an administrator account (the first one, in production) and print its
     temporary password once; it must be changed, and an authenticator app set up, at
     the first sign-in."""
-    from grievance import service_context
     from grievance.models import Role
     from grievance.services import accounts
     from grievance.services.actors import SYSTEM
@@ -252,8 +243,6 @@ def rotate_keys() -> None:
     Restart every web server and worker afterwards (they hold the key ring in memory);
     then `retire-keys` drops the versions no data key uses any more.
     """
-    from flask import current_app
-
     from grievance.crypto.keyring import Keyring
     from grievance.services.keys import rewrap_all, versions_in_use
 
@@ -262,7 +251,7 @@ def rotate_keys() -> None:
     # still opens every data key; running the command again finishes the job.
     rotated = Keyring.from_file(path).with_new_version()
     rotated.write(path)
-    current_app.extensions["grievance.keyring"] = rotated
+    replace_keyring(rotated)
     ctx = _context_with(rotated)
     count = rewrap_all(ctx)
     click.echo(f"Key version {rotated.current} is current; {count} data keys re-wrapped.")
@@ -283,9 +272,7 @@ def retire_keys() -> None:
 
 
 def _keyring_file() -> Path:
-    from flask import current_app
-
-    path: Path | None = current_app.config["GRIEVANCE_SETTINGS"].keyring_file
+    path: Path | None = current_settings().keyring_file
     if path is None:
         click.echo("Rotation writes the key ring: set GRIEVANCE_KEYRING_FILE.", err=True)
         sys.exit(2)
@@ -295,8 +282,6 @@ def _keyring_file() -> Path:
 def _context_with(keyring: Keyring) -> Context:
     from dataclasses import replace
 
-    from grievance import service_context
-
     return replace(service_context(), keyring=keyring)
 
 
@@ -305,8 +290,6 @@ def _context_with(keyring: Keyring) -> Context:
 @with_appcontext
 def worker(once: bool) -> None:
     """Run the scheduler: deadline sweep, retention, effectiveness reviews."""
-    from flask import current_app
-
     from grievance.scheduler import run_forever, run_once
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -322,7 +305,6 @@ def worker(once: bool) -> None:
 @with_appcontext
 def deadlines_command(codes: tuple[str, ...], days: int) -> None:
     """What is overdue and what is due soon, by reviewer and by company."""
-    from grievance import service_context
     from grievance.services.overview import deadline_overview
 
     overview = deadline_overview(service_context(), codes, days)
@@ -343,11 +325,3 @@ def deadlines_command(codes: tuple[str, ...], days: int) -> None:
         click.echo(f"{title} (overdue / due soon):")
         for name, (overdue, soon) in counts.items():
             click.echo(f"  {name}: {overdue} / {soon}")
-
-
-def main() -> None:
-    """The `grievance` console script: the Flask CLI bound to this app."""
-    from grievance import create_app
-
-    cli = FlaskGroup(create_app=lambda: create_app())
-    cli.main(prog_name="grievance")

@@ -17,6 +17,9 @@ from typing import Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+TEMPLATES = PROJECT_ROOT / "templates"
+LOCALES = PROJECT_ROOT / "locales"
+MIGRATIONS = PROJECT_ROOT / "migrations"
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 
 Environment = Literal["production", "development", "test"]

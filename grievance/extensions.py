@@ -1,4 +1,8 @@
-"""The extension instances, bound to an app in `create_app`."""
+"""The extension instances, bound to the apps by the factories in `grievance.app`.
+
+Each surface has its own rate limiter: the intake app's limits (complaints, receipt
+codes) and the staff app's (sign-in) are counted apart, under their own key prefixes.
+"""
 
 import hashlib
 import hmac
@@ -29,4 +33,12 @@ def hashed_client() -> str:
     return hmac.new(key, b"rate-limit\x00" + address, hashlib.sha256).hexdigest()[:32]
 
 
-limiter = Limiter(key_func=hashed_client, default_limits=[], headers_enabled=True)
+#: The complaint form, the follow-up pages, the JSON API (the intake app).
+intake_limiter = Limiter(
+    key_func=hashed_client, default_limits=[], headers_enabled=True, key_prefix="intake"
+)
+#: Staff sign-in and account pages (the staff app).
+staff_limiter = Limiter(
+    key_func=hashed_client, default_limits=[], headers_enabled=True, key_prefix="staff"
+)
+LIMITERS = (intake_limiter, staff_limiter)

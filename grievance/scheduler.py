@@ -15,6 +15,7 @@ from flask import Flask
 
 from grievance.config import Settings
 from grievance.extensions import db
+from grievance.http.context import app_services, current_settings, service_context
 from grievance.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def _sms(ctx: Context) -> object:
     )
     from intake.sms.twilio import TwilioGateway
 
-    settings = current_app.config["GRIEVANCE_SETTINGS"]
+    settings = current_settings()
     sms = SmsSettings.from_settings(settings)
     processed = process_inbound(ctx, sms)
     ticked = tick_conversations(ctx, sms)
@@ -121,8 +122,6 @@ JOBS = (
 
 def run_job(app: Flask, job: Job) -> None:
     """One run of a job in a fresh app context; a failure is logged, never fatal."""
-    from grievance import service_context
-
     with app.app_context():
         try:
             outcome = job.run(service_context())
@@ -149,7 +148,7 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         scheduler.add_job(
             run_job,
             "interval",
-            seconds=job.interval(app.config["GRIEVANCE_SETTINGS"]),
+            seconds=job.interval(app_services(app).settings),
             args=(app, job),
             id=job.name,
             max_instances=1,

@@ -18,9 +18,11 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
-from grievance import service_context
-from grievance.extensions import csrf, db, limiter
+from grievance.extensions import csrf, db
+from grievance.extensions import intake_limiter as limiter
+from grievance.http.context import service_context
 from grievance.models import (
+    MECHANISM_CODE,
     Anonymity,
     Case,
     CaseEvent,
@@ -46,7 +48,6 @@ from grievance.services.filing import (
     find_complainant,
 )
 from grievance.services.messages import MESSAGE_MAX, add_message, read_message
-from grievance.web.public import MECHANISM_CODE
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on

@@ -23,7 +23,7 @@ from grievance import MIGRATIONS, create_app
 from grievance.clock import FixedClock
 from grievance.config import TEST_KDF, Settings
 from grievance.crypto.keyring import Keyring
-from grievance.extensions import db, limiter
+from grievance.extensions import LIMITERS, db
 from grievance.services.context import Context
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -102,9 +102,21 @@ class RequestIsolatingClient(FlaskClient):
 @pytest.fixture
 def app(_app: Flask, clock: FixedClock) -> Iterator[Flask]:
     _app.test_client_class = RequestIsolatingClient
-    limiter.reset()  # each test starts with no attempt counted
+    _reset_limits()  # each test starts with no attempt counted
     yield _app
-    limiter.reset()
+    _reset_limits()
+
+
+class TestScopedSession(scoped_session[Session]):
+    """The test's session outlives the app contexts of its requests: a request to the
+    staff app pushes and pops an app context of its own, whose teardown would otherwise
+    close the session (and roll back what the test wrote). The fixture closes it."""
+
+    def remove(self) -> None:
+        pass
+
+    def remove_for_real(self) -> None:
+        super().remove()
 
 
 @pytest.fixture
@@ -114,13 +126,13 @@ def session(app: Flask) -> Iterator[Session]:
         connection = db.engine.connect()
         transaction = connection.begin()
         factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        scoped = scoped_session(factory)
+        scoped = TestScopedSession(factory)
         original = db.session
         db.session = scoped
         try:
             yield scoped()
         finally:
-            scoped.remove()
+            scoped.remove_for_real()
             db.session = original
             transaction.rollback()
             connection.close()
@@ -155,3 +167,8 @@ def committing(app: Flask, clock: FixedClock, keyring: Keyring) -> Iterator[Call
             tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
             with db.engine.begin() as connection:
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _reset_limits() -> None:
+    for limiter in LIMITERS:
+        limiter.reset()

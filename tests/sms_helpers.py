@@ -35,6 +35,7 @@ from intake.sms import texts
 from intake.sms.conversations import SmsSettings, process_inbound, tick_conversations, translations
 from intake.sms.texts import Text
 from intake.sms.twilio import WEBHOOK_PATH, TwilioGateway
+from tests.apps import restore_services, set_services
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, serve
 
 #: Our number, the one people text.
@@ -207,8 +208,7 @@ def sms_line(
     fake running (`fake`, emptied, if one runs already: stopping one takes half a second,
     so a module shares one), and a line to drive both."""
     configured = twilio_settings(settings)
-    before = app.config["GRIEVANCE_SETTINGS"]
-    app.config["GRIEVANCE_SETTINGS"] = configured
+    before = set_services(app, settings=configured)
     try:
         with ExitStack() as stack:
             if fake is None:
@@ -217,7 +217,7 @@ def sms_line(
             gateway = TwilioGateway(replace(configured, twilio_api_base_url=fake.base_url))
             yield SmsLine(app.test_client(), ctx, fake, gateway, sms or SmsSettings())
     finally:
-        app.config["GRIEVANCE_SETTINGS"] = before
+        restore_services(app, before)
 
 
 def reset(fake: FakeTwilio) -> None:

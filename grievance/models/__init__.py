@@ -39,7 +39,7 @@ from grievance.models.involvement import (
     RemedyAction,
     RemedyStatus,
 )
-from grievance.models.mechanism import Mechanism, MechanismPolicy
+from grievance.models.mechanism import MECHANISM_CODE, Mechanism, MechanismPolicy
 from grievance.models.message import (
     Attachment,
     Direction,
@@ -62,6 +62,7 @@ from grievance.models.user import (
 from grievance.models.vault import DataKey
 
 __all__ = [
+    "MECHANISM_CODE",
     "STAFF_ROLES",
     "Anonymity",
     "Assignment",

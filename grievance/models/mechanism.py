@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,10 @@ from grievance.models.base import Base
 
 if TYPE_CHECKING:
     from grievance.models.user import User
+
+#: What a mechanism's code looks like (at most 8 characters: TEX, NST): anything else is no
+#: mechanism, and never reaches a query (PostgreSQL refuses U+0000).
+MECHANISM_CODE = re.compile(r"[A-Z0-9]{1,8}")
 
 secretariat_membership = sa.Table(
     "secretariat_membership",

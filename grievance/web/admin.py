@@ -13,16 +13,16 @@ from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from grievance import service_context
 from grievance.extensions import db
+from grievance.http.context import service_context
+from grievance.http.fields import CheckboxList
 from grievance.models import STAFF_ROLES, Company, Mechanism, Role, User
 from grievance.services import accounts
 from grievance.services.actors import Actor
 from grievance.services.errors import NotAllowed
 from grievance.web.auth import ROLE_NAMES, current_staff, forbidden, staff_required
-from grievance.web.fields import CheckboxList
 
-blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+blueprint = Blueprint("admin", __name__, url_prefix="/staff/admin")
 
 ACCOUNT_PROBLEMS = {
     accounts.AccountProblem.EMAIL_INVALID: _l("Give an e-mail address, like name@example.org."),

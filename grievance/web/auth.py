@@ -2,7 +2,7 @@
 forced password change and second-factor enrolment; the account page; sign-out; and
 `staff_required(*roles)` for every staff page.
 
-The staff session lives in the staff cookie (`grievance.web.sessions` keeps the anonymous
+The staff session lives in the staff cookie (`grievance.http.sessions` keeps the anonymous
 surface apart). It holds no secret: the user's id, Flask-Login's keys and two times, when
 the session began (`at`: 8 hours at most, and void when the user's `sessions_valid_after`
 is later) and when it was last used (`seen`: 30 minutes of silence end it). Every check
@@ -46,8 +46,9 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from grievance import service_context
-from grievance.extensions import db, limiter, login
+from grievance.extensions import db, login
+from grievance.extensions import staff_limiter as limiter
+from grievance.http.context import service_context
 from grievance.models import Role, User
 from grievance.services import accounts
 

@@ -1,7 +1,7 @@
 """Reviewers' profiles (issue #5): the signed-in reviewer keeps their own at
 `/staff/profile` (languages, themes, countries, capacity, availability, conflicts of
 interest); an administrator sees and changes any reviewer's at
-`/admin/users/<id>/profile`. Everyone else gets 403.
+`/staff/admin/users/<id>/profile`. Everyone else gets 403.
 
 A channel only: `grievance.services.reviewers` decides who may change what, routes the
 cases a change concerns and writes the audit log.
@@ -19,20 +19,20 @@ from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from grievance import service_context
 from grievance.extensions import db
+from grievance.http.context import service_context
+from grievance.http.fields import CheckboxList
+from grievance.http.forms import CHOOSE, TOO_LONG, TranslatedForm, choices, country_choices
+from grievance.http.i18n import language_name
 from grievance.models import Company, Conflict, Role, Site, User
 from grievance.services import reviewers
 from grievance.services.actors import Actor
 from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired
 from grievance.web.auth import current_staff, forbidden, staff_required
-from grievance.web.fields import CheckboxList
-from grievance.web.i18n import language_name
-from intake.web.forms import CHOOSE, TOO_LONG, TranslatedForm, choices, country_choices
 
 blueprint = Blueprint("profile", __name__, url_prefix="/staff/profile")
 #: The administrators' view of a reviewer's profile, beside their other account pages.
-admin_blueprint = Blueprint("admin_profile", __name__, url_prefix="/admin/users")
+admin_blueprint = Blueprint("admin_profile", __name__, url_prefix="/staff/admin/users")
 
 AVAILABILITY = [
     ("yes", _l("Available: routing may give new cases")),

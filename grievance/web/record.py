@@ -9,7 +9,7 @@ Who records for which mechanism is the filing service's rule
 reviewer with a profile for every mechanism (the reviewers are one roster). The form
 offers only those; the service refuses any other.
 
-The form is the complaint form (`intake.web.forms.ComplaintForm`) with what staff add:
+The form is the complaint form (`grievance.http.forms.ComplaintForm`) with what staff add:
 the mechanism, how and when the complaint arrived, the complainant's language, and a
 known site. Its questions speak to the complainant, so that they can be read out on a
 call or answered from a letter. No files here (a letter's scans are for a later step).
@@ -26,7 +26,7 @@ import secrets
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, session, url_for
+from flask import Blueprint, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -34,19 +34,19 @@ from sqlalchemy import select
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from grievance import service_context
-from grievance.config import Settings
 from grievance.crypto.secrets import format_receipt_code
 from grievance.extensions import db
+from grievance.http.context import service_context
+from grievance.http.forms import CHOOSE, ComplaintForm, choices
+from grievance.http.i18n import language_name
+from grievance.http.labels import describe
+from grievance.http.paths import FOLLOW_UP, public_url
 from grievance.models import Channel, Company, Mechanism, Role, Site, User
 from grievance.models.company import company_mechanism
 from grievance.services.actors import Actor
 from grievance.services.errors import InvalidInput, NotAllowed
 from grievance.services.filing import Filing, file_case, recording_mechanisms
 from grievance.web.auth import current_staff, forbidden, staff_required
-from grievance.web.i18n import language_name
-from grievance.web.labels import describe
-from intake.web.forms import CHOOSE, ComplaintForm, choices
 
 blueprint = Blueprint("record", __name__, url_prefix="/staff/record-complaint")
 
@@ -263,13 +263,8 @@ def _record_complaint() -> str | tuple[str, int]:
         channel=filed.case.channel.value,
         mechanism=mechanism,
         acknowledge=describe(acknowledge, policy.calendar) if acknowledge else None,
-        followup_url=_public_url(url_for("followup.sign_in")),
+        followup_url=public_url(FOLLOW_UP),
     )
-
-
-def _public_url(path: str) -> str:
-    settings: Settings = current_app.config["GRIEVANCE_SETTINGS"]
-    return settings.public_base_url.rstrip("/") + path
 
 
 def _kept() -> str:

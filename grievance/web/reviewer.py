@@ -28,8 +28,11 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from grievance import service_context
 from grievance.extensions import db
+from grievance.http.context import service_context
+from grievance.http.errors import http_error
+from grievance.http.labels import STAGE_NAMES
+from grievance.http.uploads import size_label
 from grievance.models import (
     Attachment,
     Case,
@@ -82,8 +85,6 @@ from grievance.services.workspace import (
     reviewer_queue,
 )
 from grievance.web.auth import current_staff, setup_step, staff_required
-from grievance.web.errors import http_error
-from grievance.web.labels import STAGE_NAMES
 from grievance.web.reviewer_labels import (
     ANONYMITY_NAMES,
     ASSIGNMENT_ROLE_NAMES,
@@ -98,9 +99,8 @@ from grievance.web.reviewer_labels import (
     describe_for_reviewers,
     move_name,
 )
-from intake.web.uploads import size_label
 
-blueprint = Blueprint("reviewer", __name__, url_prefix="/reviewer")
+blueprint = Blueprint("reviewer", __name__, url_prefix="/staff/reviewer")
 
 #: Reasons are read by the complainant (moves, requests) or kept for the audit.
 REASON_MAX = 5000

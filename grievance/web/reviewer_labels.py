@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from grievance.http.labels import STAGE_NAMES
 from grievance.models import (
     Anonymity,
     AssignmentRole,
@@ -24,7 +25,6 @@ from grievance.models import (
 from grievance.policies import default_policy
 from grievance.services import lifecycle
 from grievance.web.auth import ROLE_NAMES
-from grievance.web.labels import STAGE_NAMES
 
 S = Stage
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 
-from grievance import service_context
+from grievance.http.context import service_context
 from grievance.models import Mechanism, Role
 from grievance.services.overview import DeadlineRow, deadline_overview
 from grievance.web.auth import current_staff, staff_required
 
-blueprint = Blueprint("secretariat", __name__, url_prefix="/secretariat")
+blueprint = Blueprint("secretariat", __name__, url_prefix="/staff/secretariat")
 
 #: The windows offered for "due soon", in days.
 WINDOWS = (7, 14, 30)

@@ -9,12 +9,12 @@ dialogue and every reply goes through the outbox. Neither ever calls out to the 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from grievance import service_context
 from grievance.config import Settings
 from grievance.extensions import csrf, db
+from grievance.http.context import current_settings, service_context
 from grievance.services import outbox
 from intake.sms.conversations import record_inbound
 from intake.sms.twilio import STATUS_PATH, WEBHOOK_PATH, signature_is_valid
@@ -26,7 +26,7 @@ _EMPTY_TWIML = str(MessagingResponse())
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.config["GRIEVANCE_SETTINGS"]
+    settings: Settings = current_settings()
     return settings
 
 

@@ -1,7 +1,7 @@
 """The anonymous surface: the complaint form and the receipt (DESIGN §8).
 
 A channel only: it turns the form into a `Filing` and calls the filing service. Its own
-session cookie (see `grievance.web.sessions`), nothing stored but what the form needs.
+session cookie (see `grievance.http.sessions`), nothing stored but what the form needs.
 """
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from grievance import service_context
 from grievance.crypto.secrets import format_receipt_code
-from grievance.extensions import db, limiter
+from grievance.extensions import db
+from grievance.extensions import intake_limiter as limiter
+from grievance.http import uploads
+from grievance.http.context import service_context
+from grievance.http.forms import ComplaintForm
+from grievance.http.labels import describe
+from grievance.http.paths import COMPLAINT
 from grievance.models import Channel, Company, Mechanism, Site
 from grievance.models.company import company_mechanism
 from grievance.models.user import Role
@@ -22,11 +27,8 @@ from grievance.services.actors import Actor
 from grievance.services.context import Context
 from grievance.services.errors import InvalidInput
 from grievance.services.filing import Filing, file_case
-from grievance.web.labels import describe
-from intake.web import uploads
-from intake.web.forms import ComplaintForm
 
-blueprint = Blueprint("intake", __name__, url_prefix="/complaint")
+blueprint = Blueprint("intake", __name__, url_prefix=COMPLAINT)
 
 
 def _mechanisms() -> list[Mechanism]:

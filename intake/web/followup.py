@@ -30,8 +30,14 @@ from werkzeug.wrappers import Response
 from wtforms import MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from grievance import service_context
-from grievance.extensions import db, limiter
+from grievance.extensions import db
+from grievance.extensions import intake_limiter as limiter
+from grievance.http import uploads
+from grievance.http.context import service_context
+from grievance.http.errors import http_error
+from grievance.http.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
+from grievance.http.labels import STAGE_NAMES, describe_event
+from grievance.http.paths import FOLLOW_UP
 from grievance.models import (
     Attachment,
     Case,
@@ -48,12 +54,8 @@ from grievance.services.caselog import visible_payload
 from grievance.services.errors import InvalidInput
 from grievance.services.filing import find_complainant, normalise_text
 from grievance.services.messages import MESSAGE_MAX, add_message, read_message
-from grievance.web.errors import http_error
-from grievance.web.labels import STAGE_NAMES, describe_event
-from intake.web import uploads
-from intake.web.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
 
-blueprint = Blueprint("followup", __name__, url_prefix="/follow-up")
+blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
 
 SESSION_KEY = "complainant"
 #: A follow-up session ends after this much silence.

@@ -24,11 +24,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Respo
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from grievance import MIGRATIONS, create_app, service_context
+from grievance import MIGRATIONS, create_app
 from grievance.config import TEST_KDF, Settings
 from grievance.crypto.keyring import Keyring
 from grievance.demo import load_demo
-from grievance.extensions import db, limiter
+from grievance.extensions import LIMITERS, db
+from grievance.http.context import service_context
 from grievance.models import Channel, Mechanism, Stage
 from grievance.services import cases, messages
 from grievance.services.actors import Actor
@@ -125,9 +126,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(live_server: LiveServer) -> Iterator[None]:
     """Each test starts with no attempt counted (the suite files many complaints)."""
-    limiter.reset()
+    _reset_limits()
     yield
-    limiter.reset()
+    _reset_limits()
 
 
 @pytest.fixture(scope="session")
@@ -340,3 +341,8 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
         for node in violation["nodes"]:
             lines.append(f"    {' '.join(map(str, node['target']))}: {node['html'][:160]}")
     return "\n".join(lines)
+
+
+def _reset_limits() -> None:
+    for limiter in LIMITERS:
+        limiter.reset()

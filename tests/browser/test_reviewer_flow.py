@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page
 
-from grievance import service_context
 from grievance.extensions import db
+from grievance.http.context import service_context
 from grievance.models import Case, Mechanism, Stage
 from grievance.services import accounts
 from tests.browser.conftest import (
@@ -75,7 +75,7 @@ def sign_in(page: Page, live_server: LiveServer, reviewer: Reviewer) -> None:
 
 
 def open_case(page: Page, live_server: LiveServer, reference: str) -> None:
-    page.goto(f"{live_server.url}/reviewer/?lang=en")
+    page.goto(f"{live_server.url}/staff/reviewer/?lang=en")
     page.get_by_role("link", name=reference).click()
     page.wait_for_load_state()
     assert reference in page.locator("h1").inner_text()
@@ -122,7 +122,7 @@ def test_a_reviewer_works_a_case_to_a_decision_the_second_confirms(
     # them; the pages have none), confirms it
     second_page = new_context().new_page()
     sign_in(second_page, live_server, worked_case.second)
-    second_page.goto(f"{live_server.url}/reviewer/?lang=en")
+    second_page.goto(f"{live_server.url}/staff/reviewer/?lang=en")
     violations = axe_violations(second_page)
     assert violations == [], describe_violations(violations)
     open_case(second_page, live_server, reference)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import select
 
-from grievance.extensions import limiter
+from grievance.extensions import intake_limiter as limiter
 from grievance.models import Case, Channel, Complainant, Stage
 from grievance.services import cases, messages
 from grievance.services.actors import Actor

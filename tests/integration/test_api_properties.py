@@ -36,7 +36,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from grievance.extensions import limiter
+from grievance.extensions import intake_limiter as limiter
 from grievance.models import Case, Mechanism
 from grievance.policies import default_policy
 from grievance.services.context import Context

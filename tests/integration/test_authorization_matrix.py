@@ -50,6 +50,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
+from grievance.app import staff_app_of
 from grievance.models import (
     Anonymity,
     Base,
@@ -283,7 +284,7 @@ MATRIX: tuple[Probe, ...] = (
     _get("followup.download", frozenset({COMPLAINANT})),  # the case's file
 )
 
-#: The blueprints the matrix covers (grievance/__init__.py register_blueprints).
+#: The blueprints the matrix covers (grievance/app.py: both surfaces' blueprints).
 IN_SCOPE = frozenset(
     {"staff", "admin", "admin_profile", "secretariat", "reviewer", "profile", "record", "followup"}
 )
@@ -307,9 +308,11 @@ def _blueprint(endpoint: str) -> str:
 def test_the_matrix_covers_every_route(app):
     """Every (endpoint, method) of a covered blueprint has a row; every row is a route;
     every registered blueprint is covered or out of scope, with its reason."""
+    surfaces = (app, staff_app_of(app))
     routes = {
         (rule.endpoint, method)
-        for rule in app.url_map.iter_rules()
+        for surface in surfaces
+        for rule in surface.url_map.iter_rules()
         for method in (rule.methods or set()) - IGNORED_METHODS
     }
     in_scope = {route for route in routes if _blueprint(route[0]) in IN_SCOPE}
@@ -318,7 +321,8 @@ def test_the_matrix_covers_every_route(app):
     assert probed - routes == set(), "rows of the matrix that are no route"
     known = IN_SCOPE | OUT_OF_SCOPE.keys()
     assert {_blueprint(endpoint) for endpoint, _ in routes} <= known
-    assert set(app.blueprints) <= known, "a blueprint neither covered nor out of scope"
+    for surface in surfaces:
+        assert set(surface.blueprints) <= known, "a blueprint neither covered nor out of scope"
     assert not IN_SCOPE & OUT_OF_SCOPE.keys()
     assert all(visitor in EVERYONE for probe in MATRIX for visitor in probe.allowed)
 
@@ -550,8 +554,9 @@ def _visitor(app, clock, world: World, name: str) -> Visitor:
 
 
 def _path(app, probe: Probe, world: World) -> str:
-    (rule,) = app.url_map.iter_rules(probe.endpoint)
-    with app.test_request_context():
+    surface = app if probe.endpoint in app.view_functions else staff_app_of(app)
+    (rule,) = surface.url_map.iter_rules(probe.endpoint)
+    with surface.test_request_context():
         path = url_for(probe.endpoint, **{name: world.values[name] for name in rule.arguments})
     query = probe.query.format(**world.values)
     return f"{path}?{query}" if query else path
@@ -683,7 +688,7 @@ def test_ids_of_another_case_reach_nothing_through_this_one(app, ctx, clock):
     world = _world(ctx, clock)
     other = world.other
     reviewer = _visitor(app, clock, world, REVIEWER)
-    base = f"/reviewer/cases/{world.case.reference}"
+    base = f"/staff/reviewer/cases/{world.case.reference}"
     token = {"csrf_token": reviewer.staff_token}
     before = _state(ctx.session)
 

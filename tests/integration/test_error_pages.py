@@ -1,4 +1,4 @@
-"""Our own error pages (grievance/web/errors.py): in the reader's language and direction,
+"""Our own error pages (grievance/http/errors.py): in the reader's language and direction,
 with the language links, saying what to do, with nothing of the request in them; JSON for
 the partner API and the health check."""
 

@@ -11,7 +11,7 @@ from babel.support import Translations
 from sqlalchemy import select
 
 from grievance import LOCALES
-from grievance.extensions import limiter
+from grievance.extensions import intake_limiter as limiter
 from grievance.models import Channel, Direction, Message, Stage
 from grievance.services import cases, messages
 from grievance.services.actors import Actor

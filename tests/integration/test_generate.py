@@ -37,6 +37,7 @@ from grievance.services.actors import SYSTEM
 from grievance.services.caselog import verify_all
 from grievance.services.context import Context
 from grievance.services.filing import file_case
+from tests.apps import patch_services
 from tests.factories import filing
 
 EARLY = {Stage.RECEIVED, Stage.ACKNOWLEDGED, Stage.ADMISSIBILITY, Stage.INVESTIGATION}
@@ -263,7 +264,7 @@ def test_the_command_generates_and_says_what(app, session):
 
 
 def test_the_command_refuses_production(app, session, settings, monkeypatch):
-    monkeypatch.setitem(app.config, "GRIEVANCE_SETTINGS", replace(settings, env="production"))
+    patch_services(monkeypatch, app, settings=replace(settings, env="production"))
     result = app.test_cli_runner().invoke(args=["grievance", "generate", "--cases", "10"])
     assert result.exit_code == 2
     assert "never runs in production" in result.output

@@ -17,7 +17,8 @@ from werkzeug.datastructures import FileStorage
 
 from grievance import LOCALES
 from grievance.crypto.secrets import normalise_receipt_code
-from grievance.extensions import db, limiter
+from grievance.extensions import db
+from grievance.extensions import intake_limiter as limiter
 from grievance.models import Anonymity, Case, Complainant, Stage
 from grievance.services.filing import find_by_receipt
 from tests.factories import make_mechanism

@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from grievance.crypto.keyring import Keyring, KeyringError
 from grievance.crypto.vault import TamperedCiphertext
+from grievance.http.context import app_services
 from grievance.models import Anonymity, ContactChannel, DataKey
 from grievance.services.actors import SYSTEM
 from grievance.services.attachments import attach, attachments_of, check_file
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails
 from grievance.services.keys import retire_old_versions, rewrap_all, versions_in_use
+from tests.apps import patch_services
 from tests.factories import make_mechanism, new_case
 
 PHONE = "+8801711000042"
@@ -109,9 +111,8 @@ def test_the_commands_rotate_the_key_file_and_retire(app, ctx, keyring, tmp_path
     before = _read_all(ctx, filed)
     path = tmp_path / "keyring.json"
     keyring.write(path)
-    settings = app.config["GRIEVANCE_SETTINGS"]
-    monkeypatch.setitem(app.config, "GRIEVANCE_SETTINGS", replace(settings, keyring_file=path))
-    monkeypatch.setitem(app.extensions, "grievance.keyring", keyring)
+    settings = app_services(app).settings
+    patch_services(monkeypatch, app, settings=replace(settings, keyring_file=path), keyring=keyring)
     runner = app.test_cli_runner()
 
     result = runner.invoke(args=["grievance", "rotate-keys"])

@@ -390,8 +390,8 @@ def test_an_administrator_sees_and_changes_a_reviewers_profile(app, ctx, clock, 
     admin, seed = make_staff(ctx, Role.ADMIN)
     client = signed_in(app, clock, admin, seed)
     caplog.set_level(logging.INFO, logger="grievance.audit")
-    path = f"/admin/users/{reviewer.id}/profile"
-    users = client.get("/admin/users?lang=en").get_data(as_text=True)
+    path = f"/staff/admin/users/{reviewer.id}/profile"
+    users = client.get("/staff/admin/users?lang=en").get_data(as_text=True)
     assert f'href="{path}"' in users
     page = client.get(path + "?lang=en").get_data(as_text=True)
     assert reviewer.display_name in page
@@ -424,8 +424,8 @@ def test_an_administrator_finds_no_profile_for_other_roles(app, ctx, clock):
     admin, seed = make_staff(ctx, Role.ADMIN)
     secretariat = make_staff(ctx, Role.SECRETARIAT)[0]
     client = signed_in(app, clock, admin, seed)
-    assert client.get(f"/admin/users/{secretariat.id}/profile").status_code == 404
-    assert client.get("/admin/users/999999/profile").status_code == 404
+    assert client.get(f"/staff/admin/users/{secretariat.id}/profile").status_code == 404
+    assert client.get("/staff/admin/users/999999/profile").status_code == 404
 
 
 # -- who may not ------------------------------------------------------------------------------
@@ -448,14 +448,14 @@ def test_other_roles_are_refused_the_administrators_page(app, ctx, clock, role):
     else:
         user, seed = make_staff(ctx, role)
     client = signed_in(app, clock, user, seed)
-    response = client.get(f"/admin/users/{reviewer.id}/profile")
+    response = client.get(f"/staff/admin/users/{reviewer.id}/profile")
     assert response.status_code == 403
     assert reviewer.display_name not in response.get_data(as_text=True)
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(app, ctx):
     reviewer = make_reviewer(ctx)
-    for path in (PROFILE, f"/admin/users/{reviewer.id}/profile"):
+    for path in (PROFILE, f"/staff/admin/users/{reviewer.id}/profile"):
         response = app.test_client().get(path)
         assert response.status_code == 302
         assert "/staff/sign-in" in response.headers["Location"]

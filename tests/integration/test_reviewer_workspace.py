@@ -88,16 +88,16 @@ def _page(client, path: str) -> str:
 
 def _act(client, case: Case, action: str, prefix: str, data: dict | None = None):
     """POST one action's form of the case page, with that form's field names."""
-    page = _page(client, "/reviewer/")
+    page = _page(client, "/staff/reviewer/")
     fields = {f"{prefix}-{name}": value for name, value in (data or {}).items()}
     return client.post(
-        f"/reviewer/cases/{case.reference}/{action}?lang=en",
+        f"/staff/reviewer/cases/{case.reference}/{action}?lang=en",
         data={f"{prefix}-csrf_token": _token(page), **fields},
     )
 
 
 def _case_path(case: Case) -> str:
-    return f"/reviewer/cases/{case.reference}"
+    return f"/staff/reviewer/cases/{case.reference}"
 
 
 def _kinds(ctx, case: Case) -> list[str]:
@@ -265,7 +265,7 @@ def test_the_queue_page_lists_the_cases_in_order_without_statement_or_identity(
     urgent = new_case(ctx, filed.case.mechanism, urgent=True)
     put_reviewers(ctx, urgent.case, lead, make_reviewer(ctx, languages=["bn"]))
     client = _client(app, ctx, clock, lead)
-    response = client.get("/reviewer/?lang=en")
+    response = client.get("/staff/reviewer/?lang=en")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert page.index(urgent.case.reference) < page.index(filed.case.reference)
@@ -288,10 +288,10 @@ def test_the_queue_page_pages_by_token_and_refuses_a_forged_one(app, ctx, clock,
         _set_keys(ctx, case, 1000, None)  # all tied: the id decides
     client = _client(app, ctx, clock, lead)
     seen = []
-    path = "/reviewer/?lang=en"
+    path = "/staff/reviewer/?lang=en"
     while path:
         page = client.get(path).get_data(as_text=True)
-        found = re.findall(r'href="/reviewer/cases/([^"]+)"', page)
+        found = re.findall(r'href="/staff/reviewer/cases/([^"]+)"', page)
         assert len(found) <= 2
         seen += found
         link = re.search(r'href="([^"]+)" rel="next"', page)
@@ -301,10 +301,10 @@ def test_the_queue_page_pages_by_token_and_refuses_a_forged_one(app, ctx, clock,
     cut = base64.urlsafe_b64encode(b"q1.1000.n").decode().rstrip("=")
     other_version = base64.urlsafe_b64encode(b"q2.1000.n.1").decode().rstrip("=")
     for forged in ("x", cut, other_version, "q1.0.n.1", "%00", "A" * 500, "cTEuLTEuLS4x"):
-        response = client.get(f"/reviewer/?after={forged}")
+        response = client.get(f"/staff/reviewer/?after={forged}")
         assert response.status_code == 400, forged
     beyond = QueueKey(2**31 - 1, None, 2**31 - 1).token()  # well formed: past every case
-    response = client.get(f"/reviewer/?after={beyond}&lang=en")
+    response = client.get(f"/staff/reviewer/?after={beyond}&lang=en")
     assert response.status_code == 200
     assert "No case matches." in response.get_data(as_text=True)
 
@@ -316,7 +316,7 @@ def test_the_queue_page_filters_keep_in_the_next_link(app, ctx, clock, monkeypat
     made[1].urgent = True
     ctx.session.flush()
     client = _client(app, ctx, clock, lead)
-    page = client.get("/reviewer/?urgent=1&lang=en").get_data(as_text=True)
+    page = client.get("/staff/reviewer/?urgent=1&lang=en").get_data(as_text=True)
     link = html.unescape(re.search(r'href="([^"]+)" rel="next"', page).group(1))
     assert "urgent=1" in link
     second_page = client.get(link).get_data(as_text=True)
@@ -352,8 +352,8 @@ def test_a_reviewer_not_on_the_case_gets_404_everywhere(app, ctx, clock, board):
     before = len(events_of(ctx.session, filed.case))
     client = _client(app, ctx, clock, outsider)
     assert client.get(_case_path(filed.case)).status_code == 404
-    assert client.get("/reviewer/cases/TEX-2026-99999").status_code == 404  # none such
-    token = _token(_page(client, "/reviewer/"))
+    assert client.get("/staff/reviewer/cases/TEX-2026-99999").status_code == 404  # none such
+    token = _token(_page(client, "/staff/reviewer/"))
     for action, prefix in ACTIONS:
         path = f"{_case_path(filed.case)}/" + action.format(
             complainant=filed.complainant.id, file=attached.id
@@ -378,7 +378,7 @@ def test_other_roles_are_refused(app, ctx, clock, board, role):
     user, seed = make_staff(ctx, role, mechanisms=mechanisms)
     client = app.test_client()
     sign_in(client, user, seed, clock)
-    for path in ("/reviewer/", _case_path(filed.case)):
+    for path in ("/staff/reviewer/", _case_path(filed.case)):
         response = client.get(path)
         assert response.status_code == 403
         assert filed.case.reference not in response.get_data(as_text=True)
@@ -386,7 +386,7 @@ def test_other_roles_are_refused(app, ctx, clock, board, role):
 
 def test_without_signing_in_the_pages_ask_for_it(app, board):
     filed, *_ = board
-    for path in ("/reviewer/", _case_path(filed.case)):
+    for path in ("/staff/reviewer/", _case_path(filed.case)):
         response = app.test_client().get(path)
         assert response.status_code == 302
         assert "/staff/sign-in" in response.headers["Location"]
@@ -662,14 +662,14 @@ def test_recuse_hands_the_case_on_and_closes_it_to_the_reviewer(app, ctx, clock,
     assert refused.status_code == 422
     response = _act(client, filed.case, "recuse", "recuse", {"reason": "My cousin runs it."})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/reviewer/")
+    assert response.headers["Location"].endswith("/staff/reviewer/")
     unassigned = events_of(ctx.session, filed.case, "reviewer_unassigned")[-1]
     assert unassigned.payload["reviewer_id"] == lead.id
     assert unassigned.payload["reason"] == "recused: My cousin runs it."
     assigned = events_of(ctx.session, filed.case, "reviewer_assigned")[-1]
     assert (assigned.payload["reviewer_id"], assigned.payload["role"]) == (outsider.id, "lead")
     assert client.get(_case_path(filed.case)).status_code == 404
-    queue_page = _page(client, "/reviewer/")
+    queue_page = _page(client, "/staff/reviewer/")
     assert f"You are no longer on case {filed.case.reference}." in queue_page
 
 
@@ -787,7 +787,7 @@ def test_the_case_page_shows_open_deadlines_and_overdue(app, ctx, clock, board):
         )
     ).all()
     assert open_ids
-    queue = _page(client, "/reviewer/?overdue=1")
+    queue = _page(client, "/staff/reviewer/?overdue=1")
     assert filed.case.reference in queue
 
 
@@ -798,5 +798,5 @@ def test_pausing_through_the_service_shows_on_the_page(app, ctx, clock, board):
     page = _page(client, _case_path(filed.case))
     assert "Waiting for information from the complainant" in page
     assert "Information requested; the time limits stop: Which month?" in page
-    queue = _page(client, "/reviewer/")
+    queue = _page(client, "/staff/reviewer/")
     assert "Stopped: waiting for the complainant" in queue

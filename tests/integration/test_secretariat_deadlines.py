@@ -39,7 +39,7 @@ def _secretariat(ctx, clock, app, *mechanisms):
 def test_overdue_and_due_soon_of_their_mechanisms_only(app, ctx, clock, board):
     ours, _theirs, late, lead, acknowledged, elsewhere = board
     client = _secretariat(ctx, clock, app, ours)
-    response = client.get("/secretariat/deadlines?lang=en")
+    response = client.get("/staff/secretariat/deadlines?lang=en")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     overdue = page.split('id="overdue"')[1].split('id="due-soon"')[0]
@@ -56,8 +56,8 @@ def test_overdue_and_due_soon_of_their_mechanisms_only(app, ctx, clock, board):
 def test_a_longer_window_shows_what_is_due_later(app, ctx, clock, board):
     ours, _theirs, _late, _lead, acknowledged, _elsewhere = board
     client = _secretariat(ctx, clock, app, ours)
-    week = client.get("/secretariat/deadlines?lang=en&days=7").get_data(as_text=True)
-    month = client.get("/secretariat/deadlines?lang=en&days=30").get_data(as_text=True)
+    week = client.get("/staff/secretariat/deadlines?lang=en&days=7").get_data(as_text=True)
+    month = client.get("/staff/secretariat/deadlines?lang=en&days=30").get_data(as_text=True)
     soon = month.split('id="due-soon"')[1]
     assert acknowledged.case.reference not in week.split('id="due-soon"')[1]
     assert acknowledged.case.reference in soon  # its progress update, 30 days on
@@ -66,8 +66,8 @@ def test_a_longer_window_shows_what_is_due_later(app, ctx, clock, board):
 def test_another_mechanism_cannot_be_asked_for(app, ctx, clock, board):
     ours, theirs, *_ = board
     client = _secretariat(ctx, clock, app, ours)
-    assert client.get(f"/secretariat/deadlines?mechanism={theirs.code}").status_code == 404
-    assert client.get(f"/secretariat/deadlines?mechanism={ours.code}").status_code == 200
+    assert client.get(f"/staff/secretariat/deadlines?mechanism={theirs.code}").status_code == 404
+    assert client.get(f"/staff/secretariat/deadlines?mechanism={ours.code}").status_code == 200
 
 
 @pytest.mark.parametrize("role", [Role.REVIEWER, Role.COMPANY, Role.ADMIN])
@@ -76,13 +76,13 @@ def test_other_roles_are_refused_without_data(app, ctx, clock, board, role):
     user, seed = make_staff(ctx, role, mechanisms=[ours] if role is Role.ADMIN else None)
     client = app.test_client()
     sign_in(client, user, seed, clock)
-    response = client.get("/secretariat/deadlines?lang=en")
+    response = client.get("/staff/secretariat/deadlines?lang=en")
     assert response.status_code == 403
     assert late.case.reference not in response.get_data(as_text=True)
 
 
 def test_without_signing_in_the_page_asks_for_it(app, board):
-    response = app.test_client().get("/secretariat/deadlines")
+    response = app.test_client().get("/staff/secretariat/deadlines")
     assert response.status_code == 302
     assert "/staff/sign-in" in response.headers["Location"]
 
@@ -90,6 +90,6 @@ def test_without_signing_in_the_page_asks_for_it(app, board):
 def test_the_page_is_in_the_readers_language(app, ctx, clock, board):
     ours, *_ = board
     client = _secretariat(ctx, clock, app, ours)
-    page = client.get("/secretariat/deadlines?lang=nl").get_data(as_text=True)
+    page = client.get("/staff/secretariat/deadlines?lang=nl").get_data(as_text=True)
     assert '<html lang="nl"' in page
     assert "Acknowledge receipt" not in page

@@ -25,11 +25,12 @@ from hypothesis import strategies as st
 from sqlalchemy import URL, create_engine, func, make_url, select, text
 from sqlalchemy.pool import NullPool
 
-from grievance import MIGRATIONS, create_app, service_context
+from grievance import MIGRATIONS, create_app
 from grievance.config import Settings
 from grievance.crypto import derived
 from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
+from grievance.http.context import app_services, service_context
 from grievance.models import (
     Anonymity,
     Case,
@@ -712,7 +713,7 @@ def test_the_number_is_nowhere_in_clear(committed, fake, caplog):
     secretariat, seed = factories.make_staff(ctx, Role.SECRETARIAT, mechanisms=[mechanism])
     db.session.commit()
     pages: list[str] = []
-    with sms_line(app, ctx, app.config["GRIEVANCE_SETTINGS"], fake=fake) as line:
+    with sms_line(app, ctx, app_services(app).settings, fake=fake) as line:
         phone = line.phone(NUMBER)
         received = phone.send(STORY, "২", "২", "শেষ", LOCATION, "০")
         case = case_of(ctx, received[-1])
@@ -736,7 +737,7 @@ def test_the_number_is_nowhere_in_clear(committed, fake, caplog):
         # the staff's pages
         staff = app.test_client()
         _staff_sign_in(staff, secretariat, seed, ctx)
-        deadlines = staff.get("/secretariat/deadlines?days=30").get_data(as_text=True)
+        deadlines = staff.get("/staff/secretariat/deadlines?days=30").get_data(as_text=True)
         assert case.reference in deadlines
         pages += [deadlines, staff.get("/staff").get_data(as_text=True)]
         pages += [staff.get(path).get_data(as_text=True) for path in ("/", "/procedure/TEX")]

@@ -39,6 +39,7 @@ from grievance.services.outbox import (
 )
 from intake.sms.twilio import TwilioGateway
 from tests import factories
+from tests.apps import patch_services
 from tests.conftest import START
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, serve
 
@@ -637,10 +638,10 @@ def test_apply_status_undelivered_21610_opts_the_number_out(ctx, gateway):
 
 @pytest.fixture
 def client(app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setitem(
-        app.config,
-        "GRIEVANCE_SETTINGS",
-        replace(settings, twilio_auth_token=AUTH_TOKEN, twilio_account_sid=ACCOUNT_SID),
+    patch_services(
+        monkeypatch,
+        app,
+        settings=replace(settings, twilio_auth_token=AUTH_TOKEN, twilio_account_sid=ACCOUNT_SID),
     )
     return app.test_client()
 

@@ -26,6 +26,7 @@ from intake.sms import simulator
 from intake.sms.conversations import SmsSettings
 from intake.sms.simulator import OffsetClock, TerminalGateway, parse_duration, simulate
 from tests import factories
+from tests.apps import patch_services
 
 NUMBER = "+8801711000001"
 RECEIPT = re.compile(r"রসিদ কোড: \d{4} \d{4} \d{4} \d{4}")
@@ -252,7 +253,7 @@ def test_the_command_refuses_a_bad_number(app, mechanism):
 
 
 def test_the_command_refuses_production(app, session, settings, monkeypatch, mechanism):
-    monkeypatch.setitem(app.config, "GRIEVANCE_SETTINGS", replace(settings, env="production"))
+    patch_services(monkeypatch, app, settings=replace(settings, env="production"))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["grievance", "sms-sim", "--from", NUMBER], input="hello\n")
     assert result.exit_code == 2

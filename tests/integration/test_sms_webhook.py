@@ -12,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from grievance.http.context import app_services
 from grievance.models import (
     Case,
     Channel,
@@ -23,6 +24,7 @@ from grievance.models import (
 from intake.sms.conversations import KEEP_READ_INBOUND, forget_read_inbound
 from intake.sms.twilio import STATUS_PATH, WEBHOOK_PATH
 from tests import factories
+from tests.apps import set_services
 from tests.fake_twilio import FakeTwilio
 from tests.sms_helpers import (
     OUR_NUMBER,
@@ -131,9 +133,7 @@ def test_a_missing_wrong_or_stale_signature_is_refused_and_records_nothing(line,
 
 
 def test_nothing_is_accepted_without_an_auth_token_configured(line, app, session):
-    app.config["GRIEVANCE_SETTINGS"] = replace(
-        app.config["GRIEVANCE_SETTINGS"], twilio_auth_token=None
-    )
+    set_services(app, settings=replace(app_services(app).settings, twilio_auth_token=None))
     response = post_webhook(line.client, inbound_params(NUMBER, STORY))
     assert response.status_code == 403
     assert inbound_rows(session) == 0
@@ -141,9 +141,7 @@ def test_nothing_is_accepted_without_an_auth_token_configured(line, app, session
 
 def test_the_public_base_url_is_the_url_validated_behind_a_proxy(line, app, session):
     public = "https://complaints.example.org"
-    app.config["GRIEVANCE_SETTINGS"] = replace(
-        app.config["GRIEVANCE_SETTINGS"], public_base_url=public
-    )
+    set_services(app, settings=replace(app_services(app).settings, public_base_url=public))
     params = inbound_params(NUMBER, STORY)
     # signed for the URL the test client really calls: not the one Twilio called
     assert post_webhook(line.client, params, signature=sign(params)).status_code == 403

@@ -17,9 +17,11 @@ from grievance.config import KdfParameters
 from grievance.crypto.secrets import hash_password
 from grievance.demo import DEMO_PASSWORD, read_data
 from grievance.demo.accounts import enrol_demo_accounts
+from grievance.http.context import app_services
 from grievance.models import LoginThrottle, RecoveryCode, Role, User
 from grievance.services import accounts
 from grievance.services.actors import SYSTEM, Actor
+from tests.apps import patch_services
 from tests.factories import PASSWORD, make_company, make_mechanism, make_staff, make_user
 
 NEW_PASSWORD = "granite dust on every windowsill"
@@ -490,16 +492,16 @@ def test_a_session_ends_eight_hours_after_it_began(app, ctx, clock):
 def test_pages_need_a_signed_in_user_and_come_back_after(app, ctx, clock):
     user, seed = make_staff(ctx, Role.ADMIN)
     client = app.test_client()
-    response = client.get("/admin/users")
+    response = client.get("/staff/admin/users")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/staff/sign-in?next=/admin/users")
+    assert response.headers["Location"].endswith("/staff/sign-in?next=/staff/admin/users")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     password_page = client.post(
-        "/staff/sign-in?next=/admin/users",
+        "/staff/sign-in?next=/staff/admin/users",
         data={"csrf_token": _token(page), "email": user.email, "password": PASSWORD},
     )
     assert _path(password_page) == "/staff/sign-in/code"
-    assert _path(code_step(client, code_now(seed, clock))) == "/admin/users"
+    assert _path(code_step(client, code_now(seed, clock))) == "/staff/admin/users"
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
@@ -642,9 +644,9 @@ def test_an_admin_reset_forces_a_new_password_and_ends_sessions(app, ctx, clock)
     sign_in(victim, user, seed, clock)
     _admin, client = admin_client(app, ctx, clock)
     clock.advance(seconds=30)
-    page = client.get("/admin/users?lang=en").get_data(as_text=True)
+    page = client.get("/staff/admin/users?lang=en").get_data(as_text=True)
     assert user.email in page
-    response = _post(client, f"/admin/users/{user.id}/reset?lang=en", {}, page=page)
+    response = _post(client, f"/staff/admin/users/{user.id}/reset?lang=en", {}, page=page)
     assert response.status_code == 200
     temporary = re.search(r"<strong>([a-z2-9-]{24})</strong>", response.get_data(as_text=True))
     assert temporary
@@ -673,9 +675,9 @@ def test_a_reset_may_remove_the_second_factor_and_the_user_enrols_again(app, ctx
     _admin, client = admin_client(app, ctx, clock)
     response = _post(
         client,
-        f"/admin/users/{user.id}/reset",
+        f"/staff/admin/users/{user.id}/reset",
         {"remove_second_factor": "yes"},
-        page=client.get("/admin/users").get_data(as_text=True),
+        page=client.get("/staff/admin/users").get_data(as_text=True),
     )
     temporary = re.search(r"<strong>([a-z2-9-]{24})</strong>", response.get_data(as_text=True))
     assert temporary
@@ -708,19 +710,19 @@ def test_a_deactivated_user_is_signed_out_at_the_next_request(app, ctx, clock):
     _admin, client = admin_client(app, ctx, clock)
     response = _post(
         client,
-        f"/admin/users/{user.id}/deactivate",
+        f"/staff/admin/users/{user.id}/deactivate",
         {},
-        page=client.get("/admin/users").get_data(as_text=True),
+        page=client.get("/staff/admin/users").get_data(as_text=True),
     )
-    assert _path(response) == "/admin/users"
+    assert _path(response) == "/staff/admin/users"
     assert not user.active
     assert not signed_in(victim)
     assert password_step(victim, user.email, PASSWORD).status_code == 401
     _post(
         client,
-        f"/admin/users/{user.id}/reactivate",
+        f"/staff/admin/users/{user.id}/reactivate",
         {},
-        page=client.get("/admin/users").get_data(as_text=True),
+        page=client.get("/staff/admin/users").get_data(as_text=True),
     )
     assert user.active
     assert _path(password_step(victim, user.email, PASSWORD)) == "/staff"
@@ -728,9 +730,11 @@ def test_a_deactivated_user_is_signed_out_at_the_next_request(app, ctx, clock):
 
 def test_an_admin_cannot_deactivate_or_reset_themselves(app, ctx, clock):
     admin, client = admin_client(app, ctx, clock)
-    page = client.get("/admin/users").get_data(as_text=True)
-    assert _post(client, f"/admin/users/{admin.id}/deactivate", {}, page=page).status_code == 403
-    assert _post(client, f"/admin/users/{admin.id}/reset", {}, page=page).status_code == 403
+    page = client.get("/staff/admin/users").get_data(as_text=True)
+    assert (
+        _post(client, f"/staff/admin/users/{admin.id}/deactivate", {}, page=page).status_code == 403
+    )
+    assert _post(client, f"/staff/admin/users/{admin.id}/reset", {}, page=page).status_code == 403
     assert admin.active
     assert signed_in(client)
 
@@ -741,13 +745,16 @@ def test_only_admins_see_the_staff_accounts(app, ctx, clock, role):
     user, seed = make_staff(ctx, role, totp=role is not Role.COMPANY)
     client = app.test_client()
     sign_in(client, user, seed, clock)
-    for path in ("/admin/users", "/admin/users/new"):
+    for path in ("/staff/admin/users", "/staff/admin/users/new"):
         response = client.get(path)
         assert response.status_code == 403
         assert other.email not in response.get_data(as_text=True)
         assert other.display_name not in response.get_data(as_text=True)
     page = client.get("/staff").get_data(as_text=True)
-    for path in (f"/admin/users/{other.id}/reset", f"/admin/users/{other.id}/deactivate"):
+    for path in (
+        f"/staff/admin/users/{other.id}/reset",
+        f"/staff/admin/users/{other.id}/deactivate",
+    ):
         assert client.post(path, data={"csrf_token": _token(page)}).status_code == 403
     assert other.active
     assert not other.must_change_password
@@ -757,12 +764,12 @@ def test_an_admin_creates_accounts_scoped_to_a_company_or_mechanisms(app, ctx, c
     company = make_company(ctx, name="Rahman Knitwear Ltd")
     tex, nst = make_mechanism(ctx, code="TEX"), make_mechanism(ctx, code="NST")
     _admin, client = admin_client(app, ctx, clock)
-    page = client.get("/admin/users/new?lang=en").get_data(as_text=True)
+    page = client.get("/staff/admin/users/new?lang=en").get_data(as_text=True)
     assert "Rahman Knitwear Ltd" in page
 
     refused = _post(
         client,
-        "/admin/users/new?lang=en",
+        "/staff/admin/users/new?lang=en",
         {"display_name": "Tania", "email": "tania@example.org", "role": "company"},
         page=page,
     )
@@ -770,7 +777,7 @@ def test_an_admin_creates_accounts_scoped_to_a_company_or_mechanisms(app, ctx, c
     assert "Choose the company this person works for." in refused.get_data(as_text=True)
     refused = _post(
         client,
-        "/admin/users/new?lang=en",
+        "/staff/admin/users/new?lang=en",
         {"display_name": "Joost", "email": "joost@example.org", "role": "secretariat"},
         page=page,
     )
@@ -778,7 +785,7 @@ def test_an_admin_creates_accounts_scoped_to_a_company_or_mechanisms(app, ctx, c
 
     created = _post(
         client,
-        "/admin/users/new?lang=en",
+        "/staff/admin/users/new?lang=en",
         {
             "display_name": "Joost",
             "email": "Joost@Example.org",
@@ -798,7 +805,7 @@ def test_an_admin_creates_accounts_scoped_to_a_company_or_mechanisms(app, ctx, c
 
     _post(
         client,
-        "/admin/users/new",
+        "/staff/admin/users/new",
         {
             "display_name": "Tania",
             "email": "tania@example.org",
@@ -814,7 +821,7 @@ def test_an_admin_creates_accounts_scoped_to_a_company_or_mechanisms(app, ctx, c
 
     taken = _post(
         client,
-        "/admin/users/new?lang=en",
+        "/staff/admin/users/new?lang=en",
         {"display_name": "Again", "email": "TANIA@example.org", "role": "admin"},
         page=page,
     )
@@ -966,8 +973,8 @@ def test_demo_otp_refuses_other_accounts(app, ctx, clock):
 def test_demo_otp_refuses_in_production(app, ctx, clock, monkeypatch):
     user = _demo_user(ctx, "joris.vandam@example.org", Role.SECRETARIAT)
     enrol_demo_accounts(ctx, read_data())
-    settings = app.config["GRIEVANCE_SETTINGS"]
-    monkeypatch.setitem(app.config, "GRIEVANCE_SETTINGS", replace(settings, env="production"))
+    settings = app_services(app).settings
+    patch_services(monkeypatch, app, settings=replace(settings, env="production"))
     result = app.test_cli_runner().invoke(args=["grievance", "demo-otp", user.email])
     assert result.exit_code == 2
     assert "production" in result.output

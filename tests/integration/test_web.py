@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy.exc import OperationalError
 
 from grievance import LOCALES, create_app
+from grievance.app import staff_app_of
 from grievance.config import PROJECT_ROOT, TEST_KDF, Settings
 from grievance.extensions import db
 from tests.factories import make_mechanism
@@ -70,7 +71,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, keyring, cloc
     url = "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/unreachable"
     down = create_app(other_settings(tmp_path, url), clock=clock, keyring=keyring)
     try:
-        with caplog.at_level(logging.ERROR, logger="grievance.web.health"):
+        with caplog.at_level(logging.ERROR, logger="grievance.http.health"):
             response = down.test_client().get("/healthz")
     finally:
         with down.app_context():
@@ -149,7 +150,8 @@ def test_https_deployment_sends_hsts_and_host_cookie(tmp_path, keyring, clock):
             db.engine.dispose()
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"].startswith("max-age=63072000")
-    assert secure.config["SESSION_COOKIE_NAME"] == "__Host-staff"
+    assert secure.config["SESSION_COOKIE_NAME"] == "__Host-intake"
+    assert staff_app_of(secure).config["SESSION_COOKIE_NAME"] == "__Host-staff"
 
 
 # -- the front page ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from grievance import create_app
+from grievance.app import staff_app_of
 from grievance.clock import FixedClock
 from grievance.config import (
     DEFAULT_INSTANCE_PATH,
@@ -18,6 +19,7 @@ from grievance.config import (
     Settings,
 )
 from grievance.crypto.keyring import Keyring, KeyringError
+from grievance.http.context import app_services
 from tests.conftest import START
 
 SECRET = "s" * 32
@@ -282,9 +284,10 @@ def test_production_app_reads_its_keyring_file(tmp_path):
     keyring = Keyring.generate()
     keyring.write(tmp_path / "keyring.json")
     app = create_app(Settings.from_env(production(tmp_path)), clock=FixedClock(START))
-    assert app.extensions["grievance.keyring"] == keyring
-    assert app.config["SESSION_COOKIE_NAME"] == "__Host-staff"
-    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app_services(app).keyring == keyring
+    for surface in (app, staff_app_of(app)):
+        assert surface.config["SESSION_COOKIE_NAME"] == f"__Host-{surface.name.split('.')[-1]}"
+        assert surface.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["TESTING"] is False
 
 
@@ -296,7 +299,7 @@ def test_development_app_generates_a_keyring_with_a_loud_warning(tmp_path, caplo
     keyring_file = tmp_path / "keyring.json"
     assert keyring_file.is_file()
     assert mode(keyring_file) == 0o600
-    assert app.extensions["grievance.keyring"] == Keyring.from_file(keyring_file)
+    assert app_services(app).keyring == Keyring.from_file(keyring_file)
     warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "generated a DEVELOPMENT key ring" in warnings[0].getMessage()
@@ -304,5 +307,5 @@ def test_development_app_generates_a_keyring_with_a_loud_warning(tmp_path, caplo
 
     caplog.clear()
     again = create_app(settings, clock=FixedClock(START))
-    assert again.extensions["grievance.keyring"] == app.extensions["grievance.keyring"]
+    assert app_services(again).keyring == app_services(app).keyring
     assert not [record for record in caplog.records if "DEVELOPMENT" in record.getMessage()]

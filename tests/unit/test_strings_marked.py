@@ -6,9 +6,9 @@ this checks that nothing a person reads escaped the marking in the first place:
 - templates (parsed with the app's Jinja environment): text between the tags, the
   attributes a person reads or hears (`title`, `alt`, `placeholder`, `aria-label`, the
   label of an `<input type="submit">` ...) and string literals printed with `{{ }}`;
-- Python of the web surface (`grievance/web/`, `intake/`), with `ast`: labels, hints and
-  choices of WTForms fields, validator messages (and validators or choice fields that
-  fall back on WTForms' own English text), `ValidationError`, `flash`, `abort`
+- Python of the web surfaces (`grievance/web/`, `grievance/http/`, `intake/`), with `ast`:
+  labels, hints and choices of WTForms fields, validator messages (and validators or
+  choice fields that fall back on WTForms' own English text), `ValidationError`, `flash`, `abort`
   descriptions, `render_template` keywords, the English texts of a service's
   `InvalidInput` reaching an HTML page, and HTTP errors answered by Werkzeug's English
   pages instead of one of ours.
@@ -222,7 +222,9 @@ def all_template_findings(environment: jinja2.Environment) -> list[Finding]:
 
 #: The web surface: every module whose strings can reach a page.
 PYTHON_FILES = sorted(
-    path for folder in ("grievance/web", "intake") for path in (PROJECT_ROOT / folder).rglob("*.py")
+    path
+    for folder in ("grievance/web", "grievance/http", "intake")
+    for path in (PROJECT_ROOT / folder).rglob("*.py")
 )
 #: JSON for partner apps: its errors carry the field's path for the app to word them.
 NOT_HTML = frozenset({"intake/api.py"})
@@ -562,7 +564,7 @@ def test_the_checks_read_the_real_files() -> None:
     names = {path.relative_to(PROJECT_ROOT).as_posix() for path in TEMPLATE_FILES}
     assert {"templates/base.html", "templates/intake/complaint.html"} <= names
     files = {path.relative_to(PROJECT_ROOT).as_posix() for path in PYTHON_FILES}
-    assert {"intake/web/forms.py", "intake/web/followup.py", "grievance/web/public.py"} <= files
+    assert {"grievance/http/forms.py", "intake/web/followup.py", "intake/web/public.py"} <= files
 
 
 def test_every_word_of_the_templates_is_marked(environment: jinja2.Environment) -> None:

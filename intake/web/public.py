@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
-from grievance import service_context
 from grievance.extensions import db
-from grievance.models import Mechanism
-from grievance.web.labels import OUTCOMES, PROCEDURE, STAGE_NAMES, describe
+from grievance.http.context import service_context
+from grievance.http.labels import OUTCOMES, PROCEDURE, STAGE_NAMES, describe
+from grievance.models import MECHANISM_CODE, Mechanism
 
 blueprint = Blueprint("public", __name__)
-
-#: What a mechanism's code looks like (`Mechanism.code`, at most 8 characters: TEX, NST):
-#: anything else is no mechanism, and never reaches a query (PostgreSQL refuses U+0000).
-MECHANISM_CODE = re.compile(r"[A-Z0-9]{1,8}")
 
 
 @blueprint.get("/")

@@ -27,6 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from grievance.http.fields import CheckboxList
 from grievance.models import Anonymity, ComplainantKind, ContactChannel
 from grievance.services.filing import (
     EMAIL_PATTERN,
@@ -35,7 +36,6 @@ from grievance.services.filing import (
     ComplainantDetails,
     normalise_phone,
 )
-from grievance.web.fields import CheckboxList
 
 #: The messages WTForms writes itself, as it writes them, for our catalogs: a radio, select
 #: or checkbox answer that is not one of the choices offered.

@@ -1,0 +1,265 @@
+"""The app factories: two surfaces, as SecureDrop separates its source and journalist
+interfaces (DESIGN §2).
+
+- `create_intake_app()`: what complainants and the public use: the complaint form, the
+  follow-up pages, the JSON intake API, the SMS webhooks, the public pages.
+- `create_staff_app()`: reviewers, companies, the secretariat and administrators, every
+  page under `/staff/`.
+- `create_app()`: both in one process (what `make run` serves and `flask --app wsgi`
+  commands use): requests under `/staff/` go to the staff app, the rest to the intake
+  app. The paths are the same whether the surfaces run together or on hosts of their
+  own, so an operator can keep the staff surface off the public internet.
+
+Each surface has its own session cookie (signed apart), content security policy, rate
+limiter and error pages. Each factory reads like a checklist of `configure_*` steps and
+never runs migrations (`flask db upgrade` does, once, before the workers start).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from grievance.clock import Clock, SystemClock
+from grievance.config import LOCALES, MIGRATIONS, TEMPLATES, Settings
+from grievance.crypto.keyring import Keyring, load_keyring
+from grievance.extensions import babel, csrf, db, intake_limiter, migrate, staff_limiter
+from grievance.http import errors, health, i18n
+from grievance.http.context import AppServices, install
+from grievance.http.security import INTAKE, STAFF, Surface, configure_surface
+
+__all__ = ["STAFF_PREFIX", "create_app", "create_intake_app", "create_staff_app", "main"]
+
+#: Every page of the staff surface is under this path, in the combined app and alone.
+STAFF_PREFIX = "/staff"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def build_services(
+    settings: Settings | None = None, *, clock: Clock | None = None, keyring: Keyring | None = None
+) -> AppServices:
+    """The settings, clock and key ring both surfaces of one process share."""
+    settings = settings or Settings.from_env()
+    if keyring is None:
+        keyring = load_keyring(
+            file=settings.keyring_file,
+            json_text=settings.keyring_json,
+            generate_if_missing=settings.is_development,
+        )
+    return AppServices(settings=settings, clock=clock or SystemClock(), keyring=keyring)
+
+
+def create_intake_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    keyring: Keyring | None = None,
+    services: AppServices | None = None,
+) -> Flask:
+    services = services or build_services(settings, clock=clock, keyring=keyring)
+    app = _base_app(services, INTAKE, intake_limiter, static_url_path="/static")
+    register_intake_blueprints(app)
+    return app
+
+
+def create_staff_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    keyring: Keyring | None = None,
+    services: AppServices | None = None,
+) -> Flask:
+    services = services or build_services(settings, clock=clock, keyring=keyring)
+    app = _base_app(services, STAFF, staff_limiter, static_url_path=f"{STAFF_PREFIX}/static")
+    configure_login(app)
+    register_staff_blueprints(app)
+    return app
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    keyring: Keyring | None = None,
+) -> Flask:
+    """Both surfaces in one process: the intake app, handing `/staff/…` to the staff app.
+    The `flask` commands are registered on it."""
+    services = build_services(settings, clock=clock, keyring=keyring)
+    intake = create_intake_app(services=services)
+    staff = create_staff_app(services=services)
+    intake.wsgi_app = PrefixDispatcher(intake.wsgi_app, STAFF_PREFIX, staff)  # type: ignore[method-assign]
+    intake.extensions["grievance.staff_app"] = staff
+    register_cli(intake)
+    return intake
+
+
+def staff_app_of(app: Flask) -> Flask:
+    """The staff app served beside `app` by `create_app` (tests, commands)."""
+    staff = app.extensions["grievance.staff_app"]
+    assert isinstance(staff, Flask)
+    return staff
+
+
+class PrefixDispatcher:
+    """Requests whose path is `prefix` or under it go to `other`, the rest to `default`.
+    Unlike werkzeug's DispatcherMiddleware the path is left whole, so each app's URLs are
+    the same alone and combined."""
+
+    def __init__(self, default: WsgiApp, prefix: str, other: WsgiApp) -> None:
+        self.default, self.prefix, self.other = default, prefix, other
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            return self.other(environ, start_response)
+        return self.default(environ, start_response)
+
+
+# -- the checklist ------------------------------------------------------------------------
+
+
+def _base_app(
+    services: AppServices, surface: Surface, limiter: Limiter, *, static_url_path: str
+) -> Flask:
+    settings = services.settings
+    app = Flask(
+        f"grievance.{surface.name}",
+        root_path=str(TEMPLATES.parent / "grievance"),
+        template_folder=str(TEMPLATES),
+        static_folder="static",
+        static_url_path=static_url_path,
+        instance_path=str(settings.instance_path),
+        instance_relative_config=False,
+    )
+    install(app, services)
+    configure_logging(settings)
+    configure_settings(app, settings)
+    configure_database(app, settings)
+    configure_i18n(app)
+    configure_surface(app, surface, https=settings.public_base_url.startswith("https://"))
+    configure_security(app, settings, limiter)
+    app.register_blueprint(errors.blueprint)
+    app.register_blueprint(health.blueprint, url_prefix=STAFF_PREFIX if surface is STAFF else None)
+    return app
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def configure_settings(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        # Errors never carry the statement's parameters into logs (ASVS 7.1.2).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        # Five files of 10 MB and the form around them (grievance.services.attachments).
+        MAX_CONTENT_LENGTH=52 * 1024 * 1024,
+        TESTING=settings.env == "test",
+        WTF_CSRF_TIME_LIMIT=None,  # bound to the session instead
+        # memory:// serves one process; set RATELIMIT_STORAGE_URI=redis://… for several.
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+    )
+
+
+def configure_database(app: Flask, settings: Settings) -> None:
+    if settings.database_url.startswith("sqlite:///"):
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL for the web server beside the worker, and the pysqlite
+    work-around that lets SAVEPOINTs (and so every service) be atomic."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def configure_i18n(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(LOCALES)
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.context_processor(i18n.template_globals)
+    app.after_request(i18n.remember_language)
+
+
+def configure_security(app: Flask, settings: Settings, limiter: Limiter) -> None:
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def configure_login(app: Flask) -> None:
+    """Staff sessions (Flask-Login): see `grievance.web.auth`."""
+    from grievance.web.auth import init_login
+
+    init_login(app)
+
+
+def _register(app: Flask, blueprints: Iterable[Blueprint]) -> None:
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+
+def register_intake_blueprints(app: Flask) -> None:
+    from intake.api import blueprint as api
+    from intake.sms.webhook import blueprint as sms
+    from intake.web import blueprint as complaint
+    from intake.web.followup import blueprint as followup
+    from intake.web.public import blueprint as public
+
+    _register(app, (public, complaint, followup, api, sms))
+
+
+def register_staff_blueprints(app: Flask) -> None:
+    from grievance.web.admin import blueprint as admin
+    from grievance.web.auth import blueprint as staff
+    from grievance.web.profile import admin_blueprint as admin_profile
+    from grievance.web.profile import blueprint as profile
+    from grievance.web.record import blueprint as record
+    from grievance.web.reviewer import blueprint as reviewer
+    from grievance.web.secretariat import blueprint as secretariat
+
+    _register(app, (staff, admin, secretariat, profile, admin_profile, record, reviewer))
+
+
+def register_cli(app: Flask) -> None:
+    from grievance.cli import grievance_commands
+
+    app.cli.add_command(grievance_commands)
+
+
+def main() -> None:
+    """The `grievance` console script: the `flask` commands of the combined app."""
+    from flask.cli import FlaskGroup
+
+    FlaskGroup(create_app=lambda: create_app()).main(prog_name="grievance")
