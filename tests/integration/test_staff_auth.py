@@ -20,6 +20,7 @@ from grievance.demo.accounts import enrol_demo_accounts
 from grievance.http.context import app_services
 from grievance.models import LoginThrottle, RecoveryCode, Role, User
 from grievance.services import accounts
+from grievance.services.accounts import lifecycle, throttle
 from grievance.services.actors import SYSTEM, Actor
 from tests.apps import patch_services
 from tests.factories import PASSWORD, make_company, make_mechanism, make_staff, make_user
@@ -263,13 +264,13 @@ def _normalised(response, email: str) -> str:
 def test_a_wrong_password_and_an_unknown_address_look_alike(app, ctx, clock, monkeypatch):
     user, _seed = make_staff(ctx, Role.REVIEWER)
     verified: list[str] = []
-    real_verify = accounts.verify_password
+    real_verify = lifecycle.verify_password
 
     def counting(stored, password, kdf):
         verified.append(stored)
         return real_verify(stored, password, kdf)
 
-    monkeypatch.setattr(accounts, "verify_password", counting)
+    monkeypatch.setattr(lifecycle, "verify_password", counting)
     wrong = password_step(app.test_client(), user.email, "not the password at all")
     unknown_email = "nobody.here@example.org"
     unknown = password_step(app.test_client(), unknown_email, "not the password at all")
@@ -366,7 +367,7 @@ def test_locks_expire_and_double(ctx, clock):
 
     def fail(times: int) -> None:
         for _ in range(times):
-            accounts._count_failure(ctx, key, "untrusted", "test")
+            throttle._count_failure(ctx, key, "untrusted", "test")
 
     def locked() -> bool:
         return accounts.locked_until(ctx, key, "untrusted") is not None
@@ -399,17 +400,17 @@ def test_locks_expire_and_double(ctx, clock):
 def test_failures_spread_beyond_the_window_do_not_lock(ctx, clock):
     key = "w" * 64
     for _ in range(4):
-        accounts._count_failure(ctx, key, "untrusted", "test")
+        throttle._count_failure(ctx, key, "untrusted", "test")
     clock.advance(minutes=15)
     for _ in range(4):
-        accounts._count_failure(ctx, key, "untrusted", "test")
+        throttle._count_failure(ctx, key, "untrusted", "test")
     assert accounts.locked_until(ctx, key, "untrusted") is None
 
 
 def test_the_purge_forgets_only_rows_that_change_nothing(ctx, clock):
     def fail(key: str, times: int) -> None:
         for _ in range(times):
-            accounts._count_failure(ctx, key, "untrusted", "test")
+            throttle._count_failure(ctx, key, "untrusted", "test")
 
     fail("a" * 64, 2)  # failures whose window will pass: nothing left to protect
     fail("b" * 64, 5)  # locked, then its lock ends: it still doubles the next one
@@ -430,7 +431,7 @@ def test_a_lock_lasts_at_most_a_day(ctx, clock):
     key = "d" * 64
     for _ in range(12):
         for _ in range(accounts.MAX_FAILURES):
-            accounts._count_failure(ctx, key, "untrusted", "test")
+            throttle._count_failure(ctx, key, "untrusted", "test")
         until = accounts.locked_until(ctx, key, "untrusted")
         assert until is not None
         assert until - clock.now() <= timedelta(hours=24)

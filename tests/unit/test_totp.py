@@ -10,12 +10,8 @@ import pytest
 from grievance.crypto.accounts import open_account_secret, seal_account_secret
 from grievance.crypto.keyring import Keyring
 from grievance.crypto.vault import TamperedCiphertext
-from grievance.services.accounts import (
-    _matching_step,
-    normalise_totp_code,
-    totp_code,
-    totp_step,
-)
+from grievance.services.accounts import normalise_totp_code, totp_code, totp_step
+from grievance.services.accounts.second_factor import _matching_step
 
 #: RFC 6238, appendix B: the SHA-1 seed and its 8-digit codes; ours are the last six.
 RFC_SEED = b"12345678901234567890"
