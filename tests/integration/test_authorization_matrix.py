@@ -76,6 +76,7 @@ from grievance.services import (
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.attachments import check_file
 from grievance.services.filing import ComplainantDetails
+from tests.clients import BrowserLikeClient, HttpsClient
 from tests.factories import (
     assigned_ids,
     make_company,
@@ -530,9 +531,11 @@ class Visitor:
     intake_token: str  # of the anonymous surface's session (follow-up)
 
 
-def _visitor(app, clock, world: World, name: str) -> Visitor:
-    """A client of `name`, signed in through the real sign-in pages."""
-    client = app.test_client()
+def _visitor(app, clock, world: World, name: str, scheme: str = "http") -> Visitor:
+    """A client of `name`, signed in through the real sign-in pages. It sends what a
+    browser sends (a Referer as the page's Referrer-Policy allows), over `scheme`."""
+    client_class = HttpsClient if scheme == "https" else BrowserLikeClient
+    client = client_class(app, app.response_class, use_cookies=True)
     if name in world.users:
         user, seed = world.users[name]
         response = sign_in(client, user, seed, clock)
@@ -673,10 +676,13 @@ def _visit(app, ctx, world: World, visitor: Visitor) -> list[str]:
     return failures
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest.mark.parametrize("name", VISITORS)
-def test_every_route_allows_or_denies_as_the_matrix_says(app, ctx, clock, name):
+def test_every_route_allows_or_denies_as_the_matrix_says(app, ctx, clock, name, scheme):
+    """Over https too, as production serves it: every form a visitor may send is let in
+    (a browser's Referer, under the pages' Referrer-Policy, passes the CSRF origin check)."""
     world = _world(ctx, clock)
-    visitor = _visitor(app, clock, world, name)
+    visitor = _visitor(app, clock, world, name, scheme)
     failures = _visit(app, ctx, world, visitor)
     assert not failures, "\n".join(failures)
 
