@@ -8,8 +8,10 @@ setting stops the start-up with an error that names it.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +135,7 @@ class Settings:
         assert database_url is not None
         assert public_base_url is not None
 
-        return cls(
+        settings = cls(
             env=env,
             secret_key=secret_key,
             database_url=database_url,
@@ -153,6 +155,48 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
         )
+        if not lenient:
+            weak = weak_production_settings(settings)
+            if weak:
+                raise ConfigError("Weak settings for production: " + "; ".join(weak) + ".")
+        return settings
+
+
+#: The least Argon2id cost production accepts (OWASP's minimum: 19 MiB, 2 passes).
+MIN_KDF = KdfParameters(time_cost=2, memory_cost_kib=19456, parallelism=1)
+#: The least estimated strength of SECRET_KEY, in bits.
+MIN_SECRET_BITS = 128
+
+
+def weak_production_settings(settings: Settings) -> list[str]:
+    """What production must not run with, each named with what to do instead."""
+    weak: list[str] = []
+    kdf = settings.kdf
+    if kdf.time_cost < MIN_KDF.time_cost:
+        weak.append(f"GRIEVANCE_KDF_TIME_COST must be at least {MIN_KDF.time_cost}")
+    if kdf.memory_cost_kib < MIN_KDF.memory_cost_kib:
+        weak.append(f"GRIEVANCE_KDF_MEMORY_KIB must be at least {MIN_KDF.memory_cost_kib}")
+    if not settings.public_base_url.startswith("https://"):
+        weak.append("PUBLIC_BASE_URL must be an https:// address")
+    if settings.twilio_api_base_url != TWILIO_API_BASE_URL:
+        weak.append(
+            f"TWILIO_API_BASE_URL must be {TWILIO_API_BASE_URL} (it receives the auth token)"
+        )
+    if secret_strength(settings.secret_key) < MIN_SECRET_BITS:
+        weak.append(
+            "SECRET_KEY is guessable: make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return weak
+
+
+def secret_strength(secret: str) -> float:
+    """A rough estimate of a secret's strength in bits: its length times the Shannon
+    entropy of its characters. `secrets.token_urlsafe(48)` gives about 350; 32 times
+    the same letter gives 0; an English sentence of 32 characters about 130."""
+    counts = Counter(secret)
+    per_character = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return per_character * len(secret)
 
 
 def _twilio_missing(get: Callable[[str], str | None]) -> list[str]:

@@ -22,7 +22,8 @@ from grievance.crypto.keyring import Keyring, KeyringError
 from grievance.http.context import app_services
 from tests.conftest import START
 
-SECRET = "s" * 32
+#: A key as `secrets.token_urlsafe(32)` makes them (not a real one).
+SECRET = "q7Vb2xKf9RmT4wLp0ZsNc8HjYe3UaGd6"
 
 
 def production(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -157,6 +158,56 @@ def test_short_secret_key_is_refused(tmp_path, env):
     values = production(tmp_path, GRIEVANCE_ENV=env, SECRET_KEY="x" * 31)
     with pytest.raises(ConfigError, match="SECRET_KEY must be at least 32 characters"):
         Settings.from_env(values)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"GRIEVANCE_KDF_TIME_COST": "1"}, "GRIEVANCE_KDF_TIME_COST must be at least 2"),
+        ({"GRIEVANCE_KDF_MEMORY_KIB": "8"}, "GRIEVANCE_KDF_MEMORY_KIB must be at least 19456"),
+        ({"PUBLIC_BASE_URL": "http://complaints.example.org"}, "PUBLIC_BASE_URL must be an https"),
+        (
+            {"TWILIO_API_BASE_URL": "https://twilio.attacker.example"},
+            "TWILIO_API_BASE_URL must be https://api.twilio.com",
+        ),
+        ({"TWILIO_API_BASE_URL": "http://api.twilio.com"}, "TWILIO_API_BASE_URL must be"),
+        ({"SECRET_KEY": "s" * 32}, "SECRET_KEY is guessable"),
+        ({"SECRET_KEY": "ab" * 20}, "SECRET_KEY is guessable"),
+    ],
+)
+def test_production_refuses_weak_settings_naming_each(tmp_path, extra, named):
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(production(tmp_path, **extra))
+    assert str(raised.value).startswith("Weak settings for production: ")
+    assert named in str(raised.value)
+
+
+def test_production_names_every_weak_setting_at_once(tmp_path):
+    weak = production(
+        tmp_path,
+        GRIEVANCE_KDF_TIME_COST="1",
+        GRIEVANCE_KDF_MEMORY_KIB="8",
+        PUBLIC_BASE_URL="http://complaints.example.org",
+        SECRET_KEY="s" * 32,
+    )
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(weak)
+    for name in ("KDF_TIME_COST", "KDF_MEMORY_KIB", "PUBLIC_BASE_URL", "SECRET_KEY"):
+        assert name in str(raised.value)
+
+
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_development_and_tests_may_use_cheap_settings(tmp_path, env):
+    values = production(
+        tmp_path,
+        GRIEVANCE_ENV=env,
+        GRIEVANCE_KDF_TIME_COST="1",
+        GRIEVANCE_KDF_MEMORY_KIB="8",
+        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+        TWILIO_API_BASE_URL="http://127.0.0.1:8080",
+    )
+    settings = Settings.from_env(values)
+    assert settings.twilio_api_base_url == "http://127.0.0.1:8080"
 
 
 @pytest.mark.parametrize("env", ["staging", "Production", "dev"])
