@@ -59,7 +59,13 @@ class _In(BaseModel):
 
 class Contact(_In):
     channel: Literal["none", "sms", "whatsapp", "email", "representative"] = "none"
-    phone: str | None = Field(default=None, max_length=40, examples=["+8801711000000"])
+    phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="With its country code; without it, read as a number of the "
+        "complaint's `country`, else of the mechanism's country.",
+        examples=["+8801711000000", "+880 1711-000000"],
+    )
     email: str | None = Field(default=None, max_length=254)
 
 

@@ -198,8 +198,8 @@ class _Loader:
                 MechanismPolicy(
                     mechanism_id=mechanism.id,
                     version=1,
-                    overrides={"languages": entry["languages"]},
-                    note="Languages offered by the covenant.",
+                    overrides={"country": entry["country"], "languages": entry["languages"]},
+                    note="The covenant's country and the languages it offers.",
                     created_at=mechanism.created_at,
                 )
             )

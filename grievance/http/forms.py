@@ -16,6 +16,7 @@ from babel import Locale
 from flask_babel import get_locale, get_translations, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     MultipleFileField,
@@ -27,15 +28,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from grievance.http.context import service_context
 from grievance.http.fields import CheckboxList
-from grievance.models import Anonymity, ComplainantKind, ContactChannel
-from grievance.services.filing import (
-    EMAIL_PATTERN,
-    PHONE_PATTERN,
-    STATEMENT_MAX,
-    ComplainantDetails,
-    normalise_phone,
-)
+from grievance.models import Anonymity, ComplainantKind, ContactChannel, Mechanism
+from grievance.services.filing import EMAIL_PATTERN, STATEMENT_MAX, ComplainantDetails, phone_region
+from grievance.services.phones import InvalidPhoneNumber, PhoneProblem, parse_phone
 
 #: The messages WTForms writes itself, as it writes them, for our catalogs: a radio, select
 #: or checkbox answer that is not one of the choices offered.
@@ -120,6 +117,10 @@ def country_choices() -> list[SelectChoice]:
     }
     return choices([("", _l("Choose a country")), *sorted(names.items(), key=lambda item: item[1])])
 
+
+#: What the form says of a phone number the filing service cannot read (`phones.parse_phone`).
+PHONE_NEEDS_COUNTRY_CODE = _l("Give your phone number with its country code, starting with +.")
+PHONE_UNREADABLE = _l("We cannot read this phone number. Check its digits and its country code.")
 
 #: The form field that shows a refusal of the filing service, by the field it names.
 REFUSED_FIELDS = {"anonymity": "name", "consents": "share_identity", "contact_address": "phone"}
@@ -258,13 +259,32 @@ class ComplaintForm(TranslatedForm):
             )
 
     def validate_phone(self, field: StringField) -> None:
-        if (
-            self.contact.data == "sms"
-            and PHONE_PATTERN.match(normalise_phone(field.data or "")) is None
-        ):
-            raise ValidationError(
-                _l("Give your phone number with its country code, starting with +.")
-            )
+        if self.contact.data != "sms":
+            return
+        if not (field.data or "").strip():
+            raise ValidationError(PHONE_NEEDS_COUNTRY_CODE)
+        try:
+            parse_phone(field.data or "", self.phone_region())
+        except InvalidPhoneNumber as refused:
+            if refused.problem is PhoneProblem.NEEDS_COUNTRY_CODE:
+                raise ValidationError(PHONE_NEEDS_COUNTRY_CODE) from None
+            raise ValidationError(PHONE_UNREADABLE) from None
+
+    def phone_region(self) -> str | None:
+        """The country a number typed without its country code is from, as the filing
+        service reads it (`filing.phone_region`)."""
+        code = self.mechanism.data or ""
+        if code not in {choice.value for choice in self.mechanism.choices or []}:
+            return None
+        ctx = service_context()
+        mechanism = ctx.session.scalar(select(Mechanism).where(Mechanism.code == code))
+        if mechanism is None:
+            return None
+        return phone_region(ctx, mechanism, self.country.data or None, self.known_site())
+
+    def known_site(self) -> int | None:
+        """The id of the known site the complaint names (staff choose one: `RecordForm`)."""
+        return None
 
     def validate_email(self, field: StringField) -> None:
         if self.contact.data == "email" and EMAIL_PATTERN.match((field.data or "").strip()) is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grievance.models.case import Stage
@@ -152,6 +153,9 @@ class Review(_Strict):
 
 class Policy(_Strict):
     version: Literal[1]
+    #: Where the mechanism is (ISO 3166-1 alpha-2): a phone number written without its
+    #: country code is read as one of this country's (`filing.phone_region`).
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     languages: tuple[str, ...] = Field(min_length=1)
     calendar: Calendar = Calendar()
     retention: Retention
@@ -172,6 +176,8 @@ class Policy(_Strict):
             raise ValueError(
                 "involvement: missing " + ", ".join(sorted(kind.value for kind in missing))
             )
+        if self.country is not None and self.country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"country: {self.country} is not a country's code")
         known = {language.code for language in self.language}
         unknown = [code for code in self.languages if code not in known]
         if unknown:

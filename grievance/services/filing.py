@@ -6,7 +6,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import exists, select
@@ -29,10 +29,11 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, deadlines, queue, routing
+from grievance.services import caselog, contacts, deadlines, queue, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.phones import InvalidPhoneNumber, is_region, parse_phone
 from grievance.services.references import next_reference
 
 #: Consents asked separately (R15, R22); anything else is refused.
@@ -45,7 +46,6 @@ FILING_ROLES = (Role.COMPLAINANT, Role.SYSTEM, Role.REVIEWER, Role.SECRETARIAT)
 #: Staff who record a complaint received another way, and the ways they record.
 STAFF_RECORDERS = (Role.REVIEWER, Role.SECRETARIAT)
 STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.IN_PERSON)
-PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -92,18 +92,27 @@ def normalise_text(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def normalise_phone(raw: str) -> str:
-    """E.164: '+880 1711-000001' and '00880 1711 000001' become '+8801711000001'.
+def phone_region(
+    ctx: Context, mechanism: Mechanism, country: str | None = None, site_id: int | None = None
+) -> str | None:
+    """The country a phone number written without its country code is from: the known
+    site's, else the country the complaint names, else the mechanism's (its policy's
+    `country`); None when none is known (then a number needs its country code)."""
+    site = ctx.session.get(Site, site_id) if site_id is not None else None
+    for code in (site.country if site else None, country, ctx.policy(mechanism).country):
+        if is_region(code):
+            return code
+    return None
 
-    Without an international prefix the number cannot be known: the result is ''.
-    """
-    text = raw.strip()
-    digits = "".join(str(int(char)) for char in text if char.isdecimal())
-    if text.startswith("+"):
-        return "+" + digits
-    if text.startswith("00"):
-        return "+" + digits[2:]
-    return ""
+
+def contact_phone(ctx: Context, filing: Filing) -> str:
+    """The complainant's phone number in E.164, read in `phone_region`; raises
+    `InvalidPhoneNumber` (field `contact_address`) when it is not one."""
+    region = phone_region(ctx, filing.mechanism, filing.country, filing.site_id)
+    try:
+        return parse_phone(filing.complainant.contact_address, region)
+    except InvalidPhoneNumber as refused:
+        raise InvalidPhoneNumber(refused.problem, field="contact_address") from None
 
 
 def _validate(ctx: Context, filing: Filing) -> dict[str, str]:
@@ -129,9 +138,11 @@ def _validate(ctx: Context, filing: Filing) -> dict[str, str]:
     if person.anonymity is Anonymity.ANONYMOUS and (person.name.strip() or person.details.strip()):
         errors["anonymity"] = "An anonymous complaint cannot carry a name."
     address = person.contact_address.strip()
-    if person.contact_channel in (ContactChannel.SMS, ContactChannel.WHATSAPP):
-        if PHONE_PATTERN.match(normalise_phone(address)) is None:
-            errors["contact_address"] = "Give a phone number with its country code."
+    if person.contact_channel in contacts.PHONE_CONTACTS:
+        try:
+            contact_phone(ctx, filing)
+        except InvalidPhoneNumber as refused:
+            errors.update(refused.errors)
     elif person.contact_channel is ContactChannel.EMAIL:
         if EMAIL_PATTERN.match(address) is None:
             errors["contact_address"] = "Give an e-mail address."
@@ -220,7 +231,10 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         if text:
             setattr(case, f"{name}_enc", vault.seal(case.id, name, text))
 
-    complainant, code = _add_complainant(ctx, case, filing.complainant, filing.language, now)
+    person = filing.complainant
+    if person.contact_channel in contacts.PHONE_CONTACTS:
+        person = replace(person, contact_address=contact_phone(ctx, filing))
+    complainant, code = _add_complainant(ctx, case, person, filing.language, now)
 
     changes = deadlines.on_stage_entered(ctx.session, case, policy, Stage.RECEIVED, received_at)
     caselog.append(
@@ -272,9 +286,8 @@ def _add_complainant(
         if text:
             setattr(complainant, f"{name}_enc", vault.seal(case.id, f"{prefix}.{name}", text))
     address = person.contact_address.strip()
-    if person.contact_channel in (ContactChannel.SMS, ContactChannel.WHATSAPP):
-        address = normalise_phone(address)
-        complainant.phone_lookup = vault.lookup_hash("phone", address)
+    if person.contact_channel in contacts.PHONE_CONTACTS:
+        complainant.phone_lookup = contacts.phone_handle(ctx, address)  # E.164 by now
     if address:
         complainant.contact_enc = vault.seal(case.id, f"{prefix}.contact", address)
     for purpose in CONSENT_PURPOSES:

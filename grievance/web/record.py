@@ -136,6 +136,12 @@ class RecordForm(ComplaintForm):
     def received_day(self) -> date:
         return date.fromisoformat((self.received_on.data or "").strip())
 
+    def known_site(self) -> int | None:
+        """The site chosen: a phone number without its country code is from its country."""
+        site = self.site.data or ""
+        offered = {choice.value for choice in self.site.choices or []}
+        return int(site) if site in offered and site.isdigit() else None
+
 
 # -- what the form offers -------------------------------------------------------------------
 

@@ -22,8 +22,8 @@ from twilio.rest import Client
 
 from grievance.config import TWILIO_API_BASE_URL, Settings
 from grievance.models import Channel
-from grievance.services.filing import PHONE_PATTERN, normalise_phone
 from grievance.services.outbox import GatewayError, Sent
+from grievance.services.phones import InvalidPhoneNumber, parse_phone
 from intake.sms.segments import measure
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,18 @@ def signature_is_valid(
 def parse_address(raw: str) -> tuple[Channel, str] | None:
     """`+8801711000001` → (SMS, '+8801711000001'); `whatsapp:+880…` → (WHATSAPP, '+880…').
 
-    None for what is not a phone number (a short code, an alphanumeric sender).
+    None for what is not a phone number (a short code, an alphanumeric sender). The number
+    is read as a typed one is (`phones.parse_phone`), so that both find one complainant.
     """
     text = raw.strip()
     channel = Channel.SMS
     if text.lower().startswith(WHATSAPP_PREFIX):
         channel = Channel.WHATSAPP
         text = text[len(WHATSAPP_PREFIX) :]
-    number = normalise_phone(text)
-    if PHONE_PATTERN.match(number) is None:
+    try:
+        return channel, parse_phone(text)
+    except InvalidPhoneNumber:
         return None
-    return channel, number
 
 
 def address_for(channel: Channel, number: str) -> str:

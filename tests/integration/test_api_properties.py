@@ -42,6 +42,7 @@ from grievance.policies import default_policy
 from grievance.services.context import Context
 from intake.api import ComplaintIn, FollowupIn, FollowupMessageIn
 from tests.factories import make_mechanism
+from tests.phone_numbers import international_numbers
 
 #: Enough examples to find what is there, few enough to stay fast on SQLite.
 PROPERTY = settings(max_examples=75, deadline=None)
@@ -201,10 +202,12 @@ def _or_anything(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 SIXTEEN = st.from_regex(r"[0-9]{16}", fullmatch=True)
+#: Shaped like E.164; not all are numbers (no country has +999).
 E164 = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
 PHONES = st.one_of(
     st.sampled_from(["+8801711000099", "+91 98765 43210", "0088017 1100 0099", "১৭১১", "12"]),
     E164,
+    international_numbers(),
     TEXTS,
 )
 EMAILS = st.one_of(st.sampled_from(["shapla@example.org", "not-an-address"]), TEXTS)
@@ -261,7 +264,9 @@ VALID_COMPLAINTS = st.fixed_dictionaries(
         "themes": st.lists(st.sampled_from(THEMES), max_size=3),
         "urgent": st.booleans(),
         "site": TEXTS,
-        "contact": st.fixed_dictionaries({"channel": st.just("sms"), "phone": E164}),
+        "contact": st.fixed_dictionaries(
+            {"channel": st.just("sms"), "phone": international_numbers()}
+        ),
     },
 )
 #: One rule broken in an otherwise good complaint, and the path that must name it. (A wrong

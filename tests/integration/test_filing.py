@@ -344,8 +344,17 @@ INVALID = {
         {"complainant": _person(contact_channel=ContactChannel.SMS)},
         {"contact_address"},
     ),
-    "sms without country code": (
-        {"complainant": _person(contact_channel=ContactChannel.SMS, contact_address="01711000001")},
+    "sms without country code, no country known": (
+        {
+            "country": None,
+            "complainant": _person(
+                contact_channel=ContactChannel.SMS, contact_address="01711000001"
+            ),
+        },
+        {"contact_address"},
+    ),
+    "sms too short for its country": (
+        {"complainant": _person(contact_channel=ContactChannel.SMS, contact_address="01711")},
         {"contact_address"},
     ),
     "whatsapp with letters": (
@@ -550,11 +559,35 @@ def test_phone_lookup_is_a_keyed_hash_of_the_normalised_number(ctx, keyring):
     assert len(found) == 3
 
 
-def test_phone_numbers_are_normalised_to_e164():
-    normalise = filing_service.normalise_phone
-    assert normalise("+880 1711-000001") == "+8801711000001"
-    assert normalise("00880 1711 000001") == "+8801711000001"
-    assert normalise("01711 000001") == ""
+def test_a_number_without_its_country_code_is_read_where_the_complaint_is(ctx):
+    """The known site's country, else the complaint's, else the mechanism's policy's."""
+    region = filing_service.phone_region
+    mechanism = make_mechanism(ctx, "TEX", overrides={"country": "GB"})
+    plain = make_mechanism(ctx, "NST")
+    site = make_site(ctx, make_company(ctx, mechanism), country="BD")
+    assert region(ctx, mechanism) == "GB"
+    assert region(ctx, mechanism, country="IN") == "IN"
+    assert region(ctx, mechanism, country="IN", site_id=site.id) == "BD"
+    assert region(ctx, mechanism, country="Bangladesh", site_id=987_654) == "GB"
+    assert region(ctx, plain) is None
+
+    def stored(address: str, **overrides) -> str:
+        person = _confidential_person(contact_address=address)
+        filed = file(ctx, mechanism, complainant=person, **overrides)
+        prefix = f"complainant.{filed.complainant.id}"
+        return ctx.vault.open(filed.case.id, f"{prefix}.contact", filed.complainant.contact_enc)
+
+    assert stored("07700 900123", country=None) == "+447700900123"
+    assert stored("01711-000001") == "+8801711000001"  # the factory's country: BD
+    assert stored("01711-000001", country="GB", site_id=site.id) == "+8801711000001"
+    with pytest.raises(InvalidInput) as raised:
+        file(
+            ctx,
+            plain,
+            complainant=_confidential_person(contact_address="07700 900123"),
+            country=None,
+        )
+    assert raised.value.errors == {"contact_address": "Give a phone number with its country code."}
 
 
 def test_consents_are_recorded_per_purpose(ctx):
