@@ -66,9 +66,16 @@ def check_policy(path: Path) -> None:
 @grievance_commands.command("demo-data")
 @with_appcontext
 def demo_data() -> None:
-    """Load the demo data once (a second run changes nothing) and print the logins."""
+    """Load the demo data once (a second run changes nothing) and print the logins.
+    Never in production: its accounts share one known password."""
     from grievance.demo import DEMO_PASSWORD, load_demo
 
+    if current_settings().env == "production":
+        click.echo(
+            "demo-data makes accounts with a known password: it never runs in production.",
+            err=True,
+        )
+        sys.exit(2)
     ctx = service_context()
     report = load_demo(ctx)
     db.session.commit()

@@ -71,6 +71,17 @@ PROVIDER_STATUSES = {
     "failed": OutboxStatus.FAILED,
     "canceled": OutboxStatus.CANCELLED,
 }
+#: Statuses Twilio documents that say nothing about an outbound row's delivery: accepted
+#: (204) and ignored. Anything else is no Twilio status: the callback is refused (400).
+IGNORED_PROVIDER_STATUSES = frozenset({"receiving", "received", "partially_delivered"})
+
+
+def is_provider_status(value: str) -> bool:
+    """Whether `value` is a MessageStatus Twilio sends (any case, surrounding blanks)."""
+    key = value.strip().lower()
+    return key in PROVIDER_STATUSES or key in IGNORED_PROVIDER_STATUSES
+
+
 FINAL = frozenset(
     {OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.UNDELIVERED, OutboxStatus.FAILED,
      OutboxStatus.CANCELLED}

@@ -79,7 +79,7 @@ def status() -> tuple[str, int]:
     form = request.form
     sid = form.get("MessageSid") or form.get("SmsSid")
     provider_status = form.get("MessageStatus") or form.get("SmsStatus")
-    if not sid or not provider_status:
+    if not sid or not provider_status or not outbox.is_provider_status(provider_status):
         abort(400)
     outbox.apply_status(service_context(), sid, provider_status, form.get("ErrorCode") or None)
     db.session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from flask import Flask
@@ -42,6 +42,7 @@ from grievance.models import (
 from grievance.policies import default_policy
 from grievance.services import caselog
 from grievance.services.context import Context
+from tests.apps import patch_services
 from tests.conftest import START
 
 
@@ -282,3 +283,12 @@ def test_demo_command_reports_the_demo_is_present(app, demo):
     for _role, email in demo.report.logins:
         assert email in result.output
     assert table_counts(demo.session) == before
+
+
+def test_the_command_refuses_production(app, session, settings, monkeypatch):
+    """Demo accounts share one known password and no second factor: never in production."""
+    patch_services(monkeypatch, app, settings=replace(settings, env="production"))
+    result = app.test_cli_runner().invoke(args=["grievance", "demo-data"])
+    assert result.exit_code == 2
+    assert "never runs in production" in result.output
+    assert session.scalar(select(func.count()).select_from(User)) == 0

@@ -756,6 +756,23 @@ def test_a_callback_for_an_unknown_message_changes_nothing(ctx, gateway, client)
     assert snapshot(ctx) == before
 
 
+@pytest.mark.parametrize("unknown", ["deliverd", "DROP TABLE", "", "delivered\u0000"])
+def test_a_callback_with_an_unknown_status_is_refused(ctx, gateway, client, unknown):
+    row = sent_row(ctx, gateway)
+    before = snapshot(ctx)
+    response = post_status(client, callback(row.provider_sid, unknown))
+    assert response.status_code == 400
+    assert snapshot(ctx) == before
+
+
+@pytest.mark.parametrize("ignored", ["received", "partially_delivered"])
+def test_a_documented_status_without_news_is_accepted_and_ignored(ctx, gateway, client, ignored):
+    row = sent_row(ctx, gateway)
+    before = snapshot(ctx)
+    assert post_status(client, callback(row.provider_sid, ignored)).status_code == 204
+    assert snapshot(ctx) == before
+
+
 # -- long texts ----------------------------------------------------------------------
 
 
