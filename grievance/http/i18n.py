@@ -54,13 +54,14 @@ def template_globals() -> dict[str, Any]:
 
 
 def remember_language(response: Any) -> Any:
-    """Keep a language chosen with `?lang=` in a cookie (no identifying data in it)."""
+    """Keep a language chosen with `?lang=` in a cookie (no identifying data in it) that
+    ends when the browser closes: a language kept for a year on a shared or searched
+    phone would say that someone used the complaints pages."""
     chosen = request.args.get("lang")
     if chosen in supported_languages() and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
             LANG_COOKIE,
             chosen,
-            max_age=365 * 24 * 3600,
             samesite="Lax",
             httponly=True,
             secure=request.is_secure,
