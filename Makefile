@@ -37,10 +37,13 @@ test: $(BIN)/.installed translations
 browser-test: $(BIN)/.installed translations
 	$(BIN)/pytest -m browser tests/browser
 
+## ruff, mypy, and the layer contracts of pyproject.toml (import-linter: no arrow back,
+## channels apart, no Flask below the channels, no import cycle).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

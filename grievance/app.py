@@ -26,6 +26,7 @@ from flask import Blueprint, Flask
 from flask_limiter import Limiter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from grievance.clock import Clock, SystemClock
 from grievance.config import LOCALES, MIGRATIONS, TEMPLATES, Settings
@@ -146,6 +147,7 @@ def _base_app(
     configure_i18n(app)
     configure_surface(app, surface, https=settings.public_base_url.startswith("https://"))
     configure_security(app, settings, limiter)
+    configure_proxies(app, settings)
     app.register_blueprint(errors.blueprint)
     app.register_blueprint(health.blueprint, url_prefix=STAFF_PREFIX if surface is STAFF else None)
     return app
@@ -216,6 +218,16 @@ def configure_i18n(app: Flask) -> None:
 def configure_security(app: Flask, settings: Settings, limiter: Limiter) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
+
+
+def configure_proxies(app: Flask, settings: Settings) -> None:
+    """Behind `TRUSTED_PROXY_HOPS` reverse proxies, the client's address and scheme are
+    the ones the nearest proxies wrote in X-Forwarded-For and -Proto (the last N
+    entries: what a client wrote itself comes before them and is ignored). With no
+    hop configured, the connection's own address counts and the headers are ignored."""
+    hops = settings.trusted_proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def configure_login(app: Flask) -> None:

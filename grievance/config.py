@@ -71,6 +71,9 @@ class Settings:
     sms_poll_seconds: int = 3
     log_level: str = "INFO"
     ratelimit_storage_uri: str = "memory://"
+    #: Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none;
+    #: the client's address is the connection's and any X-Forwarded-For is ignored).
+    trusted_proxy_hops: int = 0
 
     @property
     def is_development(self) -> bool:
@@ -154,6 +157,7 @@ class Settings:
             sms_poll_seconds=_positive_int(get, "SMS_POLL_SECONDS", 3),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
+            trusted_proxy_hops=_count(get, "TRUSTED_PROXY_HOPS", 0),
         )
         if not lenient:
             weak = weak_production_settings(settings)
@@ -188,6 +192,19 @@ def weak_production_settings(settings: Settings) -> list[str]:
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     return weak
+
+
+def check_server(settings: Settings, workers: int) -> None:
+    """What a server of `workers` processes needs (gunicorn.conf.py asks at start-up):
+    with several processes, rate limits must count in one store every process sees, or
+    each process would give every client a budget of its own."""
+    if workers > 1 and settings.ratelimit_storage_uri.startswith("memory://"):
+        if settings.env == "production":
+            raise ConfigError(
+                f"RATELIMIT_STORAGE_URI is memory:// with {workers} workers: each would count "
+                "apart. Use Redis (redis://host:6379) or run one worker."
+            )
+        log.warning("rate limits count per process (memory://) with %d workers", workers)
 
 
 def secret_strength(secret: str) -> float:
@@ -235,6 +252,15 @@ def _positive_int(get: Callable[[str], str | None], name: str, default: int) -> 
     if number < 1:
         raise ConfigError(f"{name} must be at least 1.")
     return number
+
+
+def _count(get: Callable[[str], str | None], name: str, default: int) -> int:
+    raw = get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigError(f"{name} must be a whole number from 0 to 10, not {raw!r}.")
+    return int(raw)
 
 
 def _kdf_from_env(get: Callable[[str], str | None]) -> KdfParameters:

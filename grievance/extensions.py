@@ -6,6 +6,7 @@ codes) and the staff app's (sign-in) are counted apart, under their own key pref
 
 import hashlib
 import hmac
+import ipaddress
 
 from flask import current_app, request
 from flask_babel import Babel
@@ -25,12 +26,33 @@ csrf = CSRFProtect()
 login = LoginManager()
 
 
+def client_network(address: str | None) -> str:
+    """The unit a rate limit counts: an IPv4 address, or the /64 network of an IPv6 one
+    (one home or phone gets a whole /64: counting single addresses would give it 2^64
+    budgets). An IPv4 address mapped into IPv6 counts as itself."""
+    try:
+        parsed = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
 def hashed_client() -> str:
     """Rate limits count per client without keeping its IP address in clear: an HMAC of
-    the address under the app's secret key (ASVS 7.1.2)."""
-    address = (request.remote_addr or "unknown").encode()
+    its network (`client_network`) under the app's secret key (ASVS 7.1.2). Behind
+    trusted proxies `request.remote_addr` is the client's, set by ProxyFix."""
+    network = client_network(request.remote_addr).encode()
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, b"rate-limit\x00" + address, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, b"rate-limit\x00" + network, hashlib.sha256).hexdigest()[:32]
+
+
+def everyone() -> str:
+    """The key of a limit that counts every client together (a global cap)."""
+    return "everyone"
 
 
 #: The complaint form, the follow-up pages, the JSON API (the intake app).

@@ -21,6 +21,7 @@ from werkzeug.exceptions import BadRequest
 from grievance.extensions import csrf, db
 from grievance.extensions import intake_limiter as limiter
 from grievance.http.context import service_context
+from grievance.http.limits import receipt_code_everyone, receipt_code_per_client
 from grievance.models import (
     MECHANISM_CODE,
     Anonymity,
@@ -305,14 +306,16 @@ def _followup(complainant: Complainant) -> FollowupOut:
 
 
 @blueprint.post("/followup")
-@limiter.limit("10 per 15 minutes; 40 per day")
+@receipt_code_per_client
+@receipt_code_everyone
 def followup() -> ResponseReturnValue:
     payload = _parse(FollowupIn)
     return jsonify(_followup(_complainant(payload.receipt_code)).model_dump(mode="json"))
 
 
 @blueprint.post("/followup/messages")
-@limiter.limit("10 per 15 minutes; 40 per day")
+@receipt_code_per_client
+@receipt_code_everyone
 def followup_message() -> ResponseReturnValue:
     payload = _parse(FollowupMessageIn)
     complainant = _complainant(payload.receipt_code)

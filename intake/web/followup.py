@@ -37,6 +37,7 @@ from grievance.http.context import service_context
 from grievance.http.errors import http_error
 from grievance.http.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
 from grievance.http.labels import STAGE_NAMES, describe_event
+from grievance.http.limits import receipt_code_everyone, receipt_code_per_client
 from grievance.http.paths import FOLLOW_UP
 from grievance.models import (
     Attachment,
@@ -127,7 +128,8 @@ def _sign_in_page(
 
 
 @blueprint.route("", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes; 40 per day", methods=["POST"])
+@receipt_code_per_client
+@receipt_code_everyone
 def sign_in() -> str | Response | tuple[str, int]:
     form = CodeForm()
     failed = False
