@@ -6,7 +6,9 @@ event in one savepoint: a refusal or a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -100,7 +102,7 @@ def _enter_stage(
 @atomic
 def transition(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = "") -> Case:
     """Move a case to `target`. Decisions that need four eyes go through
-    `propose_decision` and `confirm_decision` instead."""
+    `propose_decision` and `confirm_decision` instead (`decide` chooses for its caller)."""
     case = ctx.lock_case(case)
     move = _check_transition(ctx, case, target, actor, reason)
     if move.four_eyes:
@@ -126,6 +128,13 @@ def propose_decision(
     move = _check_transition(ctx, case, target, actor, reason)
     if not move.four_eyes:
         raise ServiceError(f"moving to {target} needs no second reviewer: use transition")
+    return _propose(ctx, case, target, actor, reason)
+
+
+def _propose(
+    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
+) -> DecisionProposal:
+    """Record the proposal of a four-eyes move already checked on the locked case."""
     if _pending_proposal(ctx, case) is not None:
         raise ProposalPending(f"case {case.reference} already has a decision waiting")
     assert actor.user_id is not None
@@ -148,6 +157,50 @@ def propose_decision(
         {"proposal_id": proposal.id, "to_stage": target.value, "reason": proposal.reason},
     )
     return proposal
+
+
+class Outcome(enum.Enum):
+    """What `decide` did with a move."""
+
+    #: The case is in the new stage now.
+    MOVED = "moved"
+    #: A decision that needs two reviewers: proposed, in force when the other confirms.
+    PROPOSED = "proposed"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The result of `decide`: the case (as it is now), the stage asked for, and the
+    proposal waiting for the second reviewer when the move needs one."""
+
+    outcome: Outcome
+    case: Case
+    target: Stage
+    proposal: DecisionProposal | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.outcome is Outcome.MOVED
+
+    @property
+    def proposed(self) -> bool:
+        return self.outcome is Outcome.PROPOSED
+
+
+@atomic
+def decide(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = "") -> Decided:
+    """An actor's move of the case to `target`, whatever kind of move it is: a decision
+    that ends or narrows the case (four eyes) is proposed, to take effect when a second
+    reviewer confirms it (`confirm_decision`); any other move is made now. Refused as
+    `transition` and `propose_decision` refuse (ProposalPending while another decision
+    waits)."""
+    case = ctx.lock_case(case)
+    move = _check_transition(ctx, case, target, actor, reason)
+    if move.four_eyes:
+        proposal = _propose(ctx, case, target, actor, reason)
+        return Decided(Outcome.PROPOSED, case, target, proposal)
+    _enter_stage(ctx, case, target, actor, reason)
+    return Decided(Outcome.MOVED, case, target)
 
 
 @atomic

@@ -1,8 +1,9 @@
 """The case lifecycle of DESIGN §4 as a table: which move, by which role, under which rule.
 
 Every move is written by `grievance.services.cases.transition` (or, for decisions that
-end or narrow a case, by `propose_decision` and `confirm_decision`), which looks it up
-here. Anything not in the table is forbidden.
+end or narrow a case, by `propose_decision` and `confirm_decision`; `decide` chooses
+between the two for its caller), which looks it up here. Anything not in the table is
+forbidden.
 """
 
 from __future__ import annotations

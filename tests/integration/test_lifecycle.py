@@ -132,7 +132,7 @@ def test_every_move_from_every_stage_for_every_role(ctx, clock, source):
             savepoint = session.begin_nested()
             try:
                 if move is None or actor.role not in move.roles:
-                    for service in (cases.transition, cases.propose_decision):
+                    for service in (cases.transition, cases.propose_decision, cases.decide):
                         error = refusal(
                             lambda s=service, t=target, a=actor: s(ctx, case(), t, a, "Reasons."),
                             f"{label} ({service.__name__})",
@@ -453,6 +453,134 @@ def test_a_case_walks_from_received_to_closed(ctx):
     path = lifecycle.path_to(Stage.CLOSED)
     assert moves == list(itertools.pairwise(path))
     assert caselog.verify_case(ctx.session, case) is None
+
+
+# -- decide: the service chooses between a proposal and a move -------------------------
+
+#: The stages a move leaves from, in the lifecycle's order.
+SOURCES = [stage for stage in Stage if lifecycle.moves_from(stage)]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=str)
+def test_decide_proposes_exactly_the_four_eyes_moves_and_makes_the_others(ctx, clock, source):
+    """For every move of the table, by a role it names: a decision that ends or narrows
+    the case is proposed (the case stays where it is), any other move is made now."""
+    world = make_world(ctx, source)
+    session = ctx.session
+    case_id = world.case.id
+    clock.advance(hours=1)
+    before = case_state(session, case_id)
+    for move in lifecycle.moves_from(source):
+        role = next(
+            r for r in ("reviewer", "complainant", "company") if world.actors[r].role in move.roles
+        )
+        actor = world.actors[role]
+        label = f"{source} -> {move.target} as {role}"
+        savepoint = session.begin_nested()
+        try:
+            case = session.get_one(Case, case_id)
+            decided = cases.decide(ctx, case, move.target, actor, "Reasons.")
+            after = case_state(session, case_id)
+            event = last_event(session, case_id)
+            assert decided.target is move.target, label
+            assert decided.case.id == case_id, label
+            assert after.event_count == before.event_count + 1, label
+            assert (event.actor_role, event.actor_id) == (actor.role, actor.user_id), label
+            if move.four_eyes:
+                assert decided.outcome is cases.Outcome.PROPOSED, label
+                assert (decided.proposed, decided.moved) == (True, False), label
+                proposal = decided.proposal
+                assert proposal is not None, label
+                assert proposal.state is ProposalState.PENDING, label
+                assert (proposal.to_stage, proposal.proposed_by_id) == (move.target, actor.user_id)
+                assert after.stage is source, f"{label}: a proposal alone moved the case"
+                assert event.kind == "decision_proposed", label
+            else:
+                assert decided.outcome is cases.Outcome.MOVED, label
+                assert (decided.proposed, decided.moved) == (False, True), label
+                assert decided.proposal is None, label
+                assert after.stage is move.target, label
+                assert after.proposals == before.proposals, label
+                assert event.kind == "stage_changed", label
+                assert (event.stage_from, event.stage_to) == (source, move.target), label
+            assert caselog.verify_case(session, session.get_one(Case, case_id)) is None
+        finally:
+            savepoint.rollback()
+            session.expunge_all()
+        assert case_state(session, case_id) == before
+
+
+def test_a_decision_decided_takes_a_second_reviewer(ctx, clock):
+    """Four eyes through `decide`: the proposer can neither confirm their own proposal nor
+    force it by deciding again; the other reviewer's confirmation puts it in force."""
+    world = make_world(ctx, Stage.INVESTIGATION)
+    lead, second = Actor.for_user(world.lead), Actor.for_user(world.second)
+    decided = cases.decide(ctx, world.case, Stage.FINDINGS, lead, " Wages unpaid. ")
+    assert decided.outcome is cases.Outcome.PROPOSED
+    proposal = decided.proposal
+    assert proposal is not None
+    assert proposal.reason == "Wages unpaid."
+    before = case_state(ctx.session, world.case.id)
+    assert before.stage is Stage.INVESTIGATION
+
+    with pytest.raises(FourEyesViolation):
+        cases.confirm_decision(ctx, proposal, lead)
+    with pytest.raises(ProposalPending):
+        cases.decide(ctx, world.case, Stage.FINDINGS, lead, "Wages unpaid.")
+    with pytest.raises(FourEyesRequired):
+        cases.transition(ctx, world.case, Stage.FINDINGS, lead, "Wages unpaid.")
+    assert case_state(ctx.session, world.case.id) == before
+    assert ctx.session.get(DecisionProposal, proposal.id).state is ProposalState.PENDING
+
+    clock.advance(days=1)
+    case = cases.confirm_decision(ctx, proposal, second)
+    assert case.stage is Stage.FINDINGS
+    event = last_event(ctx.session, case.id)
+    assert (event.actor_id, event.payload["proposed_by"]) == (second.user_id, lead.user_id)
+
+
+def test_decide_while_a_decision_is_pending(ctx, clock):
+    """While a decision waits for its second reviewer, another one is refused (from either
+    reviewer, writing nothing); a move that needs one reviewer is made, and the waiting
+    proposal, which applied to the stage the case leaves, is dropped in the log."""
+    world = make_world(ctx, Stage.ADMISSIBILITY)
+    lead, second = Actor.for_user(world.lead), Actor.for_user(world.second)
+    waiting = cases.decide(ctx, world.case, Stage.INADMISSIBLE, lead, "Out of scope.").proposal
+    assert waiting is not None
+    before = case_state(ctx.session, world.case.id)
+    for actor in (lead, second):
+        for target in (Stage.INADMISSIBLE, Stage.REFERRED):
+            with pytest.raises(ProposalPending):
+                cases.decide(ctx, world.case, target, actor, "Better placed.")
+    assert case_state(ctx.session, world.case.id) == before
+
+    clock.advance(hours=2)
+    decided = cases.decide(ctx, world.case, Stage.INVESTIGATION, second, "Admissible after all.")
+    assert decided.outcome is cases.Outcome.MOVED
+    assert decided.case.stage is Stage.INVESTIGATION
+    assert waiting.state is ProposalState.WITHDRAWN
+    kinds = [e.kind for e in world.case.events[-2:]]
+    assert kinds == ["decision_withdrawn", "stage_changed"]
+
+
+def test_decide_refuses_as_the_lifecycle_does(ctx):
+    """Refusals come from the same checks as `transition`: no such move, not this role's,
+    not on the case, no reasons; each writes nothing."""
+    world = make_world(ctx, Stage.ADMISSIBILITY)
+    lead = Actor.for_user(world.lead)
+    before = case_state(ctx.session, world.case.id)
+    with pytest.raises(ForbiddenTransition):
+        cases.decide(ctx, world.case, Stage.CLOSED, lead, "Reasons.")
+    with pytest.raises(ForbiddenTransition):
+        cases.decide(ctx, world.case, Stage.INADMISSIBLE, world.actors["company"], "Reasons.")
+    with pytest.raises(NotAllowed):
+        cases.decide(
+            ctx, world.case, Stage.INADMISSIBLE, Actor.for_user(make_reviewer(ctx)), "Reasons."
+        )
+    for target in (Stage.INADMISSIBLE, Stage.INVESTIGATION):
+        with pytest.raises(ReasonRequired):
+            cases.decide(ctx, world.case, target, lead, "  ")
+    assert case_state(ctx.session, world.case.id) == before
 
 
 # -- atomicity ------------------------------------------------------------------------
