@@ -9,16 +9,16 @@ from typing import Any
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from grievance.http.labels import ASSIGNMENT_ROLE_NAMES as ASSIGNMENT_ROLE_NAMES
+from grievance.http.labels import CHANNEL_NAMES as CHANNEL_NAMES
+from grievance.http.labels import INVOLVEMENT_NAMES as INVOLVEMENT_NAMES
+from grievance.http.labels import RISK_NAMES as RISK_NAMES
 from grievance.http.labels import STAGE_NAMES
 from grievance.models import (
     Anonymity,
-    AssignmentRole,
     CaseEvent,
-    Channel,
     ComplainantKind,
     ContactChannel,
-    InvolvementKind,
-    ReprisalRisk,
     Role,
     Stage,
 )
@@ -84,40 +84,12 @@ CONTACT_NAMES = {
     ContactChannel.REPRESENTATIVE: _l("Through their representative"),
 }
 
-INVOLVEMENT_NAMES = {
-    InvolvementKind.CAUSE: _l("Causes the harm"),
-    InvolvementKind.CONTRIBUTE: _l("Contributes to the harm"),
-    InvolvementKind.LINKED: _l("Directly linked to the harm"),
-}
 NOT_CLASSIFIED = _l("Not classified yet")
-
-RISK_NAMES = {
-    ReprisalRisk.LOW: _l("Low"),
-    ReprisalRisk.MEDIUM: _l("Medium"),
-    ReprisalRisk.HIGH: _l("High"),
-}
-
-ASSIGNMENT_ROLE_NAMES = {
-    AssignmentRole.LEAD: _l("Lead reviewer"),
-    AssignmentRole.SECOND: _l("Second reviewer"),
-}
 
 BAND_NAMES = {
     0: _l("Irremediable if delayed"),
     1: _l("Not assessed yet"),
     2: _l("Assessed"),
-}
-
-CHANNEL_NAMES = {
-    Channel.WEB: _l("Web form"),
-    Channel.SMS: _l("Text message"),
-    Channel.WHATSAPP: _l("WhatsApp"),
-    Channel.VOICE: _l("Voice message"),
-    Channel.PHONE: _l("Telephone call"),
-    Channel.LETTER: _l("Letter"),
-    Channel.IN_PERSON: _l("In person"),
-    Channel.EMAIL: _l("E-mail"),
-    Channel.API: _l("Partner app"),
 }
 
 
