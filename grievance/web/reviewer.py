@@ -13,7 +13,6 @@ its POST (never in a URL; `Cache-Control: no-store` is set on every page).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,30 +30,26 @@ from wtforms.validators import DataRequired, Length, Optional
 from grievance.extensions import db
 from grievance.http.context import service_context
 from grievance.http.errors import http_error
-from grievance.http.labels import STAGE_NAMES
+from grievance.http.labels import STAGE_NAMES, limit_label
 from grievance.http.uploads import size_label
 from grievance.models import (
     Attachment,
     Case,
-    CaseEvent,
     Channel,
     Complainant,
     DecisionProposal,
-    Direction,
-    Involvement,
     Message,
     ProposalState,
     ReprisalRisk,
     Role,
     Stage,
     User,
-    Visibility,
 )
 from grievance.policies import Policy, default_policy
 from grievance.services import (
     attachments,
+    casereads,
     cases,
-    deadlines,
     identity,
     lifecycle,
     messages,
@@ -64,7 +59,6 @@ from grievance.services import (
     workspace,
 )
 from grievance.services.actors import Actor, acts_on_case
-from grievance.services.caselog import visible_payload
 from grievance.services.context import Context
 from grievance.services.errors import (
     ConflictOfInterest,
@@ -95,8 +89,7 @@ from grievance.web.reviewer_labels import (
     INVOLVEMENT_NAMES,
     NOT_CLASSIFIED,
     RISK_NAMES,
-    actor_name,
-    describe_for_reviewers,
+    case_log,
     move_name,
 )
 
@@ -367,33 +360,6 @@ def queue_page() -> str:
 # -- the case page --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TranslationView:
-    language: str
-    text: str
-    translator: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class MessageView:
-    id: int
-    created_at: datetime
-    from_complainant: bool
-    author: str
-    channel: str
-    feedback: bool
-    body: str
-    translations: list[TranslationView]
-
-
-def _names(ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-    return {row.id: row.display_name for row in rows}
-
-
 def _pending(case: Case) -> DecisionProposal | None:
     return db.session.scalar(
         select(DecisionProposal).where(
@@ -465,154 +431,48 @@ def _case_page(
 ) -> str:
     ctx = service_context()
     policy = ctx.case_policy(case)
-    erased = case.identities_erased_at is not None
-    events = list(
-        db.session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-        )
-    )
-    visible = [(event, visible_payload(event, Visibility.REVIEWERS)) for event in events]
-    shown = [(event, payload) for event, payload in visible if payload is not None]
-    message_rows = list(
-        db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id))
-    )
-    translation_rows = translations.translations_of(ctx, case)
-    proposal = _pending(case)
-    assignments = cases.active_assignments(ctx, case)
-
-    ids: set[int] = {event.actor_id for event, _ in shown if event.actor_id is not None}
-    ids |= {p["reviewer_id"] for _, p in shown if isinstance(p.get("reviewer_id"), int)}
-    ids |= {m.author_id for m in message_rows if m.author_id is not None}
-    ids |= {t.translator_id for t in translation_rows}
-    ids |= {row.reviewer_id for row in assignments.values()}
-    if proposal is not None:
-        ids.add(proposal.proposed_by_id)
-    names = _names(ids)
-
-    timeline = []
-    for event, payload in shown:
-        who = actor_name(event.actor_role)
-        if event.actor_id is not None and event.actor_id in names:
-            who = f"{names[event.actor_id]} ({who})"
-        timeline.append((event.created_at, who, describe_for_reviewers(event, payload, names)))
-
-    def translated(message_id: int | None) -> list[TranslationView]:
-        if erased:
-            return []
-        return [
-            TranslationView(
-                _language_name(policy, row.language),
-                translations.read_translation(ctx, row),
-                names.get(row.translator_id, ""),
-                row.created_at,
-            )
-            for row in translation_rows
-            if row.message_id == message_id
-        ]
-
-    feedback_ids = {
-        event.payload.get("message_id") for event in events if event.kind == "feedback_given"
-    }
-    conversation = []
-    if not erased:
-        for row in message_rows:
-            mine = row.direction is Direction.FROM_COMPLAINANT
-            author = (
-                gettext("The complainant")
-                if mine
-                else names.get(row.author_id or 0, gettext("The reviewers"))
-            )
-            conversation.append(
-                MessageView(
-                    row.id,
-                    row.created_at,
-                    mine,
-                    author,
-                    str(CHANNEL_NAMES.get(row.channel, row.channel.value)),
-                    row.id in feedback_ids,
-                    messages.read_message(ctx, row),
-                    translated(row.id),
-                )
-            )
-
-    words: dict[str, str] = {}
-    if not erased:
-        words["statement"] = ctx.vault.open(case.id, "statement", case.statement_enc)
-        for name in ("location", "companies", "occurred"):
-            blob = getattr(case, f"{name}_enc")
-            if blob:
-                words[name] = ctx.vault.open(case.id, name, blob)
-
-    case_files = []
-    if not erased:
-        case_files = [
-            (a.id, attachments.filename_of(ctx, a), size_label(a.size), a.created_at)
-            for a in attachments.attachments_of(ctx, case)
-        ]
-
-    limits = []
-    now = ctx.now()
-    for deadline in deadlines.open_deadlines(ctx.session, case):
-        limit = policy.time_limit_for(deadline.code)
-        label = gettext(limit.label) if limit else gettext("Remedy action")
-        overdue = deadline.paused_at is None and deadline.due_at < now
-        limits.append((label, deadline.due_at, deadline.paused_at is not None, overdue))
-
-    involvements = db.session.scalars(
-        select(Involvement)
-        .where(Involvement.case_id == case.id, Involvement.superseded_at.is_(None))
-        .order_by(Involvement.id)
-    ).all()
-    companies = [
-        (row.company.name, str(INVOLVEMENT_NAMES[row.kind]) if row.kind else str(NOT_CLASSIFIED))
-        for row in involvements
-    ]
-    complainants = db.session.scalars(
-        select(Complainant).where(Complainant.case_id == case.id).order_by(Complainant.id)
-    ).all()
+    view = casereads.reviewer_view(ctx, case, user)
 
     forms: dict[str, WorkspaceForm] = {}
     for name in FORMS:
         forms[name] = _build_form(name, case, policy, bound=False)
-    for complainant in complainants:
+    for complainant in view.complainants:
         name = f"{REVEAL_PREFIX}{complainant.id}"
         forms[name] = _build_form(name, case, policy, bound=False)
     if bound is not None and bound_form is not None:
         forms[bound] = bound_form
 
-    reviewers = [
-        (ASSIGNMENT_ROLE_NAMES[role], names.get(row.reviewer_id, ""), row.reviewer_id == user.id)
-        for role, row in sorted(assignments.items())
-    ]
+    proposal = view.proposal
     return render_template(
         "reviewer/case.html",
         case=case,
+        view=view,
         user=user,
         stage=STAGE_NAMES[case.stage],
         error=error,
         bound=bound,
         forms=forms,
-        words=words,
-        statement_translations=translated(None),
-        conversation=conversation,
-        case_files=case_files,
-        erased=erased,
-        limits=limits,
-        waiting=case.clock_paused_at is not None,
-        timeline=timeline,
-        companies=companies,
-        site=case.site,
-        complainants=complainants,
+        names=view.staff_names,
+        language_names={language.code: language.name for language in policy.language},
+        limits=[
+            (limit_label(limit), limit.due_at, limit.paused, limit.overdue)
+            for limit in view.time_limits
+        ],
+        timeline=case_log(view),
+        size_label=size_label,
         anonymity_names=ANONYMITY_NAMES,
         kind_names=COMPLAINANT_KIND_NAMES,
         contact_names=CONTACT_NAMES,
+        channel_names=CHANNEL_NAMES,
+        involvement_names=INVOLVEMENT_NAMES,
+        not_classified=NOT_CLASSIFIED,
         risk_names=RISK_NAMES,
+        role_names=ASSIGNMENT_ROLE_NAMES,
         band=BAND_NAMES[min(case.queue_rank // queue.BAND, 2)],
         language=_language_name(policy, case.language),
-        reviewers=reviewers,
         proposal=proposal,
         proposal_stage=STAGE_NAMES[proposal.to_stage] if proposal else None,
-        proposer=names.get(proposal.proposed_by_id, "") if proposal else None,
+        proposer=view.staff_names.get(proposal.proposed_by_id, "") if proposal else None,
         can_confirm=proposal is not None and proposal.proposed_by_id != user.id,
         moves=bool(_reviewer_moves(case)),
         received=case.stage is Stage.RECEIVED,
