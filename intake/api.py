@@ -26,20 +26,15 @@ from grievance.models import (
     MECHANISM_CODE,
     Anonymity,
     Case,
-    CaseEvent,
     Channel,
     Complainant,
     ComplainantKind,
     ContactChannel,
-    Direction,
     Mechanism,
-    Message,
     Role,
-    Visibility,
 )
-from grievance.services import deadlines
 from grievance.services.actors import Actor
-from grievance.services.caselog import visible_payload
+from grievance.services.casereads import complainant_view
 from grievance.services.errors import InvalidInput
 from grievance.services.filing import (
     STATEMENT_MAX,
@@ -48,7 +43,7 @@ from grievance.services.filing import (
     file_case,
     find_complainant,
 )
-from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+from grievance.services.messages import MESSAGE_MAX, add_message
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on
@@ -266,41 +261,32 @@ def _complainant(code_text: str) -> Complainant:
 
 
 def _followup(complainant: Complainant) -> FollowupOut:
-    ctx = service_context()
+    """The complainant's view of their case (`casereads.complainant_view`), as JSON."""
     case = db.session.get_one(Case, complainant.case_id)
-    events = []
-    for event in db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-    ):
-        details = visible_payload(event, Visibility.PARTIES)
-        if details is not None:
-            events.append(
-                EventOut(
-                    at=event.created_at,
-                    kind=event.kind,
-                    stage_from=event.stage_from.value if event.stage_from else None,
-                    stage_to=event.stage_to.value if event.stage_to else None,
-                    details=details,
-                )
-            )
+    view = complainant_view(service_context(), case, complainant)
     return FollowupOut(
-        reference=case.reference,
-        stage=case.stage.value,
-        waiting_for_complainant=case.clock_paused_at is not None,
+        reference=view.reference,
+        stage=view.stage.value,
+        waiting_for_complainant=view.waiting,
         deadlines=[
-            DeadlineOut(code=d.code, due_at=d.due_at, paused=d.paused_at is not None)
-            for d in deadlines.open_deadlines(ctx.session, case)
+            DeadlineOut(code=limit.code, due_at=limit.due_at, paused=limit.paused)
+            for limit in view.time_limits
         ],
-        events=events,
+        events=[
+            EventOut(
+                at=event.at,
+                kind=event.kind,
+                stage_from=event.stage_from.value if event.stage_from else None,
+                stage_to=event.stage_to.value if event.stage_to else None,
+                details=event.details(),
+            )
+            for event in view.events
+        ],
         messages=[
             MessageOut(
-                at=message.created_at,
-                from_complainant=message.direction is Direction.FROM_COMPLAINANT,
-                body=read_message(ctx, message),
+                at=message.created_at, from_complainant=message.from_complainant, body=message.body
             )
-            for message in db.session.scalars(
-                select(Message).where(Message.case_id == case.id).order_by(Message.id)
-            )
+            for message in view.messages
         ],
     )
 

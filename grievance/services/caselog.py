@@ -5,12 +5,15 @@ UTF-8 JSON) of the event and the previous event's hash; the case row keeps the c
 and the last hash, so a row altered, deleted, inserted or reordered breaks the chain.
 
 Views are allowlists (DESIGN invariant 4): `EVENT_KINDS` declares, for each kind of
-event, who may see that it happened and who may see each payload field. A payload
-field that is not declared cannot be written.
+event, who may see that it happened, who may see each payload field and, for what the
+parties see, whom it concerns (each company sees only what concerns it). A payload
+field that is not declared cannot be written. The read models
+(`grievance.services.casereads`) build every audience's view from this table.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,10 +41,25 @@ PUBLIC, PARTIES, REVIEWERS, INTERNAL = (
 _DEADLINE_FIELDS = {"deadlines_opened": PARTIES, "deadlines_closed": PARTIES}
 
 
+class Concerns(enum.Enum):
+    """Whom an event the parties may see is about. The complainant sees every `parties`
+    event of their case; a company only those of the case as a whole and those that name
+    it (DESIGN invariant 4: one company never sees another's private responses)."""
+
+    #: Every party: the case filed, its stages and decisions with their reasons, time limits.
+    CASE = "case"
+    #: The company the event names: its `company_id`, or the company of its remedy action.
+    COMPANY = "company"
+    #: The complainant and the mechanism: messages, files, requests, satisfaction.
+    COMPLAINANT = "complainant"
+
+
 @dataclass(frozen=True)
 class EventKind:
     visibility: Visibility
     fields: Mapping[str, Visibility]
+    #: For `public` and `parties` events: whom they concern (the narrowest by default).
+    concerns: Concerns = Concerns.COMPLAINANT
 
 
 EVENT_KINDS: dict[str, EventKind] = {
@@ -61,6 +79,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "recorded_by_staff": REVIEWERS,
             **_DEADLINE_FIELDS,
         },
+        Concerns.CASE,
     ),
     "stage_changed": EventKind(
         PUBLIC,
@@ -71,6 +90,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "phone_contacts_erased": REVIEWERS,
             **_DEADLINE_FIELDS,
         },
+        Concerns.CASE,
     ),
     "decision_proposed": EventKind(
         REVIEWERS, {"proposal_id": REVIEWERS, "to_stage": REVIEWERS, "reason": REVIEWERS}
@@ -101,7 +121,9 @@ EVENT_KINDS: dict[str, EventKind] = {
             "needs_interpreter": REVIEWERS,
         },
     ),
-    "company_added": EventKind(PARTIES, {"company_id": PARTIES, "company": PARTIES}),
+    "company_added": EventKind(
+        PARTIES, {"company_id": PARTIES, "company": PARTIES}, Concerns.COMPANY
+    ),
     "involvement_classified": EventKind(
         PARTIES,
         {
@@ -114,6 +136,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "trigger": PARTIES,
             "obligations": PARTIES,
         },
+        Concerns.COMPANY,
     ),
     "severity_assessed": EventKind(
         REVIEWERS,
@@ -153,6 +176,8 @@ EVENT_KINDS: dict[str, EventKind] = {
             "days": PARTIES,
             "reason": PARTIES,
         },
+        # a remedy action's time limit (its `code`) concerns that action's company only
+        Concerns.CASE,
     ),
     "deadline_reminder": EventKind(
         REVIEWERS, {"code": REVIEWERS, "due_at": REVIEWERS, "notified": INTERNAL}
@@ -181,6 +206,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "status": PARTIES,
             **_DEADLINE_FIELDS,
         },
+        Concerns.COMPANY,
     ),
     "remedy_status_changed": EventKind(
         PARTIES,
@@ -190,8 +216,11 @@ EVENT_KINDS: dict[str, EventKind] = {
             "previous_status": PARTIES,
             **_DEADLINE_FIELDS,
         },
+        Concerns.COMPANY,
     ),
-    "remedy_response": EventKind(PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}),
+    "remedy_response": EventKind(
+        PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}, Concerns.COMPANY
+    ),
     # A reviewer's translation of the statement or of a message (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
     "translation_added": EventKind(
