@@ -33,6 +33,7 @@ from grievance.services import caselog, contacts, deadlines, lifecycle, queue
 from grievance.services.actors import SYSTEM, Actor, acts_on_case
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
+    Code,
     ConflictOfInterest,
     ForbiddenTransition,
     FourEyesRequired,
@@ -378,14 +379,14 @@ def place_reviewer(
     the case (R06), recused from it, or is already on it."""
     profile = ctx.session.get(ReviewerProfile, reviewer.id)
     if reviewer.role is not Role.REVIEWER or profile is None or not reviewer.active:
-        raise InvalidInput({"reviewer": "Not an active reviewer."})
+        raise InvalidInput({"reviewer": Code.NOT_A_REVIEWER})
     if conflicts_with_case(ctx, reviewer.id, case):
         raise ConflictOfInterest(f"reviewer {reviewer.id} declared a conflict with this case")
     if reviewer.id in recused_from(ctx, case):
         raise ConflictOfInterest(f"reviewer {reviewer.id} recused from this case")
     current = active_assignments(ctx, case)
     if any(row.reviewer_id == reviewer.id for row in current.values()):
-        raise InvalidInput({"reviewer": "Already assigned to this case."})
+        raise InvalidInput({"reviewer": Code.ALREADY_ASSIGNED})
     now = ctx.now()
     if role in current:
         end_assignment(ctx, case, current[role], actor, END_REASSIGNED, now)
@@ -487,9 +488,11 @@ def assess_severity(
         "irremediability": irremediability,
         "likelihood": likelihood,
     }
-    wrong = {name: "From 1 to 5." for name, value in values.items() if not 1 <= value <= 5}
+    wrong = [name for name, value in values.items() if not 1 <= value <= 5]
     if wrong:
-        raise InvalidInput(wrong)
+        raise InvalidInput(
+            dict.fromkeys(wrong, Code.OUT_OF_RANGE), {name: {"min": 1, "max": 5} for name in wrong}
+        )
     for name, value in values.items():
         setattr(case, f"severity_{name}", value)
     queue.refresh_queue_rank(case, ctx.case_policy(case))

@@ -7,7 +7,7 @@ from grievance.services import caselog, contacts, deadlines, timekeeping
 from grievance.services.actors import Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.filing import normalise_text
 
 MESSAGE_MAX = 10_000
@@ -43,9 +43,9 @@ def add_message(
         raise NotAllowed("feedback goes from the reviewers to the complainant")
     text = normalise_text(body)
     if not text:
-        raise InvalidInput({"body": "Write a message."})
+        raise InvalidInput({"body": Code.REQUIRED})
     if len(text) > MESSAGE_MAX:
-        raise InvalidInput({"body": f"Please keep it under {MESSAGE_MAX} characters."})
+        raise InvalidInput.too_long("body", MESSAGE_MAX)
     now = ctx.now()
     message = Message(
         case_id=case.id,

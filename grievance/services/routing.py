@@ -53,6 +53,7 @@ from grievance.services.actors import SYSTEM, Actor
 from grievance.services.cases import require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
+    Code,
     ConflictOfInterest,
     InvalidInput,
     NotAllowed,
@@ -470,13 +471,13 @@ def override_assignment(
     facts = case_facts(ctx, case)
     found = candidates(ctx, [reviewer.id])
     if not found:
-        raise InvalidInput({"reviewer": "Not an active reviewer."})
+        raise InvalidInput({"reviewer": Code.NOT_A_REVIEWER})
     (candidate,) = found
     excluded = exclusion(candidate, facts)
     if excluded is Exclusion.CONFLICT:
         raise ConflictOfInterest(f"reviewer {reviewer.id} declared a conflict with this case")
     if excluded is Exclusion.ASSIGNED:
-        raise InvalidInput({"reviewer": "Already assigned to this case."})
+        raise InvalidInput({"reviewer": Code.ALREADY_ASSIGNED})
     if reviewer.id in cases.recused_from(ctx, case):
         raise ConflictOfInterest(f"reviewer {reviewer.id} recused from this case")
     current = cases.active_assignments(ctx, case)
@@ -513,7 +514,7 @@ def remove_reviewer(
     why = _require_secretariat(ctx, actor, case, reason)
     current = {row.reviewer_id: row for row in cases.active_assignments(ctx, case).values()}
     if reviewer.id not in current:
-        raise InvalidInput({"reviewer": "Not assigned to this case."})
+        raise InvalidInput({"reviewer": Code.NOT_ASSIGNED})
     assignment = current[reviewer.id]
     cases.end_assignment(ctx, case, assignment, actor, f"{cases.END_REMOVED}: {why}", ctx.now())
     return fill_roles(ctx, case, SYSTEM, f"the {assignment.role.value} was removed")
@@ -538,7 +539,7 @@ def declare_conflict(
     if actor.role is Role.REVIEWER and actor.user_id != reviewer.id:
         raise NotAllowed("a reviewer declares their own conflicts")
     if ctx.session.get(ReviewerProfile, reviewer.id) is None:
-        raise InvalidInput({"reviewer": "Not a reviewer."})
+        raise InvalidInput({"reviewer": Code.NOT_A_REVIEWER})
     if not reason.strip():
         raise ReasonRequired("say what the conflict is")
     is_company = isinstance(subject, Company)
@@ -550,7 +551,7 @@ def declare_conflict(
         )
     )
     if standing is not None:
-        raise InvalidInput({"conflict": "Already declared."})
+        raise InvalidInput({"conflict": Code.ALREADY_DECLARED})
     conflict = Conflict(
         reviewer_id=reviewer.id,
         company_id=subject.id if is_company else None,

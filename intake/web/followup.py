@@ -29,7 +29,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from grievance.extensions import db
 from grievance.extensions import intake_limiter as limiter
-from grievance.http import uploads
+from grievance.http import refusals, uploads
 from grievance.http.context import service_context
 from grievance.http.errors import http_error
 from grievance.http.events import describe
@@ -46,8 +46,8 @@ from grievance.models import (
 from grievance.services import attachments, remedy, satisfaction
 from grievance.services.actors import Actor
 from grievance.services.casereads import COMPLAINANT, complainant_view
-from grievance.services.errors import InvalidInput
-from grievance.services.filing import find_complainant, normalise_text
+from grievance.services.errors import Code, InvalidInput
+from grievance.services.filing import find_complainant
 from grievance.services.messages import MESSAGE_MAX, add_message
 
 blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
@@ -177,11 +177,11 @@ def case() -> str | Response | tuple[str, int]:
                 message = (
                     add_message(ctx, the_case, actor, body, Channel.WEB) if body.strip() else None
                 )
-            except InvalidInput:
+            except InvalidInput as refused:
                 # The form counts what was typed, the service what is kept: NFC may write
                 # a character as two (10,000 x U+0958 are 20,000 code points once kept).
-                if len(normalise_text(body)) > MESSAGE_MAX:
-                    form.body.errors = [TOO_LONG % {"max": MESSAGE_MAX}]
+                if refused.errors.get("body") is Code.TOO_LONG:
+                    form.body.errors = [refusals.message(refused, "body")]
                 else:
                     form.body.errors = [gettext("Write a message or add a file.")]
             else:
