@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grievance.models import Case, CaseEvent, Stage, Visibility
+from grievance.models import Case, CaseEvent, Role, Stage, Visibility
 from grievance.services.actors import Actor
 
 GENESIS = "0" * 64
@@ -207,9 +207,43 @@ class UnknownEventField(ValueError):
 # -- writing ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Entry:
+    """An event before it is written: what it says, without who, when and where in the
+    chain. The services build one with `grievance.services.events` and `record` it; the
+    synthetic-case generator builds the same and hashes it with `event_digest`."""
+
+    kind: str
+    #: Plain JSON values only (`canonical_text` encodes them as they are).
+    payload: Mapping[str, Any]
+    stage_from: Stage | None = None
+    stage_to: Stage | None = None
+
+    @property
+    def visibility(self) -> Visibility:
+        return visibility_of(self.kind, self.payload)
+
+
+def visibility_of(kind: str, fields: Iterable[str]) -> Visibility:
+    """The visibility of an event of `kind`; refuses an unknown kind and fields the kind
+    does not declare."""
+    spec = EVENT_KINDS.get(kind)
+    if spec is None:
+        raise UnknownEventField(f"unknown event kind {kind!r}")
+    undeclared = sorted(set(fields) - set(spec.fields))
+    if undeclared:
+        raise UnknownEventField(f"{kind}: undeclared payload fields {', '.join(undeclared)}")
+    return spec.visibility
+
+
+def time_text(moment: datetime) -> str:
+    """A time as the log writes it: UTC, to the microsecond (2026-06-01T12:00:00.000000Z)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return time_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Visibility):
@@ -224,27 +258,68 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Sorted keys, compact, UTF-8 as written, no NaN: the canonical form of `canonical`.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical(data: Mapping[str, Any]) -> bytes:
     return json.dumps(
         _jsonable(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
 
 
+def canonical_text(plain: Mapping[str, Any]) -> str:
+    """`canonical` of a mapping of plain JSON values (strings, numbers, booleans, None, and
+    lists and string-keyed mappings of them), as text, without converting times, dates and
+    sets first: fast, for payloads that `events` built. Anything else is refused."""
+    return _CANONICAL.encode(plain)
+
+
+def event_digest(
+    reference: str,
+    seq: int,
+    kind: str,
+    visibility: Visibility,
+    actor_role: Role,
+    actor_id: int | None,
+    stage_from: Stage | None,
+    stage_to: Stage | None,
+    payload_text: str,
+    created_at: datetime,
+    prev: str,
+) -> str:
+    """The hash of an event: SHA-256 of `canonical` of its body (the keys below, sorted),
+    written out around `payload_text`, the payload's canonical text (`canonical_text`, or
+    `canonical` decoded). The one hash function of the log: `compute_hash`, `append`,
+    `verify_case` and the synthetic-case generator all come here."""
+    value = _CANONICAL.encode
+    body = (
+        f'{{"actor_id":{value(actor_id)},"actor_role":{value(actor_role.value)},'
+        f'"case":{value(reference)},"created_at":"{time_text(created_at)}",'
+        f'"kind":{value(kind)},"payload":{payload_text},"prev":{value(prev)},'
+        f'"seq":{value(seq)},"stage_from":{value(stage_from.value if stage_from else None)},'
+        f'"stage_to":{value(stage_to.value if stage_to else None)},'
+        f'"visibility":{value(visibility.label)}}}'
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 def compute_hash(event: CaseEvent, reference: str) -> str:
-    body = {
-        "case": reference,
-        "seq": event.seq,
-        "kind": event.kind,
-        "visibility": event.visibility,
-        "actor_role": event.actor_role.value,
-        "actor_id": event.actor_id,
-        "stage_from": event.stage_from.value if event.stage_from else None,
-        "stage_to": event.stage_to.value if event.stage_to else None,
-        "payload": event.payload,
-        "created_at": event.created_at,
-        "prev": event.prev_hash,
-    }
-    return hashlib.sha256(canonical(body)).hexdigest()
+    return event_digest(
+        reference,
+        event.seq,
+        event.kind,
+        event.visibility,
+        event.actor_role,
+        event.actor_id,
+        event.stage_from,
+        event.stage_to,
+        canonical(event.payload).decode("utf-8"),
+        event.created_at,
+        event.prev_hash,
+    )
 
 
 def append(
@@ -261,18 +336,13 @@ def append(
 ) -> CaseEvent:
     """Write the next event of a case. Call it in the transaction of the change it records,
     with the case row locked (`Context.lock_case`)."""
-    spec = EVENT_KINDS.get(kind)
-    if spec is None:
-        raise UnknownEventField(f"unknown event kind {kind!r}")
     payload = dict(payload or {})
-    undeclared = sorted(set(payload) - set(spec.fields))
-    if undeclared:
-        raise UnknownEventField(f"{kind}: undeclared payload fields {', '.join(undeclared)}")
+    declared = visibility_of(kind, payload)
     event = CaseEvent(
         case_id=case.id,
         seq=case.event_count + 1,
         kind=kind,
-        visibility=visibility if visibility is not None else spec.visibility,
+        visibility=visibility if visibility is not None else declared,
         actor_role=actor.role,
         actor_id=actor.user_id,
         stage_from=stage_from,
@@ -288,6 +358,20 @@ def append(
     case.updated_at = at
     session.add(event)
     return event
+
+
+def record(session: Session, case: Case, entry: Entry, actor: Actor, at: datetime) -> CaseEvent:
+    """`append` an event that `grievance.services.events` built."""
+    return append(
+        session,
+        case,
+        entry.kind,
+        actor,
+        at,
+        entry.payload,
+        stage_from=entry.stage_from,
+        stage_to=entry.stage_to,
+    )
 
 
 # -- reading ------------------------------------------------------------------------
