@@ -6,9 +6,7 @@ event in one savepoint: a refusal or a failure leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -27,7 +25,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import caselog, contacts, deadlines, lifecycle, queue
+from grievance.services import caselog, contacts, deadlines, events, lifecycle, queue
 from grievance.services.actors import SYSTEM, Actor, acts_on_case
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
@@ -68,20 +66,20 @@ def _enter_stage(
     target: Stage,
     actor: Actor,
     reason: str,
-    extra: dict[str, object] | None = None,
+    proposal: DecisionProposal | None = None,
 ) -> None:
+    """Move the (locked, checked) case to `target` and log it; `proposal` is the decision
+    taken with four eyes, if it is one."""
     now = ctx.now()
     source = case.stage
     case.stage = target
     case.stage_entered_at = now
     if target is Stage.ACKNOWLEDGED and case.acknowledged_at is None:
         case.acknowledged_at = now
-    payload: dict[str, object] = dict(extra or {})
+    forgotten = 0
     if target in ENDED_STAGES:
         case.closed_at = now
         forgotten = contacts.forget_anonymous_phones(ctx, case)
-        if forgotten:
-            payload["phone_contacts_erased"] = forgotten
     elif source in ENDED_STAGES:  # reopened on appeal
         case.closed_at = None
     stale = _pending_proposal(ctx, case)
@@ -89,12 +87,16 @@ def _enter_stage(
         # A decision proposed in the stage the case leaves no longer applies.
         _drop_proposal(ctx, case, stale, actor, f"the case moved on to {target.value}")
     changes = deadlines.on_stage_entered(ctx.session, case, ctx.case_policy(case), target, now)
-    payload.update(changes.payload())
-    if reason.strip():
-        payload["reason"] = reason.strip()
-    caselog.append(
-        ctx.session, case, "stage_changed", actor, now, payload, stage_from=source, stage_to=target
+    entry = events.stage_changed(
+        source,
+        target,
+        reason=reason.strip(),
+        proposal_id=proposal.id if proposal is not None else None,
+        proposed_by=proposal.proposed_by_id if proposal is not None else None,
+        phone_contacts_erased=forgotten,
+        deadlines=changes.payload(),
     )
+    caselog.record(ctx.session, case, entry, actor, now)
 
 
 @atomic
@@ -139,14 +141,10 @@ def propose_decision(
     )
     ctx.session.add(proposal)
     ctx.session.flush()
-    caselog.append(
-        ctx.session,
-        case,
-        "decision_proposed",
-        actor,
-        ctx.now(),
-        {"proposal_id": proposal.id, "to_stage": target.value, "reason": proposal.reason},
+    entry = events.decision_proposed(
+        proposal_id=proposal.id, to_stage=target, reason=proposal.reason
     )
+    caselog.record(ctx.session, case, entry, actor, ctx.now())
     return proposal
 
 
@@ -163,14 +161,7 @@ def confirm_decision(ctx: Context, proposal: DecisionProposal, actor: Actor) -> 
     proposal.state = ProposalState.CONFIRMED
     proposal.decided_by_id = actor.user_id
     proposal.decided_at = ctx.now()
-    _enter_stage(
-        ctx,
-        case,
-        proposal.to_stage,
-        actor,
-        proposal.reason,
-        {"proposal_id": proposal.id, "proposed_by": proposal.proposed_by_id},
-    )
+    _enter_stage(ctx, case, proposal.to_stage, actor, proposal.reason, proposal)
     return case
 
 
@@ -198,14 +189,10 @@ def _drop_proposal(
     proposal.state = ProposalState.WITHDRAWN
     proposal.decided_by_id = actor.user_id
     proposal.decided_at = ctx.now()
-    caselog.append(
-        ctx.session,
-        case,
-        "decision_withdrawn",
-        actor,
-        ctx.now(),
-        {"proposal_id": proposal.id, "to_stage": proposal.to_stage.value, "reason": reason},
+    entry = events.decision_withdrawn(
+        proposal_id=proposal.id, to_stage=proposal.to_stage, reason=reason
     )
+    caselog.record(ctx.session, case, entry, actor, ctx.now())
 
 
 # -- reviewers ------------------------------------------------------------------------
@@ -318,7 +305,8 @@ def place_reviewer(
     *,
     score: float | None,
     reasons: list[str],
-    extra: Mapping[str, Any] | None = None,
+    trigger: str | None = None,
+    override_reason: str | None = None,
 ) -> Assignment:
     """Put `reviewer` on the (locked) case as `role`, ending whoever held it, and log it.
     Refuses anyone who is not an active reviewer, has a conflict with a company or site of
@@ -346,21 +334,16 @@ def place_reviewer(
     ctx.session.add(assignment)
     ctx.session.flush()
     case.needs_interpreter = interpreter_needed(ctx, case)
-    caselog.append(
-        ctx.session,
-        case,
-        "reviewer_assigned",
-        actor,
-        now,
-        {
-            "reviewer_id": reviewer.id,
-            "role": role.value,
-            "score": score,
-            "reasons": reasons,
-            "needs_interpreter": case.needs_interpreter,
-            **(extra or {}),
-        },
+    entry = events.reviewer_assigned(
+        reviewer_id=reviewer.id,
+        role=role,
+        score=score,
+        reasons=reasons,
+        needs_interpreter=case.needs_interpreter,
+        trigger=trigger,
+        override_reason=override_reason,
     )
+    caselog.record(ctx.session, case, entry, actor, now)
     ctx.session.expire(case, ["assignments"])
     return assignment
 
@@ -374,19 +357,13 @@ def end_assignment(
     assignment.end_reason = reason[:40]
     ctx.session.flush()
     case.needs_interpreter = interpreter_needed(ctx, case)
-    caselog.append(
-        ctx.session,
-        case,
-        "reviewer_unassigned",
-        actor,
-        now,
-        {
-            "reviewer_id": assignment.reviewer_id,
-            "role": assignment.role.value,
-            "reason": reason,
-            "needs_interpreter": case.needs_interpreter,
-        },
+    entry = events.reviewer_unassigned(
+        reviewer_id=assignment.reviewer_id,
+        role=assignment.role,
+        reason=reason,
+        needs_interpreter=case.needs_interpreter,
     )
+    caselog.record(ctx.session, case, entry, actor, now)
     ctx.session.expire(case, ["assignments"])
 
 
@@ -428,19 +405,17 @@ def assess_severity(
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only reviewers assess severity")
     require_part(ctx, actor, case)
-    values = {
-        "scale": scale,
-        "scope": scope,
-        "irremediability": irremediability,
-        "likelihood": likelihood,
-    }
+    entry = events.severity_assessed(
+        scale=scale, scope=scope, irremediability=irremediability, likelihood=likelihood
+    )
+    values = entry.payload
     wrong = {name: "From 1 to 5." for name, value in values.items() if not 1 <= value <= 5}
     if wrong:
         raise InvalidInput(wrong)
     for name, value in values.items():
         setattr(case, f"severity_{name}", value)
     queue.refresh_queue_rank(case, ctx.case_policy(case))
-    caselog.append(ctx.session, case, "severity_assessed", actor, ctx.now(), values)
+    caselog.record(ctx.session, case, entry, actor, ctx.now())
     return case
 
 
@@ -453,7 +428,5 @@ def assess_reprisal_risk(ctx: Context, case: Case, actor: Actor, level: Reprisal
     require_part(ctx, actor, case)
     case.reprisal_risk = level
     queue.refresh_queue_rank(case, ctx.case_policy(case))
-    caselog.append(
-        ctx.session, case, "reprisal_risk_assessed", actor, ctx.now(), {"level": level.value}
-    )
+    caselog.record(ctx.session, case, events.reprisal_risk_assessed(level), actor, ctx.now())
     return case

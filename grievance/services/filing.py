@@ -29,7 +29,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, deadlines, queue, routing
+from grievance.services import caselog, deadlines, events, queue, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import InvalidInput, NotAllowed
@@ -223,28 +223,21 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     complainant, code = _add_complainant(ctx, case, filing.complainant, filing.language, now)
 
     changes = deadlines.on_stage_entered(ctx.session, case, policy, Stage.RECEIVED, received_at)
-    caselog.append(
-        ctx.session,
-        case,
-        "case_filed",
-        actor,
-        now,
-        {
-            "reference": case.reference,
-            "mechanism": mechanism.code,
-            "themes": case.theme_codes,
-            "country": case.country,
-            "policy_version": policy_version,
-            "channel": case.channel.value,
-            "language": case.language,
-            "urgent": case.urgent,
-            "complainant_kind": complainant.kind.value,
-            "anonymity": complainant.anonymity.value,
-            "recorded_by_staff": actor.role in (Role.REVIEWER, Role.SECRETARIAT),
-            **changes.payload(),
-        },
-        stage_to=Stage.RECEIVED,
+    filed = events.case_filed(
+        reference=case.reference,
+        mechanism=mechanism.code,
+        themes=case.theme_codes,
+        country=case.country,
+        policy_version=policy_version,
+        channel=case.channel,
+        language=case.language,
+        urgent=case.urgent,
+        complainant_kind=complainant.kind,
+        anonymity=complainant.anonymity,
+        recorded_by_staff=actor.role in STAFF_RECORDERS,
+        deadlines=changes.payload(),
     )
+    caselog.record(ctx.session, case, filed, actor, now)
     routing.route_case(ctx, case, SYSTEM, reason="case filed")
     ctx.session.flush()
     return FiledCase(case=case, complainant=complainant, receipt_code=code)

@@ -411,7 +411,7 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
             actor,
             score=pick.score.points,
             reasons=chosen.reasons(pick, facts),
-            extra={"trigger": trigger},
+            trigger=trigger,
         )
         for pick in chosen.picks
     ]
@@ -496,7 +496,8 @@ def override_assignment(
         actor,
         score=fit.points,
         reasons=reasons,
-        extra={"trigger": "override", "override_reason": why},
+        trigger="override",
+        override_reason=why,
     )
     if queue.is_urgent(case, ctx.case_policy(case)):
         _notify(ctx, [reviewer.id], URGENT_CASE, case)
