@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import groupby
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -207,8 +207,7 @@ class UnknownEventField(ValueError):
 # -- writing ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """An event before it is written: what it says, without who, when and where in the
     chain. The services build one with `grievance.services.events` and `record` it; the
     synthetic-case generator builds the same and hashes it with `event_digest`."""
@@ -237,8 +236,12 @@ def visibility_of(kind: str, fields: Iterable[str]) -> Visibility:
 
 
 def time_text(moment: datetime) -> str:
-    """A time as the log writes it: UTC, to the microsecond (2026-06-01T12:00:00.000000Z)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A time as the log writes it: UTC, to the microsecond (2026-06-01T12:00:00.000000Z),
+    as `strftime("%Y-%m-%dT%H:%M:%S.%fZ")` writes it."""
+    utc = moment.astimezone(UTC)
+    if utc.year < 1000:  # strftime leaves such a year unpadded, isoformat pads it
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # faster; "+00:00" becomes Z
 
 
 def _jsonable(value: Any) -> Any:
@@ -294,16 +297,30 @@ def event_digest(
     written out around `payload_text`, the payload's canonical text (`canonical_text`, or
     `canonical` decoded). The one hash function of the log: `compute_hash`, `append`,
     `verify_case` and the synthetic-case generator all come here."""
-    value = _CANONICAL.encode
     body = (
-        f'{{"actor_id":{value(actor_id)},"actor_role":{value(actor_role.value)},'
-        f'"case":{value(reference)},"created_at":"{time_text(created_at)}",'
-        f'"kind":{value(kind)},"payload":{payload_text},"prev":{value(prev)},'
-        f'"seq":{value(seq)},"stage_from":{value(stage_from.value if stage_from else None)},'
-        f'"stage_to":{value(stage_to.value if stage_to else None)},'
-        f'"visibility":{value(visibility.label)}}}'
+        f'{{"actor_id":{_number(actor_id)},"actor_role":{_ROLES[actor_role]},'
+        f'"case":{_string(reference)},"created_at":"{time_text(created_at)}",'
+        f'"kind":{_string(kind)},"payload":{payload_text},"prev":{_string(prev)},'
+        f'"seq":{_number(seq)},"stage_from":{_STAGES[stage_from]},'
+        f'"stage_to":{_STAGES[stage_to]},"visibility":{_VISIBILITIES[visibility]}}}'
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+# The canonical text of the body's values, as `_CANONICAL` writes them.
+_string = json.encoder.encode_basestring  # a string, UTF-8 as written (ensure_ascii=False)
+
+
+def _number(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
+
+
+_ROLES = {role: _string(role.value) for role in Role}
+_STAGES: dict[Stage | None, str] = {
+    None: "null",
+    **{stage: _string(stage.value) for stage in Stage},
+}
+_VISIBILITIES = {visibility: _string(visibility.label) for visibility in Visibility}
 
 
 def compute_hash(event: CaseEvent, reference: str) -> str:

@@ -11,7 +11,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,8 +82,7 @@ def remind_at(limit: TimeLimit, opened: datetime, due: datetime) -> datetime:
     return opened + (due - opened) * limit.reminder_share
 
 
-@dataclass(frozen=True)
-class Running:
+class Running(NamedTuple):
     """An open deadline as the rules below see it: plain values, no row."""
 
     code: str
@@ -94,22 +93,19 @@ class Running:
     paused_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Closing:
+class Closing(NamedTuple):
     code: str
     state: DeadlineState
     #: Why it was waived.
     note: str = ""
 
 
-@dataclass(frozen=True)
-class Opening:
+class Opening(NamedTuple):
     limit: TimeLimit
     due: datetime
 
 
-@dataclass(frozen=True)
-class StageEntry:
+class StageEntry(NamedTuple):
     """What entering a stage does to a case's deadlines (`entering_stage`)."""
 
     closing: list[Closing]
@@ -141,7 +137,8 @@ def entering_stage(
             closing.append(Closing(item.code, DeadlineState.WAIVED, f"case {stage.value}"))
     # A limit still running (investigation -> dialogue -> investigation) keeps running:
     # re-entering its stage neither restarts it nor opens a second one.
-    still = {item.code for item in running}.difference(item.code for item in closing)
+    closed = {item.code for item in closing}
+    still = {item.code for item in running if item.code not in closed}
     opening = [
         Opening(limit, due_at(limit, now, calendar))
         for limit in starting

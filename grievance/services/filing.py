@@ -47,6 +47,8 @@ STAFF_RECORDERS = (Role.REVIEWER, Role.SECRETARIAT)
 STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.IN_PERSON)
 PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Why routing runs when a case is filed (the `trigger` of its `reviewer_assigned`).
+ROUTED_ON_FILING = "case filed"
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         deadlines=changes.payload(),
     )
     caselog.record(ctx.session, case, filed, actor, now)
-    routing.route_case(ctx, case, SYSTEM, reason="case filed")
+    routing.route_case(ctx, case, SYSTEM, reason=ROUTED_ON_FILING)
     ctx.session.flush()
     return FiledCase(case=case, complainant=complainant, receipt_code=code)
 

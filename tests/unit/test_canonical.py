@@ -226,6 +226,19 @@ def test_the_digest_is_sha256_of_the_canonical_body(
     assert caselog.event_digest(*arguments, caselog.canonical_text(payload), at, prev) == expected
 
 
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),  # noqa: DTZ001 - bounds of a zoned strategy
+        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=6)), timezone(-timedelta(hours=5))]
+        ),
+    )
+)
+def test_times_are_written_as_strftime_writes_them(moment):
+    assert caselog.time_text(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def test_canonical_text_refuses_what_is_not_plain_json():
     with pytest.raises(TypeError):
         caselog.canonical_text({"at": AT})
