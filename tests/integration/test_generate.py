@@ -26,7 +26,9 @@ from grievance.models import (
     DataKey,
     Deadline,
     DeadlineState,
+    DecisionProposal,
     Mechanism,
+    ProposalState,
     ReferenceCounter,
     ReprisalRisk,
     ReviewerProfile,
@@ -77,8 +79,26 @@ def test_it_writes_what_it_reports(generated):
         (DataKey, "data_key"),
         (Complainant, "complainant"),
         (CaseTheme, "case_theme"),
+        (DecisionProposal, "decision_proposal"),
     ):
         assert session.scalar(select(func.count()).select_from(model)) == report.rows[name]
+    # Each four-eyes decision: a confirmed proposal by the lead, named by its move.
+    proposals = {row.id: row for row in session.scalars(select(DecisionProposal))}
+    assert proposals
+    decided = [
+        event
+        for case in generated.cases
+        for event in case.events
+        if event.kind == "stage_changed" and "proposal_id" in event.payload
+    ]
+    assert sorted(event.payload["proposal_id"] for event in decided) == sorted(proposals)
+    for event in decided:
+        proposal = proposals[event.payload["proposal_id"]]
+        assert proposal.state is ProposalState.CONFIRMED
+        assert (proposal.case_id, proposal.to_stage) == (event.case_id, event.stage_to)
+        assert proposal.proposed_by_id == event.payload["proposed_by"] != event.actor_id
+        assert proposal.decided_by_id == event.actor_id
+        assert proposal.proposed_at < proposal.decided_at == event.created_at
     assert "Generated 300 synthetic cases" in report.summary
     assert REVIEWER_PASSWORD in report.summary
 
