@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from grievance.models import Case, Deadline, DeadlineState, Stage
 from grievance.models.case import ENDED_STAGES
 from grievance.policies import Calendar, Policy, TimeLimit
-from grievance.services.caselog import time_text
+from grievance.services.canonical import time_text
 
 
 def add_months(moment: datetime, months: int) -> datetime:
