@@ -115,7 +115,7 @@ def demo_data() -> None:
 def generate_command(cases: int, mechanisms: int, reviewers: int, seed: int) -> None:
     """Fill this database with synthetic cases for load tests and benchmarks: their
     reviewers, deadlines, hash-chained logs and sealed statements (see
-    grievance/demo/generate.py). Commits every 10,000 cases. Never in production."""
+    grievance/demo/generate/). Commits every 10,000 cases. Never in production."""
     from grievance.demo.generate import Spec, generate, settle
 
     if current_settings().env == "production":

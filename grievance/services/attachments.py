@@ -27,8 +27,7 @@ from sqlalchemy import delete, select
 
 from grievance.models import Attachment, Case, Message, PendingUpload, Role
 from grievance.services import caselog
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed
 

@@ -1,8 +1,9 @@
 """The case log: append-only, hash-chained, with a visibility for every event and field.
 
 Each event's hash is SHA-256 over a canonical serialisation (sorted-key, compact,
-UTF-8 JSON) of the event and the previous event's hash; the case row keeps the count
-and the last hash, so a row altered, deleted, inserted or reordered breaks the chain.
+UTF-8 JSON) of the event and the previous event's hash (`services.canonical`, whose
+functions are imported here); the case row keeps the count and the last hash, so a row
+altered, deleted, inserted or reordered breaks the chain.
 
 Views are allowlists (DESIGN invariant 4): `EVENT_KINDS` declares, for each kind of
 event, who may see that it happened, who may see each payload field and, for what the
@@ -14,20 +15,24 @@ field that is not declared cannot be written. The read models
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseEvent, Stage, Visibility
 from grievance.services.actors import Actor
+from grievance.services.canonical import canonical as canonical
+from grievance.services.canonical import canonical_text as canonical_text
+from grievance.services.canonical import compute_hash as compute_hash
+from grievance.services.canonical import event_digest as event_digest
+from grievance.services.canonical import time_text as time_text
 
 GENESIS = "0" * 64
 
@@ -236,44 +241,32 @@ class UnknownEventField(ValueError):
 # -- writing ------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Visibility):
-        return value.label
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_jsonable(item) for item in value]
-        return sorted(items) if isinstance(value, set | frozenset) else items
-    if isinstance(value, float) and value != value:  # NaN has no canonical form
-        raise ValueError("NaN cannot be logged")
-    return value
+class Entry(NamedTuple):
+    """An event before it is written: what it says, without who, when and where in the
+    chain. The services build one with `grievance.services.events` and `record` it; the
+    synthetic-case generator builds the same and hashes it with `event_digest`."""
+
+    kind: str
+    #: Plain JSON values only (`canonical_text` encodes them as they are).
+    payload: Mapping[str, Any]
+    stage_from: Stage | None = None
+    stage_to: Stage | None = None
+
+    @property
+    def visibility(self) -> Visibility:
+        return visibility_of(self.kind, self.payload)
 
 
-def canonical(data: Mapping[str, Any]) -> bytes:
-    return json.dumps(
-        _jsonable(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def compute_hash(event: CaseEvent, reference: str) -> str:
-    body = {
-        "case": reference,
-        "seq": event.seq,
-        "kind": event.kind,
-        "visibility": event.visibility,
-        "actor_role": event.actor_role.value,
-        "actor_id": event.actor_id,
-        "stage_from": event.stage_from.value if event.stage_from else None,
-        "stage_to": event.stage_to.value if event.stage_to else None,
-        "payload": event.payload,
-        "created_at": event.created_at,
-        "prev": event.prev_hash,
-    }
-    return hashlib.sha256(canonical(body)).hexdigest()
+def visibility_of(kind: str, fields: Iterable[str]) -> Visibility:
+    """The visibility of an event of `kind`; refuses an unknown kind and fields the kind
+    does not declare."""
+    spec = EVENT_KINDS.get(kind)
+    if spec is None:
+        raise UnknownEventField(f"unknown event kind {kind!r}")
+    undeclared = sorted(set(fields) - set(spec.fields))
+    if undeclared:
+        raise UnknownEventField(f"{kind}: undeclared payload fields {', '.join(undeclared)}")
+    return spec.visibility
 
 
 def append(
@@ -290,18 +283,13 @@ def append(
 ) -> CaseEvent:
     """Write the next event of a case. Call it in the transaction of the change it records,
     with the case row locked (`Context.lock_case`)."""
-    spec = EVENT_KINDS.get(kind)
-    if spec is None:
-        raise UnknownEventField(f"unknown event kind {kind!r}")
     payload = dict(payload or {})
-    undeclared = sorted(set(payload) - set(spec.fields))
-    if undeclared:
-        raise UnknownEventField(f"{kind}: undeclared payload fields {', '.join(undeclared)}")
+    declared = visibility_of(kind, payload)
     event = CaseEvent(
         case_id=case.id,
         seq=case.event_count + 1,
         kind=kind,
-        visibility=visibility if visibility is not None else spec.visibility,
+        visibility=visibility if visibility is not None else declared,
         actor_role=actor.role,
         actor_id=actor.user_id,
         stage_from=stage_from,
@@ -317,6 +305,20 @@ def append(
     case.updated_at = at
     session.add(event)
     return event
+
+
+def record(session: Session, case: Case, entry: Entry, actor: Actor, at: datetime) -> CaseEvent:
+    """`append` an event that `grievance.services.events` built."""
+    return append(
+        session,
+        case,
+        entry.kind,
+        actor,
+        at,
+        entry.payload,
+        stage_from=entry.stage_from,
+        stage_to=entry.stage_to,
+    )
 
 
 # -- reading ------------------------------------------------------------------------

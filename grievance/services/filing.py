@@ -29,7 +29,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, contacts, deadlines, queue, routing
+from grievance.services import caselog, contacts, deadlines, events, queue, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
@@ -60,6 +60,8 @@ FILING_ROLES = (Role.COMPLAINANT, Role.SYSTEM, Role.REVIEWER, Role.SECRETARIAT)
 STAFF_RECORDERS = (Role.REVIEWER, Role.SECRETARIAT)
 STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.IN_PERSON)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Why routing runs when a case is filed (the `trigger` of its `reviewer_assigned`).
+ROUTED_ON_FILING = "case filed"
 
 
 @dataclass(frozen=True)
@@ -268,29 +270,22 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     complainant, code = _add_complainant(ctx, case, person, filing.language, now)
 
     changes = deadlines.on_stage_entered(ctx.session, case, policy, Stage.RECEIVED, received_at)
-    caselog.append(
-        ctx.session,
-        case,
-        "case_filed",
-        actor,
-        now,
-        {
-            "reference": case.reference,
-            "mechanism": mechanism.code,
-            "themes": case.theme_codes,
-            "country": case.country,
-            "policy_version": policy_version,
-            "channel": case.channel.value,
-            "language": case.language,
-            "urgent": case.urgent,
-            "complainant_kind": complainant.kind.value,
-            "anonymity": complainant.anonymity.value,
-            "recorded_by_staff": actor.role in (Role.REVIEWER, Role.SECRETARIAT),
-            **changes.payload(),
-        },
-        stage_to=Stage.RECEIVED,
+    filed = events.case_filed(
+        reference=case.reference,
+        mechanism=mechanism.code,
+        themes=case.theme_codes,
+        country=case.country,
+        policy_version=policy_version,
+        channel=case.channel,
+        language=case.language,
+        urgent=case.urgent,
+        complainant_kind=complainant.kind,
+        anonymity=complainant.anonymity,
+        recorded_by_staff=actor.role in STAFF_RECORDERS,
+        deadlines=changes.payload(),
     )
-    routing.route_case(ctx, case, SYSTEM, reason="case filed")
+    caselog.record(ctx.session, case, filed, actor, now)
+    routing.route_case(ctx, case, SYSTEM, reason=ROUTED_ON_FILING)
     ctx.session.flush()
     return FiledCase(case=case, complainant=complainant, receipt_code=code)
 

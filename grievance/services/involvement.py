@@ -14,8 +14,7 @@ from grievance.models import (
     Role,
 )
 from grievance.services import caselog, routing
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired
 

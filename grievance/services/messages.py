@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from grievance.models import Case, Channel, Complainant, Direction, Message, Role
 from grievance.services import caselog, contacts, deadlines, timekeeping
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.filing import normalise_text

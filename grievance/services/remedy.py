@@ -15,8 +15,7 @@ from grievance.models import (
     Role,
 )
 from grievance.services import caselog, deadlines, satisfaction
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.filing import normalise_text

@@ -13,8 +13,7 @@ from datetime import timedelta
 
 from grievance.models import Case, Deadline, Role
 from grievance.services import caselog, deadlines
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired, ServiceError
 

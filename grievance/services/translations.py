@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from grievance.models import Case, Message, Role, Translation
 from grievance.services import caselog
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ServiceError
 from grievance.services.filing import STATEMENT_MAX, normalise_text

@@ -51,7 +51,7 @@ def _strings(node: ast.AST | None) -> set[str]:
 
 def written_kinds() -> dict[str, str]:
     """Every event kind the services write, with where: the kind argument of each
-    `caselog.append` call, a literal or a variable given literals in its function; for a
+    `caselog.append` call and of each `Entry` a builder makes, a literal or a variable given literals in its function; for a
     kind read from an attribute (the sweep's `_Kind.event`), the module's string
     literals that name a kind."""
     found: dict[str, str] = {}
@@ -78,6 +78,18 @@ def written_kinds() -> dict[str, str]:
             assert names, f"{where}:{kind.lineno}: cannot tell which kind this writes"
             for name in names:
                 found[name] = where
+        # the pure builders (`services/events.py`): `Entry("kind", ...)`, recorded by
+        # `caselog.record`
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name | ast.Attribute)
+                and (getattr(node.func, "id", None) or getattr(node.func, "attr", None))
+                == "Entry"
+                and node.args
+            ):
+                for name in _strings(node.args[0]):
+                    found[name] = where
     return found
 
 
