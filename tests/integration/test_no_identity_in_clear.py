@@ -32,6 +32,7 @@ from grievance.config import TEST_KDF, Settings
 from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
 from grievance.models import Mechanism
+from tests.apps import surfaces
 
 NAME = "Shapla Begum Testname"
 PHONE = "+8801712345678"
@@ -78,8 +79,9 @@ def file_app(tmp_path: Path, keyring: Keyring, clock: FixedClock) -> Iterator[Fl
     try:
         yield app
     finally:
-        with app.app_context():
-            db.engine.dispose()
+        for surface in surfaces(app):  # the staff app's pool too: its pages were visited
+            with surface.app_context():
+                db.engine.dispose()
 
 
 def _token(page: str) -> str:
@@ -198,8 +200,9 @@ def pg_app(
     try:
         yield app
     finally:
-        with app.app_context():
-            db.engine.dispose()
+        for surface in surfaces(app):  # the staff app's pool too: its pages were visited
+            with surface.app_context():
+                db.engine.dispose()
 
 
 def _pg_dump(database: URL, *options: str) -> bytes:
