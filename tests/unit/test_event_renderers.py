@@ -51,9 +51,9 @@ def _strings(node: ast.AST | None) -> set[str]:
 
 def written_kinds() -> dict[str, str]:
     """Every event kind the services write, with where: the kind argument of each
-    `caselog.append` call and of each `Entry` a builder makes, a literal or a variable given literals in its function; for a
-    kind read from an attribute (the sweep's `_Kind.event`), the module's string
-    literals that name a kind."""
+    `caselog.append` call and of each `Entry` a builder makes, a literal or a variable
+    given literals in its function; for a kind read from an attribute (the sweep's
+    `_Kind.event`), the module's string literals that name a kind."""
     found: dict[str, str] = {}
     for path in sorted(SERVICES.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -84,8 +84,7 @@ def written_kinds() -> dict[str, str]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name | ast.Attribute)
-                and (getattr(node.func, "id", None) or getattr(node.func, "attr", None))
-                == "Entry"
+                and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "Entry"
                 and node.args
             ):
                 for name in _strings(node.args[0]):
