@@ -116,6 +116,29 @@ def test_files_sent_with_a_complaint_are_sealed_stripped_and_logged(app, ctx, me
     assert list(caselog.verify_all(ctx.session)) == []
 
 
+def test_a_photo_over_the_pixel_limit_is_refused_by_name_in_the_readers_language(app, mechanism):
+    bomb = io.BytesIO()
+    Image.new("1", (7070, 7070)).save(bomb, "PNG")
+    client = app.test_client()
+    response = client.post(
+        "/complaint?lang=en",
+        data=_form(client, files=[_file(bomb.getvalue(), "huge.png"), _file(PDF, "pay.pdf")]),
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "huge.png is too large a photo: each photo may have at most 20 MP." in page
+    assert len(re.findall(r'name="held" value="', page)) == 1  # the PDF is kept
+    page = client.get("/complaint?lang=bn").get_data(as_text=True)
+    response = client.post(
+        "/complaint?lang=bn",
+        data={"csrf_token": _token(page), "files": [_file(bomb.getvalue(), "huge.png")]},
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert "huge.png ছবিটি খুব বড়: প্রতিটি ছবি সর্বোচ্চ 20 MP হতে পারে।" in body
+
+
 def test_a_form_with_an_error_keeps_the_files_until_it_is_sent(app, ctx, mechanism):
     client = app.test_client()
     response = client.post(
