@@ -7,7 +7,7 @@ the most memory the process held above what it held before (its peak resident se
 reset just before the check, minus the resident set then). The files are generated
 here: the decompression bomb of the security review (a PNG of 7,070 x 7,070 pixels in
 160 KB), pictures of 19 megapixels (just under the limit) as JPEG, JPEG turned by its
-EXIF orientation, PNG and WebP. Linux only (/proc/self/status).
+EXIF orientation, PNG and WebP, and a PDF of 2 MB. Linux only (/proc/self/status).
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ def files(folder: Path) -> list[Path]:
     ]:
         made.append(folder / name)
         picture.save(made[-1], **options)
+    sys.path.insert(0, str(ROOT))
+    from tests.media import pdf_document
+
+    made.append(folder / "document-2mb.pdf")
+    made[-1].write_bytes(pdf_document(padding=2_000_000))
     return made
 
 

@@ -1,11 +1,11 @@
 """Files a complainant gives: photos, documents and voice recordings (DESIGN invariant 1).
 
-A file is checked by its content, never by the name or type the browser claims; pictures
-are decoded and written again from their pixels alone (stripping.py), so nothing of their
-metadata (GPS position, camera serial number, owner's name, thumbnails) survives; the
-name and the content are sealed under the case's data key. While a form comes back with
-an error, the checked files wait as pending uploads sealed under a key only the form
-holds.
+A file is checked by its content, never by the name or type the browser claims; its
+metadata is removed (stripping.py: pictures are written again from their pixels alone, so
+no GPS position, camera serial number, owner's name or thumbnail survives; documents and
+recordings lose their authors, titles and tags); the name and the content are sealed
+under the case's data key. While a form comes back with an error, the checked files wait
+as pending uploads sealed under a key only the form holds.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ EXTENSIONS = {
     AMR: "amr",
     WAV: "wav",
 }
-#: How the metadata of each type is removed (stripping.py).
+#: How the metadata of each type is removed (stripping.py); AMR files have none.
 _STRIPPERS: dict[str, Callable[[bytes], bytes]] = {
     JPEG: partial(stripping.strip_picture, pillow_format="JPEG"),
     PNG: partial(stripping.strip_picture, pillow_format="PNG"),
     WEBP: partial(stripping.strip_picture, pillow_format="WEBP"),
+    PDF: stripping.strip_pdf,
+    MP3: stripping.strip_mp3,
+    M4A: stripping.strip_m4a,
+    OGG: stripping.strip_ogg,
+    WAV: stripping.strip_wav,
 }
 #: ISO media brands of audio-only files (voice recorders); video brands are refused.
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"F4A "}
@@ -122,7 +127,7 @@ def clean_filename(name: str, content_type: str) -> str:
 
 
 def check_file(filename: str, data: bytes) -> CleanFile:
-    """Accept one file or refuse it with a reason; pictures come back without metadata."""
+    """Accept one file or refuse it with a reason; it comes back without metadata."""
     if not data:
         raise UploadRefused("empty", filename)
     if len(data) > MAX_BYTES:

@@ -1,5 +1,7 @@
-"""Pictures over the pixel limit are refused from their header, without decoding a pixel;
-a large picture allowed costs about one decoded copy; decodes wait their turn."""
+"""Nothing a file says about who made it survives the checks (DESIGN invariant 1): canary
+names written in every place a format keeps metadata are gone from the bytes kept, and the
+sound and the pages are still there. Pictures over the pixel limit are refused from their
+header, large pictures allowed cost about one decoded copy, and decodes wait their turn."""
 
 from __future__ import annotations
 
@@ -10,16 +12,226 @@ import textwrap
 import threading
 import time
 import warnings
+import wave
+import zlib
 from pathlib import Path
 
+import pikepdf
 import pytest
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
 from PIL import Image, ImageFile
 
 from grievance.services import stripping
 from grievance.services.attachments import UploadRefused, check_file
+from tests import media
 from tests.unit.test_attachment_checks import _png_header_only
 
+CANARY = "Shapla Begum Canary"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _nowhere(data: bytes) -> None:
+    """The canary in none of the encodings a format may use for it."""
+    for encoded in (
+        CANARY.encode(),
+        CANARY.encode("utf-16-le"),
+        CANARY.encode("utf-16-be"),
+        CANARY.encode().hex().encode(),
+        CANARY.encode().hex().upper().encode(),
+    ):
+        assert encoded not in data
+    assert b"Canary" not in data
+
+
+# -- documents --------------------------------------------------------------------------
+def test_a_pdf_loses_its_author_xmp_private_data_comment_authors_and_old_revisions():
+    original = media.pdf_with_metadata(CANARY)
+    assert original.count(CANARY.encode()) >= 8  # Info, XMP twice, PieceInfo, /T, revision
+
+    clean = check_file("statement.pdf", original)
+
+    assert clean.content_type == "application/pdf"
+    _nowhere(clean.data)
+    with pikepdf.open(io.BytesIO(clean.data)) as pdf:
+        assert "/Info" not in pdf.trailer
+        assert "/Metadata" not in pdf.Root
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                assert "/Metadata" not in obj
+                assert "/PieceInfo" not in obj
+        assert len(pdf.pages) == 1
+        (comment,) = pdf.pages[0].Annots  # the comment stays, without its author
+        assert str(comment.Contents) == "see the date"
+        assert "/T" not in comment
+        assert bytes(pdf.trailer.ID[0]) not in original  # a new identity, not the original file's
+
+
+def test_a_clean_pdf_keeps_its_pages_and_words_and_passes_unchanged():
+    document = media.pdf_document("payslip of March, line 4")
+    assert check_file("pay.pdf", document).data == document
+    with pikepdf.open(io.BytesIO(document)) as pdf:
+        assert b"payslip of March" in pdf.pages[0].Contents.read_bytes()
+
+
+def test_a_form_field_keeps_its_name():
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    field = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Widget,
+            FT=pikepdf.Name.Tx,
+            T=pikepdf.String("employee_number"),
+            Rect=[0, 0, 10, 10],
+        )
+    )
+    pdf.pages[0].Annots = pdf.make_indirect([field])
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[field])
+    out = io.BytesIO()
+    pdf.save(out)
+    assert b"employee_number" in check_file("form.pdf", out.getvalue()).data
+
+
+def _encrypted_pdf(user: str) -> bytes:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.docinfo["/Author"] = CANARY
+    out = io.BytesIO()
+    pdf.save(out, encryption=pikepdf.Encryption(user=user, owner="owner-secret"))
+    return out.getvalue()
+
+
+def test_a_pdf_locked_with_a_password_is_refused_and_one_only_restricted_is_opened():
+    with pytest.raises(UploadRefused) as refused:
+        check_file("locked.pdf", _encrypted_pdf(user="open-sesame"))
+    assert refused.value.reason == "unreadable"
+    clean = check_file("restricted.pdf", _encrypted_pdf(user=""))
+    with pikepdf.open(io.BytesIO(clean.data)) as pdf:
+        assert not pdf.is_encrypted
+        assert "/Info" not in pdf.trailer
+    _nowhere(clean.data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"%PDF-1.4\n% payslip of March, line 4\n%%EOF\n",  # no objects at all
+        b"%PDF-1.7\n" + bytes(5000),
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << >>\n%%EOF",
+    ],
+)
+def test_a_pdf_that_cannot_be_parsed_is_refused(data):
+    with pytest.raises(UploadRefused) as refused:
+        check_file("broken.pdf", data)
+    assert (refused.value.reason, refused.value.filename) == ("unreadable", "broken.pdf")
+
+
+def test_a_compressed_stream_is_copied_without_being_inflated():
+    """A zip bomb in a page (80 MB of zeros in 360 KB) costs nothing: streams are not
+    decoded, and qpdf is told to stop inflating any one stream past a limit."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    assert stripping.PDF_STREAM_MEMORY < 80 * 2**20
+    deflate = zlib.compressobj(1)
+    bomb = b"".join(deflate.compress(bytes(1 << 24)) for _ in range(5)) + deflate.flush()
+    stream = pikepdf.Stream(pdf, bomb)
+    stream.Filter = pikepdf.Name.FlateDecode
+    pdf.pages[0].Contents = pdf.make_indirect(stream)
+    out = io.BytesIO()
+    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    started = time.perf_counter()
+    clean = check_file("bomb.pdf", out.getvalue())
+    assert time.perf_counter() - started < 1
+    assert len(clean.data) < len(out.getvalue()) + 1000
+    with (
+        pikepdf.open(io.BytesIO(clean.data)) as reopened,
+        pytest.raises(pikepdf.DataDecodingError, match="memory limit"),
+    ):
+        reopened.pages[0].Contents.read_bytes()
+
+
+# -- recordings -------------------------------------------------------------------------
+def test_an_mp3_loses_its_id3_and_ape_tags_and_keeps_its_sound():
+    original = media.mp3_with_tags(CANARY)
+    assert original.count(CANARY.encode()) >= 4  # ID3v2 (3 frames), ID3v1, APEv2
+    clean = check_file("memo.mp3", original)
+    assert clean.content_type == "audio/mpeg"
+    _nowhere(clean.data)
+    assert clean.data == media._mpeg_frames()  # the sound, byte for byte
+    assert MP3(io.BytesIO(clean.data)).tags is None
+
+
+def test_an_ogg_recording_loses_its_comments_and_keeps_its_sound():
+    original = media.ogg_with_tags(CANARY)
+    assert CANARY.encode() in original
+    clean = check_file("memo.ogg", original)
+    assert clean.content_type == "audio/ogg"
+    _nowhere(clean.data)
+    audio = OggOpus(io.BytesIO(clean.data))
+    assert audio.tags is not None
+    assert list(audio.tags) == []
+    assert audio.info.length == pytest.approx(OggOpus(io.BytesIO(original)).info.length)
+
+
+def test_an_ogg_file_of_several_streams_is_refused():
+    """Chained recordings each carry their own comments; mutagen cleans the first only."""
+    chained = media.ogg_opus(serial=1) + media.ogg_opus(serial=2, tags={"artist": CANARY})
+    with pytest.raises(UploadRefused, match="unreadable"):
+        check_file("two.ogg", chained)
+
+
+def test_an_m4a_recording_loses_its_itunes_and_location_atoms_and_keeps_its_sound():
+    original = media.m4a_with_tags(CANARY)
+    assert original.count(CANARY.encode()) == 3  # title, artist, ©xyz location
+    assert media.m4a_sound(original) == media.M4A_SOUND
+    clean = check_file("memo.m4a", original)
+    assert clean.content_type == "audio/mp4"
+    _nowhere(clean.data)
+    assert b"+23.8103+090.4125" not in clean.data
+    assert not MP4(io.BytesIO(clean.data)).tags
+    assert media.m4a_sound(clean.data) == media.M4A_SOUND  # its offset still points at it
+
+
+def test_a_wav_recording_keeps_its_format_and_samples_and_nothing_else():
+    original = media.wav_with_tags(CANARY)
+    assert original.count(CANARY.encode()) >= 4  # LIST/INFO (2), bext, ID3
+    clean = check_file("memo.wav", original)
+    assert clean.content_type == "audio/wav"
+    _nowhere(clean.data)
+    with wave.open(io.BytesIO(clean.data)) as cleaned, wave.open(io.BytesIO(original)) as before:
+        assert cleaned.getparams() == before.getparams()
+        assert cleaned.readframes(10_000) == before.readframes(10_000)
+    assert clean.data == media.wav_audio()  # what `wave` writes is what a WAV needs
+
+
+def test_a_wav_recording_cut_short_keeps_what_there_is():
+    cut = media.wav_audio()[:-100]
+    with wave.open(io.BytesIO(check_file("cut.wav", cut).data)) as cleaned:
+        assert cleaned.getnframes() == 800 - 50
+
+
+def test_an_amr_recording_has_no_metadata_and_is_kept_as_it_is():
+    assert check_file("memo.amr", media.AMR).data == media.AMR
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("a.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(500)),  # a tag, no sound
+        ("b.mp3", b"\xff\xfb" + bytes(50)),
+        ("c.ogg", b"OggS" + bytes(100)),
+        ("d.ogg", media.ogg_opus()[:-20]),  # the last page cut short
+        ("e.m4a", b"\x00\x00\x00\x14ftypM4A \x00\x00\x00\x00M4A " + bytes(40)),
+        ("f.wav", b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00"),
+        ("g.wav", b"RIFF\x04\x00\x00\x00WAVE"),
+    ],
+)
+def test_a_recording_that_cannot_be_parsed_is_refused(name, data):
+    with pytest.raises(UploadRefused) as refused:
+        check_file(name, data)
+    assert (refused.value.reason, refused.value.filename) == ("unreadable", name)
 
 
 # -- pictures ---------------------------------------------------------------------------
