@@ -99,9 +99,26 @@ def _mpeg_frames(count: int = 20) -> bytes:
     return frame * count
 
 
-def mp3_with_tags(canary: str) -> bytes:
-    """An MP3 naming `canary` in ID3v2, ID3v1 and APEv2 tags."""
-    file = io.BytesIO(_mpeg_frames())
+def adts_frames(count: int = 20) -> bytes:
+    """Raw AAC (ADTS) frames, as some voice recorders save them (.aac): LC, 44.1 kHz."""
+    length = 200
+    header = bytes(
+        [
+            0xFF,
+            0xF1,
+            0x50,
+            0x80 | (length >> 11),
+            (length >> 3) & 0xFF,
+            (length & 7) << 5 | 0x1F,
+            0xFC,
+        ]
+    )
+    return (header + bytes(length - len(header))) * count
+
+
+def mp3_with_tags(canary: str, sound: bytes | None = None) -> bytes:
+    """An MP3 (or other `sound`) naming `canary` in ID3v2, ID3v1 and APEv2 tags."""
+    file = io.BytesIO(_mpeg_frames() if sound is None else sound)
     tags = ID3()
     tags.add(TPE1(encoding=3, text=[canary]))
     tags.add(TIT2(encoding=3, text=[f"{canary} at the gate"]))

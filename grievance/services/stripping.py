@@ -12,10 +12,11 @@ after the street it was made in.
   pages, images and fonts), private application data and the names of the authors of
   comments; they are written again whole, so no older revision of an edited document
   survives, and with a new /ID.
-- Recordings lose their tags: ID3 (v1 and v2) and APEv2 in MP3, Vorbis comments in Ogg
-  (Opus, Vorbis, Speex, FLAC), the iTunes atoms and every other user-data atom in M4A;
-  a WAV file keeps its format, fact and data chunks and nothing else (LIST/INFO, bext,
-  iXML, ID3 ...). AMR files carry no metadata and are kept as they are.
+- Recordings lose their tags: ID3 (v1 and v2) and APEv2 in MP3 (and raw AAC), Vorbis
+  comments in Ogg (Opus, Vorbis, Speex, FLAC), the iTunes atoms and every other
+  user-data atom in M4A; a WAV file keeps its format, fact and data chunks and nothing
+  else (LIST/INFO, bext, iXML, ID3 ...). AMR files carry no metadata and are kept as
+  they are.
 
 A file that cannot be parsed is refused as unreadable: what cannot be read cannot be
 cleaned.
@@ -34,6 +35,7 @@ import mutagen.apev2
 import mutagen.id3
 import pikepdf
 import pikepdf.settings
+from mutagen.aac import AAC
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.ogg import OggPage
@@ -188,13 +190,18 @@ def _forget(obj: pikepdf.Dictionary | pikepdf.Stream) -> None:
 
 # -- recordings -----------------------------------------------------------------------
 def strip_mp3(data: bytes) -> bytes:
-    """An MP3 recording without its ID3 (v1, v2) and APEv2 tags."""
+    """An MP3 recording without its ID3 (v1, v2) and APEv2 tags. The raw AAC (ADTS) a
+    voice recorder may write looks like MPEG audio to `sniff` and is taken too."""
     file = io.BytesIO(data)
     try:
-        MP3(file)  # MPEG audio frames, or an error
-        size = None
-        while size != len(file.getbuffer()):  # an ID3v1 tag after an APE tag, or before
-            size = len(file.getbuffer())
+        try:
+            MP3(file)  # MPEG audio frames, or an error
+        except mutagen.MutagenError:
+            file.seek(0)
+            AAC(file)
+        size = -1
+        while size != file.seek(0, io.SEEK_END):  # ID3v1 after an APE tag, or before it
+            size = file.tell()
             mutagen.id3.delete(file)
             mutagen.apev2.delete(file)
     except (mutagen.MutagenError, OSError, ValueError, struct.error):

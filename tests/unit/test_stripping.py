@@ -163,6 +163,12 @@ def test_an_mp3_loses_its_id3_and_ape_tags_and_keeps_its_sound():
     assert MP3(io.BytesIO(clean.data)).tags is None
 
 
+def test_raw_aac_from_a_voice_recorder_loses_its_tags_too():
+    clean = check_file("memo.aac", media.mp3_with_tags(CANARY, sound=media.adts_frames()))
+    _nowhere(clean.data)
+    assert clean.data == media.adts_frames()
+
+
 def test_an_ogg_recording_loses_its_comments_and_keeps_its_sound():
     original = media.ogg_with_tags(CANARY)
     assert CANARY.encode() in original
