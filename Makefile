@@ -58,6 +58,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/caselog.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/sms_webhook.py
+	$(BIN)/python bench/attachments.py
 	BENCH_CASES=$${BENCH_CASES:-100000} $(BIN)/python bench/reviewer_queue.py
 
 ## Extract the strings to translate and merge them into every catalog.

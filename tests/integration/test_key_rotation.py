@@ -19,11 +19,12 @@ from grievance.services.filing import ComplainantDetails
 from grievance.services.keys import retire_old_versions, rewrap_all, versions_in_use
 from tests.apps import patch_services
 from tests.factories import make_mechanism, new_case
+from tests.media import pdf_document
 
 PHONE = "+8801711000042"
 
 
-PHOTO = b"%PDF-1.4\n% a payslip\n%%EOF\n"
+PHOTO = pdf_document("a payslip")
 
 
 def _file_three(ctx: Context):
