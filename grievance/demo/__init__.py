@@ -52,7 +52,7 @@ from grievance.models import (
 from grievance.services import cases, contacts, involvement, lifecycle, messages, remedy
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
-from grievance.services.filing import ComplainantDetails, Filing, file_case, new_receipt_salt
+from grievance.services.filing import ComplainantDetails, Filing, file_case
 from grievance.services.remedy import Satisfaction
 
 DATA_FILE = Path(__file__).with_name("data.toml")
@@ -189,7 +189,6 @@ class _Loader:
                 name=entry["name"],
                 sector=entry["sector"],
                 publishes_cases=entry.get("publishes_cases", True),
-                receipt_salt=new_receipt_salt(),
                 created_at=self.today - timedelta(days=500),
             )
             self.ctx.session.add(mechanism)

@@ -88,7 +88,6 @@ from grievance.models.case import ENDED_STAGES
 from grievance.policies import Policy, TimeLimit
 from grievance.services import caselog, deadlines, lifecycle, queue
 from grievance.services.context import Context
-from grievance.services.filing import new_receipt_salt
 from grievance.services.references import format_reference, reserve_numbers
 
 MECHANISM_PREFIX = "SYN"
@@ -309,6 +308,7 @@ class _ComplainantRow(NamedTuple):
     contact_enc: None
     phone_lookup: None
     receipt_lookup: str
+    receipt_scheme_version: None
     created_at: datetime
     erased_at: None
 
@@ -577,7 +577,6 @@ def _mechanisms(ctx: Context, count: int, report: Report) -> list[_Mechanism]:
                 name=f"Synthetic mechanism {number:02d}",
                 sector=SECTORS[(number - 1) % len(SECTORS)],
                 publishes_cases=True,
-                receipt_salt=new_receipt_salt(),
                 created_at=ctx.now(),
             )
             ctx.session.add(found[code])
@@ -1014,6 +1013,7 @@ def _case_rows(
             phone_lookup=None,
             # No receipt code exists: a random lookup no code hashes to.
             receipt_lookup=secrets.token_hex(32),
+            receipt_scheme_version=None,  # no scheme: no code opens it
             created_at=received,
             erased_at=None,
         )
