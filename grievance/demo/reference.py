@@ -21,7 +21,6 @@ from grievance.models import (
     User,
 )
 from grievance.services.context import Context
-from grievance.services.filing import new_receipt_salt
 
 
 @dataclass
@@ -60,7 +59,6 @@ class _Reference:
                 name=entry["name"],
                 sector=entry["sector"],
                 publishes_cases=entry.get("publishes_cases", True),
-                receipt_salt=new_receipt_salt(),
                 created_at=self.today - timedelta(days=500),
             )
             self.ctx.session.add(mechanism)

@@ -59,7 +59,7 @@ from grievance.models.user import (
     Role,
     User,
 )
-from grievance.models.vault import DataKey
+from grievance.models.vault import DataKey, ReceiptScheme
 
 __all__ = [
     "MECHANISM_CODE",
@@ -102,6 +102,7 @@ __all__ = [
     "OutboxStatus",
     "PendingUpload",
     "ProposalState",
+    "ReceiptScheme",
     "RecoveryCode",
     "ReferenceCounter",
     "RemedyAction",

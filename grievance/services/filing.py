@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from grievance.crypto.secrets import new_receipt_code, normalise_receipt_code, receipt_lookup
+from grievance.crypto.secrets import normalise_receipt_code
 from grievance.models import (
     Anonymity,
     Case,
@@ -29,7 +28,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, contacts, deadlines, events, queue, routing
+from grievance.services import caselog, contacts, deadlines, events, queue, receipts, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
@@ -294,7 +293,7 @@ def _add_complainant(
     ctx: Context, case: Case, person: ComplainantDetails, language: str, now: datetime
 ) -> tuple[Complainant, str]:
     vault = ctx.vault
-    code, lookup = _fresh_receipt(ctx, case.mechanism)
+    code, lookup, scheme = _fresh_receipt(ctx)
     complainant = Complainant(
         case_id=case.id,
         anonymity=person.anonymity,
@@ -302,6 +301,7 @@ def _add_complainant(
         language=language,
         contact_channel=person.contact_channel,
         receipt_lookup=lookup,
+        receipt_scheme_version=scheme,
         created_at=now,
     )
     ctx.session.add(complainant)
@@ -329,33 +329,21 @@ def _add_complainant(
     return complainant, code
 
 
-def _fresh_receipt(ctx: Context, mechanism: Mechanism) -> tuple[str, str]:
-    for _ in range(5):
-        code = new_receipt_code()
-        lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
-        taken = ctx.session.scalar(select(exists().where(Complainant.receipt_lookup == lookup)))
-        if not taken:
-            return code, lookup
-    raise RuntimeError("could not draw an unused receipt code")  # pragma: no cover
-
-
-def new_receipt_salt() -> bytes:
-    return secrets.token_bytes(16)
+def _fresh_receipt(ctx: Context) -> tuple[str, str, int]:
+    """A new code, its lookup key and its receipt scheme version (`services.receipts`)."""
+    return receipts.fresh_receipt(ctx)
 
 
 def find_by_receipt(ctx: Context, mechanism: Mechanism, code: str) -> Complainant | None:
-    lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
-    return ctx.session.scalar(select(Complainant).where(Complainant.receipt_lookup == lookup))
+    """The complainant of a normalised code among `mechanism`'s cases."""
+    return receipts.find(ctx, code, mechanism)
 
 
 def find_complainant(ctx: Context, typed_code: str) -> Complainant | None:
     """The complainant a receipt code belongs to, in whichever mechanism, as typed (spaces,
-    dashes, any script's digits); None for anything else."""
+    dashes, any script's digits); None for anything else. One Argon2id hash per receipt
+    scheme version holding codes, whatever the number of mechanisms."""
     code = normalise_receipt_code(typed_code)
     if code is None:
         return None
-    for mechanism in ctx.session.scalars(select(Mechanism).order_by(Mechanism.id)):
-        found = find_by_receipt(ctx, mechanism, code)
-        if found is not None:
-            return found
-    return None
+    return receipts.find(ctx, code)

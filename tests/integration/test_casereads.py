@@ -57,6 +57,7 @@ from tests.factories import (
     new_case,
     staff_case,
 )
+from tests.media import pdf_document
 
 STATEMENT = "আমাদের তিন মাসের ওভারটাইমের টাকা দেওয়া হয়নি।"
 WHERE = "Gazipur, line 4"
@@ -74,7 +75,7 @@ ALPHA_RATIONALE = "Alpha runs the sewing line."
 BETA_RATIONALE = "Beta's confidential supply terms."
 ALPHA_REMEDY = "Alpha pays the overtime owed."
 BETA_REMEDY = "Beta audits its subcontractors."
-PDF = b"%PDF-1.4\n% payslip of March\n%%EOF\n"
+PDF = pdf_document()
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from grievance.crypto.keyring import Keyring
+from grievance.crypto.keyring import Keyring, Purpose
 from grievance.crypto.secrets import (
     format_receipt_code,
     normalise_receipt_code,
@@ -33,6 +33,7 @@ from grievance.models import (
     ContactChannel,
     Deadline,
     DeadlineState,
+    ReceiptScheme,
     Role,
     Stage,
 )
@@ -126,7 +127,9 @@ def test_the_receipt_code_is_sixteen_digits_and_stored_nowhere(ctx):
     code = filed.receipt_code
     assert re.fullmatch(r"[0-9]{16}", code)
     assert filed.complainant.receipt_lookup != code
-    assert filed.complainant.receipt_lookup == receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
+    scheme = ctx.session.get(ReceiptScheme, filed.complainant.receipt_scheme_version)
+    pepper = ctx.keyring.key(Purpose.RECEIPT, scheme.pepper_version)
+    assert filed.complainant.receipt_lookup == receipt_lookup(code, pepper, scheme.salt, ctx.kdf)
     ctx.session.flush()
     row = ctx.session.execute(
         text("SELECT * FROM complainant WHERE id = :id"), {"id": filed.complainant.id}
@@ -166,7 +169,7 @@ def test_find_by_receipt_finds_the_complainant_however_the_code_is_typed(ctx):
     assert find_by_receipt(ctx, mechanism, second.receipt_code) == second.complainant
     wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
     assert find_by_receipt(ctx, mechanism, wrong) is None
-    # the salt is the mechanism's: the same code means nothing elsewhere
+    # the code is a case of this mechanism: it opens nothing in another
     assert find_by_receipt(ctx, make_mechanism(ctx, "AGR"), code) is None
 
 

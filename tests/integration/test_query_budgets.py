@@ -43,17 +43,22 @@ from tests.factories import (
 )
 from tests.integration.test_reviewer_workspace import _client as signed_in_reviewer
 from tests.integration.test_staff_auth import sign_in
+from tests.media import pdf_document
 
 #: The statements a page may send: the count measured when it was set (in the comment,
 #: SQLite and PostgreSQL alike unless said) plus a margin of two; see above.
 QUEUE_BUDGET = 8  # measured 6
-CASE_PAGE_BUDGET = 19  # measured 17
-FOLLOW_UP_BUDGET = 12  # measured 10
+#: measured 21 since the page builds from the read model (services.casereads), which checks
+#: the reader's part in the case itself and reads each kind of row once (17 before)
+CASE_PAGE_BUDGET = 23
+FOLLOW_UP_BUDGET = 15  # measured 13 from the read model (10 before)
 DEADLINES_BUDGET = 8  # measured 6: two mechanisms, each one query for its policy
 FORM_BUDGET = 6  # measured 4
-FILING_BUDGET = 53  # measured 51 on SQLite, 49 on PostgreSQL
+#: measured 54 on SQLite: 51, and since receipt codes have versioned schemes (#12, item 3)
+#: the scheme is read (made, at the first filing) and the new code checked to open nothing
+FILING_BUDGET = 56
 
-PDF = b"%PDF-1.4\n% payslip of March, line 4\n%%EOF\n"
+PDF = pdf_document()
 
 
 def _token(page: str) -> str:

@@ -24,7 +24,6 @@ from grievance.demo.generate.spec import (
 from grievance.models import Mechanism, ReviewerProfile, Role, Stage, User
 from grievance.policies import Policy
 from grievance.services.context import Context
-from grievance.services.filing import new_receipt_salt
 
 
 def shares(weights: Mapping[str, float], count: int) -> list[str]:
@@ -51,7 +50,6 @@ def load_mechanisms(ctx: Context, count: int, report: Report) -> list[MechanismF
                 name=f"Synthetic mechanism {number:02d}",
                 sector=SECTORS[(number - 1) % len(SECTORS)],
                 publishes_cases=True,
-                receipt_salt=new_receipt_salt(),
                 created_at=ctx.now(),
             )
             ctx.session.add(found[code])

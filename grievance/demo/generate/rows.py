@@ -71,6 +71,7 @@ class ComplainantRow(NamedTuple):
     contact_enc: None
     phone_lookup: None
     receipt_lookup: str
+    receipt_scheme_version: None
     created_at: datetime
     erased_at: None
 

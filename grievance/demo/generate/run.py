@@ -242,6 +242,7 @@ def _case_rows(
             phone_lookup=None,
             # No receipt code exists: a random lookup no code hashes to.
             receipt_lookup=secrets.token_hex(32),
+            receipt_scheme_version=None,  # no scheme: no code opens it
             created_at=received,
             erased_at=None,
         )
