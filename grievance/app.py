@@ -54,6 +54,7 @@ def build_services(
             file=settings.keyring_file,
             json_text=settings.keyring_json,
             generate_if_missing=settings.is_development,
+            private=settings.env == "production",
         )
     return AppServices(settings=settings, clock=clock or SystemClock(), keyring=keyring)
 

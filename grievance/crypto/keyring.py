@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import enum
 import json
 import logging
 import os
 import secrets
+import stat
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -248,11 +251,18 @@ class Keyring:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(self.to_json())
             return
-        temporary = path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self.to_json())
-        os.replace(temporary, path)
+        # A new temporary file of our own (mkstemp: 0600, never an existing file whose
+        # looser permissions an O_CREAT would keep), then renamed over the key ring.
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.to_json())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
 
 
 def _versions(table: Any) -> dict[int, bytes]:
@@ -289,8 +299,16 @@ DEVELOPMENT_WARNING = """
 """
 
 
-def load_keyring(*, file: Path | None, json_text: str | None, generate_if_missing: bool) -> Keyring:
-    """The configured key ring; in development, one generated under instance/ if none."""
+def load_keyring(
+    *,
+    file: Path | None,
+    json_text: str | None,
+    generate_if_missing: bool,
+    private: bool = False,
+) -> Keyring:
+    """The configured key ring; in development, one generated under instance/ if none.
+    With `private` (production), a key ring file that its group or others may read is
+    refused: whoever reads it and a copy of the database reads every identity."""
     if json_text is not None:
         return Keyring.from_json(json_text, source="GRIEVANCE_KEYRING")
     if file is None:
@@ -302,4 +320,9 @@ def load_keyring(*, file: Path | None, json_text: str | None, generate_if_missin
             pass  # another process of the same checkout made it first
         else:
             log.warning(DEVELOPMENT_WARNING.format(path=file))
+    if private and file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o077:
+        raise KeyringError(
+            f"the key ring file {file} may be read by others than its owner "
+            f"(mode {stat.S_IMODE(file.stat().st_mode):o}): chmod 600 it"
+        )
     return Keyring.from_file(file)

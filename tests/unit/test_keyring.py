@@ -276,6 +276,33 @@ def test_written_file_is_private_and_reads_back(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_a_stale_loose_temporary_file_does_not_make_the_key_ring_readable(tmp_path):
+    """A temporary file left 0644 by an interrupted write (or put there by another user)
+    gave its permissions to the next key ring written over it."""
+    path = tmp_path / "keyring.json"
+    for stale in (path.with_suffix(".tmp"), tmp_path / ".keyring.json.stale"):
+        stale.write_text("{}")
+        stale.chmod(0o644)
+    Keyring.generate().write(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+def test_production_refuses_a_key_ring_others_may_read(tmp_path, mode):
+    path = tmp_path / "keyring.json"
+    keyring = Keyring.generate()
+    keyring.write(path)
+    path.chmod(mode)
+    with pytest.raises(KeyringError, match="chmod 600"):
+        load_keyring(file=path, json_text=None, generate_if_missing=False, private=True)
+    # development and tests are not refused; a private file is read in production
+    assert load_keyring(file=path, json_text=None, generate_if_missing=False) == keyring
+    path.chmod(0o600)
+    assert (
+        load_keyring(file=path, json_text=None, generate_if_missing=False, private=True) == keyring
+    )
+
+
 def test_exclusive_write_never_overwrites(tmp_path):
     path = tmp_path / "keyring.json"
     first = Keyring.generate()
