@@ -249,6 +249,7 @@ def register_intake_blueprints(app: Flask) -> None:
 
 def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.admin import blueprint as admin
+    from grievance.web.api_clients import blueprint as api_clients
     from grievance.web.auth import blueprint as staff
     from grievance.web.profile import admin_blueprint as admin_profile
     from grievance.web.profile import blueprint as profile
@@ -256,7 +257,9 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.reviewer import blueprint as reviewer
     from grievance.web.secretariat import blueprint as secretariat
 
-    _register(app, (staff, admin, secretariat, profile, admin_profile, record, reviewer))
+    _register(
+        app, (staff, admin, api_clients, secretariat, profile, admin_profile, record, reviewer)
+    )
 
 
 def register_cli(app: Flask) -> None:

@@ -108,6 +108,15 @@ def _received(event: EventView, names: Names) -> str:
 @renders("case_filed", audience=STAFF)
 def _filed(event: EventView, names: Names) -> str:
     channel = _named(CHANNEL_NAMES, event.fields.get("channel"))
+    partner = _text(event.fields, "api_client")
+    if partner:
+        return str(
+            gettext(
+                "Complaint filed (%(channel)s) by the partner application %(partner)s.",
+                channel=channel,
+                partner=partner,
+            )
+        )
     return str(gettext("Complaint filed (%(channel)s).", channel=channel))
 
 

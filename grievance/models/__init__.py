@@ -1,5 +1,6 @@
 """The domain model (DESIGN §3), one module per aggregate."""
 
+from grievance.models.api_client import ApiClient, ApiClientUse, ApiUseOutcome
 from grievance.models.base import Base
 from grievance.models.case import (
     Anonymity,
@@ -65,6 +66,9 @@ __all__ = [
     "MECHANISM_CODE",
     "STAFF_ROLES",
     "Anonymity",
+    "ApiClient",
+    "ApiClientUse",
+    "ApiUseOutcome",
     "Assignment",
     "AssignmentRole",
     "Attachment",

@@ -82,6 +82,9 @@ EVENT_KINDS: dict[str, EventKind] = {
             "complainant_kind": REVIEWERS,
             "anonymity": REVIEWERS,
             "recorded_by_staff": REVIEWERS,
+            # The partner application that filed it through the API, if one did.
+            "api_client_id": REVIEWERS,
+            "api_client": REVIEWERS,
             **_DEADLINE_FIELDS,
         },
         Concerns.CASE,

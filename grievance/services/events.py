@@ -39,9 +39,16 @@ def case_filed(
     anonymity: Anonymity,
     recorded_by_staff: bool,
     deadlines: Mapping[str, Any] = NO_DEADLINES,
+    api_client_id: int | None = None,
+    api_client: str = "",
 ) -> Entry:
     """The first event of a case; `deadlines` is `deadlines.changes_payload` of the limits
-    that receiving it opened."""
+    that receiving it opened. A complaint a partner application filed through the API
+    names the client (its id, and its name and organisation as they were); the two are
+    left out otherwise."""
+    partner: dict[str, Any] = {}
+    if api_client_id is not None:
+        partner = {"api_client_id": api_client_id, "api_client": api_client}
     return Entry(
         "case_filed",
         {
@@ -56,6 +63,7 @@ def case_filed(
             "complainant_kind": complainant_kind.value,
             "anonymity": anonymity.value,
             "recorded_by_staff": recorded_by_staff,
+            **partner,
             **deadlines,
         },
         stage_to=Stage.RECEIVED,

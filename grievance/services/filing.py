@@ -13,6 +13,7 @@ from sqlalchemy import select
 from grievance.crypto.secrets import normalise_receipt_code
 from grievance.models import (
     Anonymity,
+    ApiClient,
     Case,
     CaseTheme,
     Channel,
@@ -91,6 +92,8 @@ class Filing:
     urgent: bool = False
     #: When the complaint arrived, if earlier than its recording (a letter, a call).
     received_at: datetime | None = None
+    #: The partner application that files it through the API (authenticated by its key).
+    api_client: ApiClient | None = None
 
 
 @dataclass(frozen=True)
@@ -219,11 +222,15 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     open its first deadlines, write the first event of its log and route it to its
     reviewers (urgent cases: the reviewers are told at once). Staff record complaints
     received by phone, letter or in person (`STAFF_CHANNELS`), for the mechanisms of
-    `recording_mechanisms` only."""
+    `recording_mechanisms` only. A partner application (`Filing.api_client`) files through
+    the API only, with a key not revoked; the first event names it."""
     if actor.role not in FILING_ROLES:
         raise NotAllowed(f"{actor.role} cannot file a case")
     if actor.role in STAFF_RECORDERS and filing.mechanism not in recording_mechanisms(ctx, actor):
         raise NotAllowed(f"{actor.role} does not record complaints for {filing.mechanism.code}")
+    partner = filing.api_client
+    if partner is not None and (filing.channel is not Channel.API or not partner.active):
+        raise NotAllowed("only an active API client files, and through the API")
     refused = _validate(ctx, filing, actor)
     if refused is not None:
         raise refused
@@ -282,6 +289,8 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         anonymity=complainant.anonymity,
         recorded_by_staff=actor.role in STAFF_RECORDERS,
         deadlines=changes.payload(),
+        api_client_id=partner.id if partner else None,
+        api_client=f"{partner.name} ({partner.organisation})" if partner else "",
     )
     caselog.record(ctx.session, case, filed, actor, now)
     routing.route_case(ctx, case, SYSTEM, reason=ROUTED_ON_FILING)

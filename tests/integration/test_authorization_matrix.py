@@ -32,8 +32,9 @@ POSTs carry a valid CSRF token of the session their path uses (the staff cookie 
 follow-up one), so a denial is the view's, not the CSRF check's; they carry no answers,
 so an allowed POST is refused by its form (422) and changes nothing either, but for the
 rows marked `acts` (an administrator's reset, deactivation and reactivation of the
-reviewer, signing out, and the severity form, which comes filled with the current
-assessment). The same POSTs without a token must change nothing and show nothing more.
+reviewer, revoking a partner application's key, signing out, and the severity form, which
+comes filled with the current assessment). The same POSTs without a token must change
+nothing and show nothing more.
 The markers are checked on the pages where they belong (`shows`), so a leak would be seen.
 """
 
@@ -65,6 +66,7 @@ from grievance.models import (
 )
 from grievance.services import (
     accounts,
+    api_clients,
     attachments,
     cases,
     deadlines,
@@ -233,6 +235,13 @@ MATRIX: tuple[Probe, ...] = (
     _get("admin_profile.save_for", frozenset({ADMIN})),
     _post("admin_profile.save_for", frozenset({ADMIN})),
     _post("admin_profile.declare_for", frozenset({ADMIN})),
+    # -- administrators: partner applications' API keys (client_id: the world's client) --
+    _get("api_clients.clients", frozenset({ADMIN})),
+    _get("api_clients.new_client", frozenset({ADMIN})),
+    _post("api_clients.new_client", frozenset({ADMIN})),
+    _get("api_clients.client", frozenset({ADMIN})),
+    _get("api_clients.revoke", frozenset({ADMIN})),
+    _post("api_clients.revoke", frozenset({ADMIN}), acts=True),
     # -- secretariat: deadlines of their mechanisms, and of the case's by name --
     _get(
         "secretariat.deadlines",
@@ -288,13 +297,23 @@ MATRIX: tuple[Probe, ...] = (
 
 #: The blueprints the matrix covers (grievance/app.py: both surfaces' blueprints).
 IN_SCOPE = frozenset(
-    {"staff", "admin", "admin_profile", "secretariat", "reviewer", "profile", "record", "followup"}
+    {
+        "staff",
+        "admin",
+        "admin_profile",
+        "api_clients",
+        "secretariat",
+        "reviewer",
+        "profile",
+        "record",
+        "followup",
+    }
 )
 #: The others, and why the matrix leaves them out.
 OUT_OF_SCOPE = {
     "public": "the public pages (front page, procedure): no case, no session",
     "intake": "the complaint form: anyone files; it reads no case",
-    "api": "the partner API: token-authenticated, tested in test_api.py",
+    "api": "the partner API: no session; keys tested in test_api.py, test_api_clients.py",
     "health": "the health check: no data",
     "sms": "the SMS webhook: signed by Twilio, tested in test_sms_webhook.py",
     "errors": "app-wide error handlers: no routes",
@@ -487,6 +506,9 @@ def _world(ctx, clock) -> World:
         OTHER_SECRETARIAT: make_staff(ctx, Role.SECRETARIAT, mechanisms=[theirs]),
         ADMIN: make_staff(ctx, Role.ADMIN),
     }
+    partner = api_clients.create_client(
+        ctx, Actor.for_user(users[ADMIN][0]), name="Worker Voice app", organisation="Awaj"
+    )
     # a little later: the progress update (30 days) falls inside the 30-day window
     clock.advance(hours=1)
     return World(
@@ -497,6 +519,7 @@ def _world(ctx, clock) -> World:
             "conflict_id": conflict.id,
             "user_id": lead.id,
             "mechanism": ours.code,
+            "client_id": partner.client.id,
         },
         markers={REFERENCE: case.reference, **MARKERS},
         users=users,

@@ -400,3 +400,73 @@ def test_0010_leaves_the_older_codes_without_a_scheme_and_drops_the_mechanism_sa
         columns = {column["name"] for column in inspect(connection).get_columns("complainant")}
         assert "receipt_scheme_version" not in columns
         assert "receipt_scheme" not in inspect(connection).get_table_names()
+
+
+# -- 0015 adds the partner applications' keys and their audit trail ------------------------------
+
+
+def test_0015_adds_the_api_clients_and_their_trail_and_drops_them_again(scratch_app):
+    below = script_directory().get_revision("0015").down_revision
+    assert isinstance(below, str)
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0004")
+        with db.engine.begin() as connection:
+            _seed_at_0004(connection)
+        upgrade(directory=str(MIGRATIONS), revision=below)
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    'INSERT INTO "user" (id, email, display_name, role, password_hash, active,'
+                    " must_change_password, created_at) VALUES (1, 'admin@example.org',"
+                    " 'Admin', 'admin', 'x', 1, 0, :at)"
+                ),
+                {"at": FILED},
+            )
+        upgrade(directory=str(MIGRATIONS), revision="0015")
+    assert _version(scratch_app) == ["0015"]
+
+    client = (
+        "INSERT INTO api_client (id, name, organisation, key_id, key_hash, complaints_per_hour,"
+        " complaints_per_day, created_at, created_by_id, revoked_at, revoked_by_id) VALUES"
+        " (:id, 'Worker Voice app', 'Awaj', :key_id, :hash, :hour, :day, :at, 1, :revoked, :by)"
+    )
+    values = {"hash": "ab" * 32, "at": FILED, "revoked": None, "by": None}
+    with scratch_app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            text(client), {**values, "id": 1, "key_id": "gmk_0123456789ab", "hour": 20, "day": 200}
+        )
+        connection.execute(
+            text(
+                "INSERT INTO api_client_use (client_id, at, endpoint, outcome, status, case_id)"
+                " VALUES (1, :at, 'complaints', 'accepted', 201, 1)"
+            ),
+            {"at": FILED},
+        )
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    # the limits and the revocation are checked by the database too
+    refused = [
+        {"hour": 0, "day": 10},  # no complaint an hour
+        {"hour": 20, "day": 10},  # fewer a day than an hour
+        {"hour": 20, "day": 200, "revoked": FILED},  # revoked by nobody
+    ]
+    for number, changes in enumerate(refused, start=2):
+        row = {**values, "id": number, "key_id": f"gmk_{number:012d}", **changes}
+        with (
+            scratch_app.app_context(),
+            db.engine.begin() as connection,
+            pytest.raises(IntegrityError),
+        ):
+            connection.execute(text(client), row)
+    duplicate = {**values, "id": 9, "key_id": "gmk_0123456789ab", "hour": 1, "day": 1}
+    with (
+        scratch_app.app_context(),
+        db.engine.begin() as connection,
+        pytest.raises(IntegrityError),  # one client per key id
+    ):
+        connection.execute(text(client), duplicate)
+
+    with scratch_app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision=below)
+    tables = _tables(scratch_app)
+    assert not {"api_client", "api_client_use"} & tables
+    assert {"user", "case"} <= tables

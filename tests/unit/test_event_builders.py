@@ -38,6 +38,8 @@ ENTRIES = {
         anonymity=Anonymity.CONFIDENTIAL,
         recorded_by_staff=False,
         deadlines=DEADLINES,
+        api_client_id=4,
+        api_client="Worker Voice app (Awaj Foundation)",
     ),
     "stage_changed": events.stage_changed(
         Stage.ADMISSIBILITY,
@@ -97,6 +99,21 @@ def test_optional_fields_are_left_out_when_empty():
     )
     assert "trigger" not in routed.payload
     assert "override_reason" not in routed.payload
+    filed = events.case_filed(
+        reference="TEX-2026-00001",
+        mechanism="TEX",
+        themes=[],
+        country=None,
+        policy_version=1,
+        channel=Channel.WEB,
+        language="bn",
+        urgent=False,
+        complainant_kind=ComplainantKind.AFFECTED,
+        anonymity=Anonymity.ANONYMOUS,
+        recorded_by_staff=False,
+    )
+    assert "api_client_id" not in filed.payload  # filed by no partner application
+    assert "api_client" not in filed.payload
 
 
 def test_the_deadline_changes_are_logged_as_text():

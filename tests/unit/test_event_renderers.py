@@ -164,6 +164,14 @@ def test_each_reader_reads_its_own_words():
     assert describe(filed, Reader.COMPLAINANT) == "Your complaint was received."
     assert describe(filed, Reader.REVIEWER) == "Complaint filed (Text message)."
     assert describe(filed, Reader.PUBLIC) == "Stage: Received."
+    by_partner = _event(
+        "case_filed",
+        {"channel": "api", "api_client_id": 4, "api_client": "Worker Voice app (Awaj)"},
+        stage_to=Stage.RECEIVED,
+    )
+    assert describe(by_partner, Reader.SECRETARIAT) == (
+        "Complaint filed (Partner app) by the partner application Worker Voice app (Awaj)."
+    )
     joined = _event(
         "reviewer_assigned",
         {"reviewer_id": 5, "role": "lead"},

@@ -3,7 +3,8 @@
 A channel like the web form: requests are validated with pydantic, turned into a
 `Filing` or a message, and handed to the services. Errors come back as
 `{"errors": [{"path": "contact.phone", "message": "..."}]}`. The OpenAPI document is
-built from the same models, at `/api/v1/openapi.json`.
+built from the same models, at `/api/v1/openapi.json`. A partner application sends its
+key as a bearer token for limits of its own (`intake.api.partners`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
 from grievance.extensions import csrf, db
-from grievance.extensions import intake_limiter as limiter
 from grievance.http.context import service_context
 from grievance.http.limits import receipt_code_everyone, receipt_code_per_client
 from grievance.models import (
@@ -45,9 +45,16 @@ from grievance.services.filing import (
     find_complainant,
 )
 from grievance.services.messages import MESSAGE_MAX, add_message
+from intake.api import partners
+from intake.api.partners import (
+    complaints_per_address,
+    complaints_per_client,
+    refuse_wrong_keys,
+)
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on
+blueprint.after_request(partners.record_use)
 
 
 class _In(BaseModel):
@@ -159,9 +166,11 @@ class _Refused(Exception):
         self.errors = errors
 
 
-def _errors(status: int, errors: list[tuple[str, str]]) -> ResponseReturnValue:
+def _errors(
+    status: int, errors: list[tuple[str, str]], headers: dict[str, str] | None = None
+) -> ResponseReturnValue:
     body = ErrorOut(errors=[ErrorItem(path=path, message=message) for path, message in errors])
-    return jsonify(body.model_dump()), status
+    return jsonify(body.model_dump()), status, headers or {}
 
 
 @blueprint.errorhandler(_Refused)
@@ -172,6 +181,11 @@ def _refused(error: _Refused) -> ResponseReturnValue:
 @blueprint.errorhandler(429)
 def _too_many(_error: Exception) -> ResponseReturnValue:
     return _errors(429, [("", "Too many requests; try again later.")])
+
+
+@blueprint.errorhandler(partners.WrongKey)
+def _wrong_key(_error: partners.WrongKey) -> ResponseReturnValue:
+    return _errors(401, [("", partners.REFUSED_KEY)], {"WWW-Authenticate": partners.CHALLENGE})
 
 
 def _parse(model: type[Model]) -> Model:
@@ -250,7 +264,9 @@ def _problems(refused: InvalidInput, paths: dict[str, str]) -> list[tuple[str, s
 
 
 @blueprint.post("/complaints")
-@limiter.limit("20 per hour; 200 per day")
+@complaints_per_address
+@complaints_per_client
+@refuse_wrong_keys
 def complaints() -> ResponseReturnValue:
     payload = _parse(ComplaintIn)
     ctx = service_context()
@@ -273,6 +289,7 @@ def complaints() -> ResponseReturnValue:
         location=payload.site,
         companies="\n".join(payload.companies),
         urgent=payload.urgent,
+        api_client=partners.current_client(),
         complainant=ComplainantDetails(
             anonymity=Anonymity(payload.anonymity),
             kind=ComplainantKind(payload.complainant_kind),
@@ -289,6 +306,7 @@ def complaints() -> ResponseReturnValue:
     except InvalidInput as refused:
         paths = {**_PATHS, "contact_address": _ADDRESS_PATHS.get(contact, "contact.channel")}
         raise _Refused(422, _problems(refused, paths)) from None
+    partners.record_filing(filed.case, 201)
     db.session.commit()
     body = ComplaintOut(reference=filed.case.reference, receipt_code=filed.receipt_code)
     response = jsonify(body.model_dump())
@@ -336,6 +354,7 @@ def _followup(complainant: Complainant) -> FollowupOut:
 @blueprint.post("/followup")
 @receipt_code_per_client
 @receipt_code_everyone
+@refuse_wrong_keys
 def followup() -> ResponseReturnValue:
     payload = _parse(FollowupIn)
     return jsonify(_followup(_complainant(payload.receipt_code)).model_dump(mode="json"))
@@ -344,6 +363,7 @@ def followup() -> ResponseReturnValue:
 @blueprint.post("/followup/messages")
 @receipt_code_per_client
 @receipt_code_everyone
+@refuse_wrong_keys
 def followup_message() -> ResponseReturnValue:
     payload = _parse(FollowupMessageIn)
     complainant = _complainant(payload.receipt_code)
@@ -372,6 +392,8 @@ def _operation(
 
     return {
         "summary": summary,
+        # Anonymous, or a partner application's key.
+        "security": [{}, {partners.SCHEME: []}],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": ref(request_model)}},
@@ -382,6 +404,7 @@ def _operation(
                 "content": {"application/json": {"schema": ref(response_model)}},
             },
             "400": error("The body is not JSON"),
+            "401": error("The API key is wrong or revoked"),
             "404": error("Unknown receipt code"),
             "415": error("Not application/json"),
             "422": error("Invalid input, with the path of each field"),
@@ -422,7 +445,10 @@ def openapi_document() -> dict[str, Any]:
                 "post": _operation("Write to the reviewers", FollowupMessageIn, 201, FollowupOut)
             },
         },
-        "components": {"schemas": schemas.get("$defs", {})},
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {partners.SCHEME: partners.SECURITY_SCHEME},
+        },
     }
 
 
