@@ -49,6 +49,7 @@ from grievance.services.casereads import COMPLAINANT, complainant_view
 from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import find_complainant
 from grievance.services.messages import MESSAGE_MAX, add_message
+from grievance.services.texts import normalise, text_problem
 
 blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
 
@@ -170,20 +171,22 @@ def case() -> str | Response | tuple[str, int]:
     if valid:
         actor = Actor.for_complainant(complainant)
         body = form.body.data or ""
-        if not body.strip() and not files.files:
+        # Nothing visible is no message; a control character is the service's to refuse.
+        written = bool(normalise(body)) or text_problem(body) is not None
+        if not written and not files.files:
             form.body.errors = [gettext("Write a message or add a file.")]
         else:
             try:
-                message = (
-                    add_message(ctx, the_case, actor, body, Channel.WEB) if body.strip() else None
-                )
+                message = add_message(ctx, the_case, actor, body, Channel.WEB) if written else None
             except InvalidInput as refused:
                 # The form counts what was typed, the service what is kept: NFC may write
                 # a character as two (10,000 x U+0958 are 20,000 code points once kept).
-                if refused.errors.get("body") is Code.TOO_LONG:
-                    form.body.errors = [refusals.message(refused, "body")]
-                else:
+                code = refused.errors["body"]
+                if code is Code.REQUIRED:
                     form.body.errors = [gettext("Write a message or add a file.")]
+                else:
+                    refusals.show_back(form.body, code)
+                    form.body.errors = [refusals.message(refused, "body")]
             else:
                 attachments.attach(ctx, the_case, actor, files.clean_files, message)
                 attachments.release(ctx, files.tokens)
