@@ -230,3 +230,93 @@ def test_sms_asks_again_for_a_message_with_a_control_character(line, ctx):
         select(Message).where(Message.direction == Direction.FROM_COMPLAINANT)
     ).all()
     assert written == []
+
+
+# -- bytes that are no UTF-8 ---------------------------------------------------------------------
+
+UNREADABLE = "We could not read what was sent"
+
+
+def _form_token(client, path: str) -> str:
+    return _token(client.get(path).get_data(as_text=True))
+
+
+def _urlencoded(client, path: str, body: str):
+    return client.post(
+        path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+
+def test_the_complaint_form_refuses_percent_escapes_that_are_no_utf8(app, ctx):
+    """Werkzeug kept `%FF%FE` literally, and the case was filed with it; the API refuses
+    those bytes. Now both do."""
+    factories.make_mechanism(ctx, code="WEB")
+    client = app.test_client()
+    token = _form_token(client, "/complaint")
+    fields = "mechanism=WEB&urgent=no&kind=affected&anonymity=anonymous&contact=none"
+    response = _urlencoded(
+        client, "/complaint?lang=en", f"csrf_token={token}&{fields}&statement=Paid%FF%FE"
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert UNREADABLE in page
+    assert "%FF" not in page
+    assert count(ctx, Case) == 0
+    # escapes of real UTF-8 are read as ever (ক is %E0%A6%95)
+    filed = _urlencoded(
+        client, "/complaint?lang=en", f"csrf_token={token}&{fields}&statement=%E0%A6%95"
+    )
+    assert filed.status_code == 200, filed.get_data(as_text=True)
+    assert count(ctx, Case) == 1
+
+
+def test_a_multipart_field_that_is_no_utf8_is_refused(app, ctx):
+    """A multipart field's bytes were decoded with replacement characters."""
+    factories.make_mechanism(ctx, code="WEB")
+    client = app.test_client()
+    token = _form_token(client, "/complaint")
+    boundary = "b0undary"
+    fields = {
+        "csrf_token": token.encode(),
+        "mechanism": b"WEB",
+        "statement": b"Paid \xff\xfe nothing",
+    }
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value
+            + b"\r\n"
+            for name, value in fields.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    response = client.post(
+        "/complaint?lang=en",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 400
+    assert UNREADABLE in response.get_data(as_text=True)
+    assert count(ctx, Case) == 0
+
+
+def test_the_follow_up_and_the_staff_pages_refuse_them_too(app, ctx, clock):
+    filed, _lead, _second = factories.staff_case(ctx)
+    client = app.test_client()
+    assert follow_up(client, filed.receipt_code).status_code == 302
+    token = _form_token(client, "/follow-up/case")
+    response = _urlencoded(client, "/follow-up/case?lang=en", f"csrf_token={token}&body=%C3%28")
+    assert response.status_code == 400
+    assert UNREADABLE in response.get_data(as_text=True)
+    assert count(ctx, Message) == 0
+
+    mechanism = factories.make_mechanism(ctx, "RCU")
+    _user, staff = secretariat_client(app, ctx, clock, mechanism)
+    token = _form_token(staff, "/staff/record-complaint")
+    response = _urlencoded(
+        staff, "/staff/record-complaint?lang=en", f"csrf_token={token}&statement=%80"
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert UNREADABLE in page
+    assert "/staff" in page  # the staff surface's own error page
