@@ -31,6 +31,7 @@ from grievance.extensions import db
 from grievance.extensions import intake_limiter as limiter
 from grievance.http import refusals, uploads
 from grievance.http.context import service_context
+from grievance.http.csrf import typed_text_may_come_back
 from grievance.http.errors import http_error
 from grievance.http.events import describe
 from grievance.http.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
@@ -247,7 +248,10 @@ def _case_page(
 @blueprint.errorhandler(CSRFError)
 def expired(error: CSRFError) -> Response | tuple[str, int]:
     """A form came back without a valid CSRF token (the cookie was gone, or belonged to
-    another sign-in): nothing is done, and what was written is not lost."""
+    another sign-in): nothing is done, and what was written is not lost. A missing or
+    forged token shows nothing from the request (`grievance.http.csrf`)."""
+    if not typed_text_may_come_back():
+        return http_error(error)
     if request.endpoint == "followup.case":
         complainant = _signed_in()
         if complainant is not None:

@@ -20,6 +20,7 @@ from wtforms.validators import Length
 from grievance.extensions import db
 from grievance.http import refusals
 from grievance.http.context import service_context
+from grievance.http.csrf import typed_text_may_come_back
 from grievance.http.errors import http_error
 from grievance.models import Role
 from grievance.services.actors import Actor
@@ -130,7 +131,10 @@ def _view(action: Action) -> Callable[..., ActionResponse]:
 
 def expired(error: CSRFError) -> Response | tuple[str, int]:
     """An action's form came back without a valid CSRF token: nothing is done, and what
-    was typed comes back in its form (for an assigned reviewer, still signed in)."""
+    was typed comes back in its form (for an assigned reviewer, still signed in). A
+    missing or forged token shows nothing from the request (`grievance.http.csrf`)."""
+    if not typed_text_may_come_back():
+        return http_error(error)
     user = current_staff()
     values = request.view_args or {}
     reference = values.get("reference")
