@@ -30,6 +30,7 @@ from grievance.models.deadline import (
     TaskState,
 )
 from grievance.models.event import CaseEvent, Visibility
+from grievance.models.followup import FollowupSession
 from grievance.models.involvement import (
     ComplainantResponse,
     Involvement,
@@ -87,6 +88,7 @@ __all__ = [
     "DeadlineState",
     "DecisionProposal",
     "Direction",
+    "FollowupSession",
     "InboundSms",
     "Involvement",
     "InvolvementKind",
