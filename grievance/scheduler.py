@@ -61,6 +61,12 @@ def _sign_in_throttles(ctx: Context) -> object:
     return purge_throttles(ctx)
 
 
+def _followup_sessions(ctx: Context) -> object:
+    from grievance.services.followup_sessions import purge_sessions
+
+    return purge_sessions(ctx)
+
+
 def _sms(ctx: Context) -> object:
     """Inbound SMS through the dialogue, silences, then the outbox (its replies first)."""
     from flask import current_app
@@ -117,6 +123,7 @@ JOBS = (
     Job("effectiveness reviews", 3600, _reviews),
     Job("pending uploads", 3600, _pending_uploads),
     Job("sign-in throttles", 3600, _sign_in_throttles),
+    Job("follow-up sessions", 900, _followup_sessions),
 )
 
 

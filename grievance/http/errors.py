@@ -17,6 +17,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
+from grievance.http.requests import UnreadableForm
+
 blueprint = Blueprint("errors", __name__)
 
 #: Paths for programs, not people.
@@ -26,8 +28,9 @@ HEALTH_PATHS = frozenset(
 )
 
 
-def error_response(code: int) -> Response:
-    """The answer for an HTTP error `code` on the current path, without its headers."""
+def error_response(code: int, *, unreadable: bool = False) -> Response:
+    """The answer for an HTTP error `code` on the current path, without its headers;
+    `unreadable`: a form whose text is not UTF-8 (`requests.UnreadableForm`)."""
     if request.path.startswith(API_PREFIX):
         # The shape of intake.api's refusals; English, as its other messages.
         message = f"{HTTP_STATUS_CODES.get(code, 'Error')}."
@@ -35,7 +38,8 @@ def error_response(code: int) -> Response:
     elif request.path in HEALTH_PATHS:
         response = jsonify(status="error")
     else:
-        response = make_response(render_template("errors/error.html", code=code))
+        page = render_template("errors/error.html", code=code, unreadable=unreadable)
+        response = make_response(page)
     response.status_code = code
     response.headers["Cache-Control"] = "no-store"  # also on a static path: never kept
     return response
@@ -48,7 +52,7 @@ def http_error(error: HTTPException) -> Response:
     if error.response is not None:  # a response made on purpose, e.g. by an extension
         return error.response  # type: ignore[return-value]
     code = error.code or 500
-    response = error_response(code)
+    response = error_response(code, unreadable=isinstance(error, UnreadableForm))
     for name, value in error.get_headers():  # Allow (405), Retry-After (429) …
         if name.lower() != "content-type":
             response.headers[name] = value

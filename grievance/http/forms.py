@@ -30,9 +30,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from grievance.http.context import service_context
 from grievance.http.fields import CheckboxList
-from grievance.http.refusals import Specific, message
+from grievance.http.refusals import Specific, message, show_back
 from grievance.models import Anonymity, ComplainantKind, ContactChannel, Mechanism
-from grievance.services.errors import InvalidInput
+from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import (
     EMAIL_MAX,
     EMAIL_PATTERN,
@@ -140,6 +140,11 @@ REFUSED_FIELDS = {
     "contact_address": "phone",
     "received_at": "received_on",  # the staff's form
 }
+
+
+#: What the form says of the filing service's refusals where it says more than the code's
+#: message (a statement with nothing visible in it is no statement).
+REFUSALS: Specific = {("statement", Code.REQUIRED): _l("Tell us what happened.")}
 
 
 class ComplaintForm(TranslatedForm):
@@ -273,9 +278,10 @@ class ComplaintForm(TranslatedForm):
         checks most rules first, for a message next to the answer; the service checks
         them all, whichever channel files (what the form passed, the service may still
         refuse: a text NFC makes longer, a day that has not come yet)."""
-        for name in refused.errors:
+        for name, code in refused.errors.items():
             field = self.field_refused(name)
-            text = message(refused, name, specific)
+            show_back(field, code)
+            text = message(refused, name, {**REFUSALS, **(specific or {})})
             if text not in field.errors:
                 field.errors = [*field.errors, text]
 

@@ -15,12 +15,17 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from grievance.services.errors import Code, InvalidInput
+from grievance.services.texts import without_refused
 
 MESSAGES: Mapping[Code, Any] = {
     Code.REQUIRED: _l("Please answer this question."),
     Code.TOO_LONG: _l("Please keep it under %(max)d characters."),
     Code.OUT_OF_RANGE: _l("Give a number from %(min)d to %(max)d."),
     Code.UNKNOWN: _l("Not a valid choice."),
+    Code.INVALID_CHARACTER: _l(
+        "This text had a hidden control character that cannot be kept. We took it out: "
+        "please check the text and send it again."
+    ),
     Code.NOT_OFFERED: _l("The mechanism you chose does not offer this language."),
     Code.INVALID_PHONE: _l("Give your phone number with its country code, starting with +."),
     Code.INVALID_EMAIL: _l("Give an e-mail address, like name@example.org."),
@@ -46,6 +51,13 @@ MESSAGES: Mapping[Code, Any] = {
 
 #: A message for one field's problem, where a form says it better: (field, code) -> text.
 Specific = Mapping[tuple[str, Code], Any]
+
+
+def show_back(field: Any, code: Code) -> None:
+    """A refused form field as it comes back: without the characters no text may hold
+    (the refusal says they were taken out), so that sending it again works."""
+    if code is Code.INVALID_CHARACTER and isinstance(field.data, str):
+        field.data = without_refused(field.data)
 
 
 def message(refused: InvalidInput, field: str, specific: Specific | None = None) -> str:

@@ -31,6 +31,7 @@ from grievance.models.deadline import (
     TaskState,
 )
 from grievance.models.event import CaseEvent, Visibility
+from grievance.models.followup import FollowupSession
 from grievance.models.involvement import (
     ComplainantResponse,
     Involvement,
@@ -91,6 +92,7 @@ __all__ = [
     "DeadlineState",
     "DecisionProposal",
     "Direction",
+    "FollowupSession",
     "InboundSms",
     "Involvement",
     "InvolvementKind",

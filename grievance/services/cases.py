@@ -50,6 +50,7 @@ from grievance.services.errors import (
     ReasonRequired,
     ServiceError,
 )
+from grievance.services.texts import clean_text
 
 
 def _check_transition(
@@ -61,7 +62,7 @@ def _check_transition(
     if actor.role not in move.roles:
         raise ForbiddenTransition(case.stage, target, actor.role, "not for this role")
     require_part(ctx, actor, case)
-    if move.needs_reason and not reason.strip():
+    if move.needs_reason and not reason:
         raise ReasonRequired(f"moving to {target} needs reasons")
     return move
 
@@ -96,7 +97,7 @@ def _enter_stage(
     entry = events.stage_changed(
         source,
         target,
-        reason=reason.strip(),
+        reason=reason,
         proposal_id=proposal.id if proposal is not None else None,
         proposed_by=proposal.proposed_by_id if proposal is not None else None,
         phone_contacts_erased=forgotten,
@@ -109,6 +110,7 @@ def _enter_stage(
 def transition(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = "") -> Case:
     """Move a case to `target`. Decisions that need four eyes go through
     `propose_decision` and `confirm_decision` instead (`decide` chooses for its caller)."""
+    reason = clean_text(reason, "reason")
     case = ctx.lock_case(case)
     move = _check_transition(ctx, case, target, actor, reason)
     if move.four_eyes:
@@ -130,6 +132,7 @@ def propose_decision(
     ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
 ) -> DecisionProposal:
     """The first reviewer's half of a decision that ends or narrows a case."""
+    reason = clean_text(reason, "reason")
     case = ctx.lock_case(case)
     move = _check_transition(ctx, case, target, actor, reason)
     if not move.four_eyes:
@@ -147,7 +150,7 @@ def _propose(
     proposal = DecisionProposal(
         case_id=case.id,
         to_stage=target,
-        reason=reason.strip(),
+        reason=reason,
         state=ProposalState.PENDING,
         proposed_by_id=actor.user_id,
         proposed_at=ctx.now(),
@@ -196,6 +199,7 @@ def decide(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = 
     reviewer confirms it (`confirm_decision`); any other move is made now. Refused as
     `transition` and `propose_decision` refuse (ProposalPending while another decision
     waits)."""
+    reason = clean_text(reason, "reason")
     case = ctx.lock_case(case)
     move = _check_transition(ctx, case, target, actor, reason)
     if move.four_eyes:
@@ -234,9 +238,10 @@ def withdraw_decision(
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only reviewers decide")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say why the proposal is dropped")
-    _drop_proposal(ctx, case, proposal, actor, reason.strip())
+    _drop_proposal(ctx, case, proposal, actor, reason)
     return proposal
 
 
@@ -262,7 +267,8 @@ def recuse(ctx: Context, case: Case, actor: Actor, reason: str) -> Assignment:
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only a reviewer can recuse")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say why you recuse")
     assignment = next(
         row
@@ -270,7 +276,7 @@ def recuse(ctx: Context, case: Case, actor: Actor, reason: str) -> Assignment:
         if row.reviewer_id == actor.user_id
     )
     assignments.end_assignment(
-        ctx, case, assignment, actor, f"{assignments.END_RECUSED}: {reason.strip()}", ctx.now()
+        ctx, case, assignment, actor, f"{assignments.END_RECUSED}: {reason}", ctx.now()
     )
     routing.fill_roles(ctx, case, SYSTEM, f"the {assignment.role.value} recused")
     return assignment

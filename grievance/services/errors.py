@@ -56,6 +56,10 @@ class Code(enum.StrEnum):
     OUT_OF_RANGE = "out_of_range"
     #: Not one of the known values (a theme, a site, a country, a consent, a type ...).
     UNKNOWN = "unknown"
+    #: A text holding a character no text may hold: a control character other than tab,
+    #: line feed and carriage return (NUL ...), or half of a surrogate pair
+    #: (`grievance.services.texts`).
+    INVALID_CHARACTER = "invalid_character"
     #: A language the mechanism does not offer.
     NOT_OFFERED = "not_offered"
     INVALID_PHONE = "invalid_phone"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -36,6 +35,7 @@ from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.phones import InvalidPhoneNumber, is_region, parse_phone
 from grievance.services.references import next_reference
 from grievance.services.reviewers import country_codes
+from grievance.services.texts import normalise, text_problem
 
 #: Consents asked separately (R15, R22); anything else is refused.
 SHARE_IDENTITY = "share_identity_with_company"
@@ -43,7 +43,7 @@ CONSENT_PURPOSES = (SHARE_IDENTITY, "publish_summary")
 REPRESENTING_KINDS = (ComplainantKind.REPRESENTATIVE, ComplainantKind.UNION, ComplainantKind.CSO)
 STATEMENT_MAX = 20_000
 EMAIL_MAX = 254
-#: The most characters of each text of a filing, once normalised (`normalise_text`).
+#: The most characters of each text of a filing, once normalised (`texts.normalise`).
 MAX_LENGTHS = {
     "statement": STATEMENT_MAX,
     "location": 500,
@@ -104,11 +104,6 @@ class FiledCase:
     receipt_code: str
 
 
-def normalise_text(text: str) -> str:
-    """NFC, and nothing else: every code point the person wrote is kept."""
-    return unicodedata.normalize("NFC", text).strip()
-
-
 def phone_region(
     ctx: Context, mechanism: Mechanism, country: str | None = None, site_id: int | None = None
 ) -> str | None:
@@ -135,7 +130,7 @@ def contact_phone(ctx: Context, filing: Filing) -> str:
 def _too_long(
     errors: dict[str, Code], limits: dict[str, dict[str, int]], name: str, text: str
 ) -> None:
-    if len(normalise_text(text)) > MAX_LENGTHS[name]:
+    if len(normalise(text)) > MAX_LENGTHS[name]:
         errors[name] = Code.TOO_LONG
         limits[name] = {"max": MAX_LENGTHS[name]}
 
@@ -146,7 +141,7 @@ def _validate(ctx: Context, filing: Filing, actor: Actor) -> InvalidInput | None
     errors: dict[str, Code] = {}
     limits: dict[str, dict[str, int]] = {}
     reasons: dict[str, str] = {}
-    if not normalise_text(filing.statement):
+    if not normalise(filing.statement):
         errors["statement"] = Code.REQUIRED
     for name in ("statement", "location", "companies", "occurred"):
         _too_long(errors, limits, name, getattr(filing, name))
@@ -163,11 +158,13 @@ def _validate(ctx: Context, filing: Filing, actor: Actor) -> InvalidInput | None
     if actor.role in STAFF_RECORDERS and filing.channel not in STAFF_CHANNELS:
         errors["channel"] = Code.NOT_A_STAFF_CHANNEL
     person = filing.complainant
-    if person.kind in REPRESENTING_KINDS and not normalise_text(person.represents):
+    if person.kind in REPRESENTING_KINDS and not normalise(person.represents):
         errors["represents"] = Code.REQUIRED
     for name in ("represents", "name", "details"):
         _too_long(errors, limits, name, getattr(person, name))
-    if person.anonymity is Anonymity.ANONYMOUS and (person.name.strip() or person.details.strip()):
+    if person.anonymity is Anonymity.ANONYMOUS and (
+        normalise(person.name) or normalise(person.details)
+    ):
         errors["anonymity"] = Code.NAMED_WHEN_ANONYMOUS
     address = person.contact_address.strip()
     if person.contact_channel in contacts.PHONE_CONTACTS:
@@ -186,9 +183,30 @@ def _validate(ctx: Context, filing: Filing, actor: Actor) -> InvalidInput | None
         errors["contact_address"] = Code.CONTACT_WITHOUT_CHANNEL
     if set(person.consents) - set(CONSENT_PURPOSES):
         errors["consents"] = Code.UNKNOWN
+    # Last: a text with a character no text may hold is refused for that, whatever else.
+    for name, text in _texts(filing).items():
+        if text_problem(text) is not None:
+            errors[name] = Code.INVALID_CHARACTER
+            limits.pop(name, None)
+            reasons.pop(name, None)
     if person.consents.get(SHARE_IDENTITY) and person.anonymity is not Anonymity.OPEN:
         errors[f"consents.{SHARE_IDENTITY}"] = Code.SHARE_REQUIRES_OPEN
     return InvalidInput(errors, limits, reasons) if errors else None
+
+
+def _texts(filing: Filing) -> dict[str, str]:
+    """Every text of a filing, by the field the refusals name."""
+    person = filing.complainant
+    return {
+        "statement": filing.statement,
+        "location": filing.location,
+        "companies": filing.companies,
+        "occurred": filing.occurred,
+        "represents": person.represents,
+        "name": person.name,
+        "details": person.details,
+        "contact_address": person.contact_address,
+    }
 
 
 def recording_mechanisms(ctx: Context, actor: Actor) -> list[Mechanism]:
@@ -264,9 +282,9 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
 
     vault = ctx.vault
     vault.create_data_key(case.id)
-    case.statement_enc = vault.seal(case.id, "statement", normalise_text(filing.statement))
+    case.statement_enc = vault.seal(case.id, "statement", normalise(filing.statement))
     for name in ("location", "companies", "occurred"):
-        text = normalise_text(getattr(filing, name))
+        text = normalise(getattr(filing, name))
         if text:
             setattr(case, f"{name}_enc", vault.seal(case.id, name, text))
 
@@ -317,7 +335,7 @@ def _add_complainant(
     ctx.session.flush()
     prefix = f"complainant.{complainant.id}"
     for name in ("name", "details", "represents"):
-        text = normalise_text(getattr(person, name))
+        text = normalise(getattr(person, name))
         if text:
             setattr(complainant, f"{name}_enc", vault.seal(case.id, f"{prefix}.{name}", text))
     address = person.contact_address.strip()

@@ -10,6 +10,7 @@ from grievance.services import caselog
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed, ReasonRequired
+from grievance.services.texts import clean_text
 
 FIELDS = ("name", "details", "represents", "contact")
 
@@ -34,7 +35,8 @@ def reveal_identity(
         raise NotAllowed("not a complainant of this case")
     if complainant.anonymity is Anonymity.ANONYMOUS:
         raise NotAllowed("the complainant chose to stay anonymous")
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say why you need to see the identity")
     prefix = f"complainant.{complainant.id}"
     values = {}
@@ -47,6 +49,6 @@ def reveal_identity(
         "identity_revealed",
         actor,
         ctx.now(),
-        {"complainant_id": complainant.id, "fields": list(FIELDS), "reason": reason.strip()},
+        {"complainant_id": complainant.id, "fields": list(FIELDS), "reason": reason},
     )
     return Identity(**values)

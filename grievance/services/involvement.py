@@ -17,6 +17,7 @@ from grievance.services import caselog, routing
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired
+from grievance.services.texts import clean_text
 
 
 def current_involvement(ctx: Context, case: Case, company: Company) -> Involvement | None:
@@ -73,7 +74,8 @@ def classify_involvement(
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only reviewers classify involvement")  # R06
     require_part(ctx, actor, case)
-    if not rationale.strip():
+    rationale = clean_text(rationale, "rationale")
+    if not rationale:
         raise ReasonRequired("give the rationale of the classification")
     policy = ctx.case_policy(case)
     current = current_involvement(ctx, case, company)
@@ -101,7 +103,7 @@ def classify_involvement(
         )
         ctx.session.add(involvement)
     involvement.kind = kind
-    involvement.rationale = rationale.strip()
+    involvement.rationale = rationale
     involvement.decided_by_id = actor.user_id
     ctx.session.flush()
     codes = []

@@ -7,7 +7,7 @@ from grievance.services import caselog, contacts, deadlines, timekeeping
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
-from grievance.services.filing import normalise_text
+from grievance.services.texts import clean_text
 
 MESSAGE_MAX = 10_000
 
@@ -40,7 +40,7 @@ def add_message(
         raise NotAllowed("only the complainant and the reviewers exchange messages")
     if feedback and direction is not Direction.TO_COMPLAINANT:
         raise NotAllowed("feedback goes from the reviewers to the complainant")
-    text = normalise_text(body)
+    text = clean_text(body, "body")
     if not text:
         raise InvalidInput({"body": Code.REQUIRED})
     if len(text) > MESSAGE_MAX:

@@ -18,7 +18,7 @@ from grievance.services import caselog, deadlines, satisfaction
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
-from grievance.services.filing import normalise_text
+from grievance.services.texts import check_texts, normalise
 
 #: A remedy item is due until it is completed or abandoned.
 OPEN_REMEDY = (RemedyStatus.PLANNED, RemedyStatus.IN_PROGRESS)
@@ -48,8 +48,9 @@ def record_remedy_action(
     errors: dict[str, Code] = {}
     if remedy_type not in ctx.case_policy(case).remedy_codes:
         errors["remedy_type"] = Code.UNKNOWN
-    if not normalise_text(description):
+    if not normalise(description):
         errors["description"] = Code.REQUIRED
+    errors.update(check_texts({"description": description, "beneficiaries": beneficiaries}))
     if errors:
         raise InvalidInput(errors)
     now = ctx.now()
@@ -57,8 +58,8 @@ def record_remedy_action(
         case_id=case.id,
         company_id=company.id if company else None,
         remedy_type=remedy_type,
-        description=normalise_text(description),
-        beneficiaries=normalise_text(beneficiaries),
+        description=normalise(description),
+        beneficiaries=normalise(beneficiaries),
         due_on=due_on,
         agreed_with_complainant=agreed_with_complainant,
         status=status,

@@ -16,6 +16,7 @@ from grievance.services import caselog, contacts
 from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed, ReasonRequired
+from grievance.services.texts import clean_text
 
 
 def erase_expired_identities(ctx: Context) -> list[str]:
@@ -101,7 +102,8 @@ def set_legal_hold(ctx: Context, case: Case, actor: Actor, hold: bool, reason: s
     if actor.role is not Role.SECRETARIAT:
         raise NotAllowed("the secretariat sets and lifts legal holds")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("give the legal ground")
     case.legal_hold = hold
     caselog.append(
@@ -110,6 +112,6 @@ def set_legal_hold(ctx: Context, case: Case, actor: Actor, hold: bool, reason: s
         "legal_hold_changed",
         actor,
         ctx.now(),
-        {"legal_hold": hold, "reason": reason.strip()},
+        {"legal_hold": hold, "reason": reason},
     )
     return case

@@ -53,6 +53,7 @@ from grievance.services import routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
+from grievance.services.texts import clean_text
 
 audit = logging.getLogger("grievance.audit")
 
@@ -293,7 +294,7 @@ def declare_conflict(
     _require_editor(actor, reviewer)
     if profile_of(ctx, reviewer) is None:
         raise InvalidInput({"reviewer": Code.NO_PROFILE})
-    if len(reason.strip()) > REASON_MAX:
+    if len(clean_text(reason, "reason")) > REASON_MAX:
         raise InvalidInput.too_long("reason", REASON_MAX)
     before = _open_case_ids(ctx, reviewer.id)
     conflict = routing.declare_conflict(ctx, reviewer, subject, reason, actor)
@@ -324,7 +325,7 @@ def withdraw_conflict(
         raise NotAllowed("only the reviewer withdraws a conflict they declared")
     if conflict.withdrawn_on is not None:
         raise InvalidInput({"conflict": Code.ALREADY_WITHDRAWN})
-    text = reason.strip()
+    text = clean_text(reason, "reason")
     if not text:
         raise InvalidInput({"reason": Code.REQUIRED})
     if len(text) > REASON_MAX:

@@ -12,6 +12,7 @@ from grievance.services.actors import Actor
 from grievance.services.context import Context, atomic
 from grievance.services.deadlines import add_months
 from grievance.services.errors import NotAllowed, ReasonRequired, ServiceError
+from grievance.services.texts import clean_text
 
 EFFECTIVENESS_REVIEW = "effectiveness_review"
 
@@ -92,7 +93,8 @@ def complete_review(ctx: Context, mechanism: Mechanism, actor: Actor, note: str)
     )
     if member is None:
         raise NotAllowed("not a secretariat of this mechanism")
-    if not note.strip():
+    note = clean_text(note, "note")
+    if not note:
         raise ReasonRequired("summarise the review's findings")
     task = open_review(ctx, mechanism)
     if task is None:
@@ -100,6 +102,6 @@ def complete_review(ctx: Context, mechanism: Mechanism, actor: Actor, note: str)
     task.state = TaskState.DONE
     task.completed_at = ctx.now()
     task.completed_by_id = actor.user_id
-    task.note = note.strip()
+    task.note = note
     ctx.session.flush()
     return _schedule(ctx, mechanism)

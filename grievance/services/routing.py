@@ -68,6 +68,7 @@ from grievance.services.routing_scores import Score as Score
 from grievance.services.routing_scores import exclusion as exclusion
 from grievance.services.routing_scores import plan as plan
 from grievance.services.routing_scores import score as score
+from grievance.services.texts import clean_text
 
 #: StaffNotification kinds.
 URGENT_CASE = "urgent_case"  # to each reviewer put on an urgent case
@@ -209,9 +210,10 @@ def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> Routin
     if actor.role not in (Role.SYSTEM, Role.SECRETARIAT):
         raise NotAllowed("cases are routed by the system or the secretariat")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say why the case is routed")
-    return fill_roles(ctx, case, actor, reason.strip())
+    return fill_roles(ctx, case, actor, reason)
 
 
 def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingResult:
@@ -274,9 +276,10 @@ def _require_secretariat(ctx: Context, actor: Actor, case: Case, reason: str) ->
     if actor.role is not Role.SECRETARIAT:
         raise NotAllowed("only the secretariat overrides routing")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say why routing's choice is overridden")
-    return reason.strip()
+    return reason
 
 
 @atomic
@@ -368,7 +371,8 @@ def declare_conflict(
         raise NotAllowed("a reviewer declares their own conflicts")
     if ctx.session.get(ReviewerProfile, reviewer.id) is None:
         raise InvalidInput({"reviewer": Code.NOT_A_REVIEWER})
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say what the conflict is")
     is_company = isinstance(subject, Company)
     standing = ctx.session.scalar(
@@ -384,7 +388,7 @@ def declare_conflict(
         reviewer_id=reviewer.id,
         company_id=subject.id if is_company else None,
         site_id=None if is_company else subject.id,
-        reason=reason.strip(),
+        reason=reason,
         declared_on=ctx.now().date(),
     )
     ctx.session.add(conflict)

@@ -16,6 +16,7 @@ from grievance.services import caselog, deadlines
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired, ServiceError
+from grievance.services.texts import clean_text
 
 CLOCK_KEEPERS = (Role.REVIEWER, Role.SECRETARIAT)
 
@@ -27,7 +28,8 @@ def pause_clock(ctx: Context, case: Case, actor: Actor, reason: str) -> Case:
     if actor.role not in CLOCK_KEEPERS:
         raise NotAllowed("only reviewers and the secretariat stop the clock")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say what the mechanism waits for")
     if case.has_ended:
         raise ServiceError("the case has ended")
@@ -49,7 +51,7 @@ def pause_clock(ctx: Context, case: Case, actor: Actor, reason: str) -> Case:
         "clock_paused",
         actor,
         now,
-        {"reason": reason.strip(), "deadlines": paused},
+        {"reason": reason, "deadlines": paused},
     )
     return case
 
@@ -104,7 +106,8 @@ def extend_deadline(
     if actor.role not in CLOCK_KEEPERS:
         raise NotAllowed("only reviewers and the secretariat extend a time limit")
     require_part(ctx, actor, case)
-    if not reason.strip():
+    reason = clean_text(reason, "reason")
+    if not reason:
         raise ReasonRequired("say why more time is needed")
     if deadline.closed_at is not None:
         raise ServiceError("the time limit is no longer running")
@@ -138,7 +141,7 @@ def extend_deadline(
             "due_at": deadline.due_at,
             "previous_due_at": previous,
             "days": days,
-            "reason": reason.strip(),
+            "reason": reason,
         },
     )
     return deadline

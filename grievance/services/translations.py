@@ -14,7 +14,8 @@ from grievance.services import caselog
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ServiceError
-from grievance.services.filing import STATEMENT_MAX, normalise_text
+from grievance.services.filing import STATEMENT_MAX
+from grievance.services.texts import normalise, text_problem
 
 TRANSLATION_MAX = STATEMENT_MAX
 
@@ -45,8 +46,10 @@ def add_translation(
     errors: dict[str, Code] = {}
     if ctx.case_policy(case).language_named(language) is None:
         errors["language"] = Code.UNKNOWN
-    cleaned = normalise_text(text)
-    if not cleaned:
+    cleaned = normalise(text)
+    if text_problem(text) is not None:
+        errors["text"] = Code.INVALID_CHARACTER
+    elif not cleaned:
         errors["text"] = Code.REQUIRED
     elif len(cleaned) > TRANSLATION_MAX:
         errors["text"] = Code.TOO_LONG

@@ -298,8 +298,9 @@ def _declare(reviewer: User, admin: bool) -> Response | tuple[str, int]:
         form.reason.errors = [*form.reason.errors, str(_l("Say what the conflict is."))]
         return _page(reviewer, admin=admin, conflict_form=form, status=422)
     except InvalidInput as refused:
-        for name in refused.errors:
+        for name, code in refused.errors.items():
             field = form.reason if name == "reason" else form.subject
+            refusals.show_back(field, code)
             field.errors = [*field.errors, refusals.message(refused, name)]
         return _page(reviewer, admin=admin, conflict_form=form, status=422)
     db.session.commit()
@@ -362,7 +363,8 @@ def withdraw(conflict_id: int) -> Response | tuple[str, int]:
     except NotAllowed:
         return forbidden()
     except InvalidInput as refused:
-        for name in refused.errors:
+        for name, code in refused.errors.items():
+            refusals.show_back(form.reason, code)
             form.reason.errors = [*form.reason.errors, refusals.message(refused, name)]
         return _page(me, admin=False, withdraw_forms={conflict.id: form}, status=422)
     db.session.commit()

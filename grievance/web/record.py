@@ -31,12 +31,15 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from grievance.crypto.secrets import format_receipt_code
 from grievance.extensions import db
 from grievance.http.context import service_context
+from grievance.http.csrf import typed_text_may_come_back
+from grievance.http.errors import http_error
 from grievance.http.forms import CHOOSE, ComplaintForm, choices
 from grievance.http.i18n import language_name
 from grievance.http.labels import describe
@@ -280,9 +283,12 @@ def _kept() -> str:
 
 
 @blueprint.errorhandler(CSRFError)
-def expired(_error: CSRFError) -> tuple[str, int]:
+def expired(error: CSRFError) -> Response | tuple[str, int]:
     """The form came back without a valid CSRF token: nothing is recorded, and what was
-    typed comes back with a fresh token (signed in) or on a page to copy it from."""
+    typed comes back with a fresh token (signed in) or on a page to copy it from. A
+    missing or forged token shows nothing from the request (`grievance.http.csrf`)."""
+    if not typed_text_may_come_back():
+        return http_error(error)
     user = current_staff()
     if user is None or user.role not in RECORDERS:
         return _kept(), 400

@@ -230,6 +230,8 @@ PROBLEMS: dict[Code, str] = {
     Code.TOO_LONG: "At most {max} characters.",
     Code.OUT_OF_RANGE: "A number from {min} to {max}.",
     Code.UNKNOWN: "Not one of the known values.",
+    Code.INVALID_CHARACTER: "Contains a control character other than tab, line feed and "
+    "carriage return (such as U+0000), or a lone surrogate.",
     Code.NOT_OFFERED: "The mechanism does not offer this language.",
     Code.INVALID_PHONE: "A phone number with its country code, starting with +.",
     Code.INVALID_EMAIL: "An e-mail address, like name@example.org.",

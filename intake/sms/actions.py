@@ -56,7 +56,7 @@ CODE_WINDOW = timedelta(hours=1)
 #: The stage that asks again for an answer the filing service refused, by its field.
 REASKED = {field: stage for stage, field in dialogue.ANSWERS.items()}
 #: What the SMS says of the filing service's refusal of an answer, by its code.
-REFUSAL_TEXTS = {Code.TOO_LONG: Text.TOO_LONG}
+REFUSAL_TEXTS = {Code.TOO_LONG: Text.TOO_LONG, Code.INVALID_CHARACTER: Text.UNREADABLE}
 #: Texts that go even to a number that said STOP: its confirmation, and HELP.
 DESPITE_OPT_OUT = frozenset({Text.STOPPED, Text.HELP, Text.ATTACH_HINT})
 
@@ -193,7 +193,12 @@ def _to_reviewers(ctx: Context, row: SmsConversation, action: AddMessageToCase) 
     if case is None or complainant is None or complainant.case_id != case.id:
         log.warning("sms: a message for a case this number is no longer linked to was dropped")
         return
-    messages.add_message(ctx, case, Actor.for_complainant(complainant), action.text, row.channel)
+    try:
+        messages.add_message(
+            ctx, case, Actor.for_complainant(complainant), action.text, row.channel
+        )
+    except InvalidInput as refused:  # the dialogue keeps nothing the service refuses
+        log.warning("sms: a message for the reviewers was refused (%s) and dropped", refused)
 
 
 def _record_satisfaction(ctx: Context, row: SmsConversation, action: RecordSatisfaction) -> None:

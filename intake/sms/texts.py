@@ -43,6 +43,7 @@ class Text(enum.StrEnum):
     LOCATION = "location"
     COMPANY = "company"
     TOO_LONG = "too_long"
+    UNREADABLE = "unreadable"
     FILED = "filed"
     MESSAGE_SENT = "message_sent"
     HELP = "help"
@@ -90,6 +91,7 @@ TEXTS: Mapping[Text, Any] = {
     Text.LOCATION: _l("Where did it happen? Send the place or factory. Send %(skip)s to skip."),
     Text.COMPANY: _l("Which company is it about? Send %(skip)s to skip."),
     Text.TOO_LONG: _l("Your answer is too long. Please send at most %(max)s characters."),
+    Text.UNREADABLE: _l("We could not read your last message. Please send it again."),
     Text.FILED: _l(
         "Your complaint is filed. Case number: %(reference)s. Receipt code: %(code)s. "
         "Keep this code secret. You need it to follow your case."

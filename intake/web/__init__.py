@@ -10,12 +10,15 @@ from flask import Blueprint, render_template, request
 from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from grievance.crypto.secrets import format_receipt_code
 from grievance.extensions import db
 from grievance.extensions import intake_limiter as limiter
 from grievance.http import uploads
 from grievance.http.context import service_context
+from grievance.http.csrf import typed_text_may_come_back
+from grievance.http.errors import http_error
 from grievance.http.forms import ComplaintForm
 from grievance.http.labels import describe
 from grievance.http.paths import COMPLAINT
@@ -127,11 +130,14 @@ def _form_page(
 
 
 @blueprint.errorhandler(CSRFError)
-def expired(_error: CSRFError) -> tuple[str, int]:
+def expired(error: CSRFError) -> Response | tuple[str, int]:
     """The form came back without a valid CSRF token, mostly because the intake cookie
     was gone (the browser closed, the phone dropped the tab): nothing is checked or
     filed, but what the person wrote comes back with a fresh token, to check and send
-    again. The files cannot come back: they were not read."""
+    again. The files cannot come back: they were not read. A missing or forged token
+    shows nothing from the request (`grievance.http.csrf`)."""
+    if not typed_text_may_come_back():
+        return http_error(error)
     mechanisms = _mechanisms()
     form = _form(service_context(), mechanisms)
     return _form_page(form, uploads.Uploads(), mechanisms, expired=True), 400

@@ -1,6 +1,10 @@
 """Follow-up with the receipt code: the case's stage and time limits, what the parties
 may see of its log, and the conversation with the reviewers. The code is asked once per
-browser session; failed attempts are limited per (hashed) client.
+session; failed attempts are limited per (hashed) client.
+
+The session is kept on the server (`services.followup_sessions`): the intake cookie
+holds only its random token, never the complainant's id; it ends after 30 minutes of
+silence, two hours after signing in, and at sign-out, for every copy of the cookie.
 
 A message being written is not lost when the session ends under it (30 minutes of
 silence, the browser dropping its cookie and so the form's CSRF token): the person signs
@@ -31,6 +35,7 @@ from grievance.extensions import db
 from grievance.extensions import intake_limiter as limiter
 from grievance.http import refusals, uploads
 from grievance.http.context import service_context
+from grievance.http.csrf import typed_text_may_come_back
 from grievance.http.errors import http_error
 from grievance.http.events import describe
 from grievance.http.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
@@ -43,18 +48,18 @@ from grievance.models import (
     Channel,
     Complainant,
 )
-from grievance.services import attachments, remedy, satisfaction
+from grievance.services import attachments, followup_sessions, remedy, satisfaction
 from grievance.services.actors import Actor
 from grievance.services.casereads import COMPLAINANT, complainant_view
 from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import find_complainant
 from grievance.services.messages import MESSAGE_MAX, add_message
+from grievance.services.texts import normalise, text_problem
 
 blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
 
-SESSION_KEY = "complainant"
-#: A follow-up session ends after this much silence.
-IDLE_SECONDS = 30 * 60
+#: The intake session's key of the follow-up session's token.
+SESSION_KEY = "followup"
 #: The sign-in form's hidden field that carries an unsent message (the message box's name).
 UNSENT_FIELD = "body"
 
@@ -92,17 +97,27 @@ class MessageForm(TranslatedForm):
     )
 
 
+def _token() -> str | None:
+    token = session.get(SESSION_KEY)
+    return token if isinstance(token, str) and 0 < len(token) <= 100 else None
+
+
 def _signed_in() -> Complainant | None:
-    state = session.get(SESSION_KEY)
-    if not isinstance(state, dict):
+    """The complainant of this browser's running follow-up session, kept alive."""
+    token = _token()
+    if token is None:
         return None
-    now = service_context().now().timestamp()
-    if now - float(state.get("seen", 0)) > IDLE_SECONDS:
-        session.clear()
-        return None
-    state["seen"] = now
-    session.modified = True
-    return db.session.get(Complainant, state.get("id"))
+    complainant = followup_sessions.resume_session(service_context(), token)
+    db.session.commit()  # the session was used now
+    if complainant is None:
+        session.pop(SESSION_KEY, None)
+    return complainant
+
+
+def _end_session() -> None:
+    token = _token()
+    if token is not None:
+        followup_sessions.end_session(service_context(), token)
 
 
 def _unsent() -> str:
@@ -131,8 +146,10 @@ def sign_in() -> str | Response | tuple[str, int]:
     if request.method == "POST" and form.validate():
         found = find_complainant(service_context(), form.code.data or "")
         if found is not None:
+            _end_session()  # this browser's earlier one, if any
             session.clear()  # a fresh session for the person who knows the code
-            session[SESSION_KEY] = {"id": found.id, "seen": service_context().now().timestamp()}
+            session[SESSION_KEY] = followup_sessions.start_session(service_context(), found)
+            db.session.commit()
             if not unsent:
                 return redirect(url_for("followup.case"))
             # The message written before the session ended, back in its box, unsent. The
@@ -146,6 +163,9 @@ def sign_in() -> str | Response | tuple[str, int]:
 
 @blueprint.post("/sign-out")
 def sign_out() -> Response:
+    """Ends the session: its cookie, and any copy of it, opens nothing any more."""
+    _end_session()
+    db.session.commit()
     session.clear()
     return redirect(url_for("followup.sign_in"))
 
@@ -170,20 +190,22 @@ def case() -> str | Response | tuple[str, int]:
     if valid:
         actor = Actor.for_complainant(complainant)
         body = form.body.data or ""
-        if not body.strip() and not files.files:
+        # Nothing visible is no message; a control character is the service's to refuse.
+        written = bool(normalise(body)) or text_problem(body) is not None
+        if not written and not files.files:
             form.body.errors = [gettext("Write a message or add a file.")]
         else:
             try:
-                message = (
-                    add_message(ctx, the_case, actor, body, Channel.WEB) if body.strip() else None
-                )
+                message = add_message(ctx, the_case, actor, body, Channel.WEB) if written else None
             except InvalidInput as refused:
                 # The form counts what was typed, the service what is kept: NFC may write
                 # a character as two (10,000 x U+0958 are 20,000 code points once kept).
-                if refused.errors.get("body") is Code.TOO_LONG:
-                    form.body.errors = [refusals.message(refused, "body")]
-                else:
+                code = refused.errors["body"]
+                if code is Code.REQUIRED:
                     form.body.errors = [gettext("Write a message or add a file.")]
+                else:
+                    refusals.show_back(form.body, code)
+                    form.body.errors = [refusals.message(refused, "body")]
             else:
                 attachments.attach(ctx, the_case, actor, files.clean_files, message)
                 attachments.release(ctx, files.tokens)
@@ -244,7 +266,10 @@ def _case_page(
 @blueprint.errorhandler(CSRFError)
 def expired(error: CSRFError) -> Response | tuple[str, int]:
     """A form came back without a valid CSRF token (the cookie was gone, or belonged to
-    another sign-in): nothing is done, and what was written is not lost."""
+    another sign-in): nothing is done, and what was written is not lost. A missing or
+    forged token shows nothing from the request (`grievance.http.csrf`)."""
+    if not typed_text_may_come_back():
+        return http_error(error)
     if request.endpoint == "followup.case":
         complainant = _signed_in()
         if complainant is not None:

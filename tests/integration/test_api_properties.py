@@ -3,9 +3,10 @@
 1. A statement or a message in any Unicode (right-to-left scripts, combining marks,
    emoji, astral planes, controls) that the API accepts is kept as written: read back it
    is the same text, NFC-normalised and stripped of surrounding white space
-   (`filing.normalise_text`), nothing else. What it refuses is only what it documents:
-   a text that is blank once normalised, or one that JSON can carry but Unicode cannot
-   (a lone surrogate, `"\\ud800"`).
+   (`texts.normalise`), nothing else. What it refuses is only what it documents: a text
+   with nothing visible in it, one with a control character other than tab, line feed
+   and carriage return (NUL ...), or one that JSON can carry but Unicode cannot (a lone
+   surrogate, `"\\ud800"`): `tests/texts_rules.py`.
 2. Whatever JSON is sent, the answer is 201/200 with what the document promises, or a
    refusal (400, 404, 422) whose errors each name the path of the field at fault; never
    a server error.
@@ -43,6 +44,7 @@ from grievance.services.context import Context
 from intake.api import ComplaintIn, FollowupIn, FollowupMessageIn
 from tests.factories import make_mechanism
 from tests.phone_numbers import international_numbers
+from tests.texts_rules import kept, refused
 
 #: Enough examples to find what is there, few enough to stay fast on SQLite.
 PROPERTY = settings(max_examples=75, deadline=None)
@@ -90,13 +92,6 @@ CHARACTERS = st.one_of(
     st.sampled_from(CLUSTERS),
 )
 TEXTS = st.lists(CHARACTERS, max_size=40).map("".join)
-
-
-def kept(text: str) -> str | None:
-    """What the API keeps of a text, or None when it refuses it."""
-    if any(unicodedata.category(char) == "Cs" for char in text):
-        return None  # JSON carries "\ud800", Unicode text cannot: 422
-    return unicodedata.normalize("NFC", text).strip() or None
 
 
 def _paths(response: TestResponse) -> list[str]:
@@ -263,7 +258,7 @@ VALID_COMPLAINTS = st.fixed_dictionaries(
     optional={
         "themes": st.lists(st.sampled_from(THEMES), max_size=3),
         "urgent": st.booleans(),
-        "site": TEXTS,
+        "site": TEXTS.filter(lambda text: not refused(text)),
         "contact": st.fixed_dictionaries(
             {"channel": st.just("sms"), "phone": international_numbers()}
         ),

@@ -53,6 +53,7 @@ from tests.factories import (
     new_case,
     table_counts,
 )
+from tests.texts_rules import TEXTS, kept, refused
 
 BENGALI_DIGITS = str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯")
 
@@ -301,16 +302,19 @@ def test_every_code_point_survives(ctx, statement):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(statement=st.text(min_size=1, max_size=300))
+@given(statement=st.one_of(st.text(min_size=1, max_size=300), TEXTS))
 def test_any_statement_comes_back_as_its_nfc_form(ctx, statement):
-    expected = unicodedata.normalize("NFC", statement).strip()
+    """Kept as written (NFC, stripped); refused when it holds a control character or
+    nothing visible (`tests/texts_rules.py`)."""
+    expected = kept(statement)
     savepoint = ctx.session.begin_nested()
     try:
         mechanism = make_mechanism(ctx, "HYP")
-        if not expected:
+        if expected is None:
             with pytest.raises(InvalidInput) as raised:
                 file(ctx, mechanism, statement=statement)
-            assert set(raised.value.errors) == {"statement"}
+            code = Code.INVALID_CHARACTER if refused(statement) else Code.REQUIRED
+            assert raised.value.errors == {"statement": code}
             return
         filed = file(ctx, mechanism, statement=statement)
         assert ctx.vault.open(filed.case.id, "statement", filed.case.statement_enc) == expected

@@ -402,6 +402,55 @@ def test_0010_leaves_the_older_codes_without_a_scheme_and_drops_the_mechanism_sa
         assert "receipt_scheme" not in inspect(connection).get_table_names()
 
 
+# -- 0014 keeps the complainant's follow-up sessions on the server -------------------------------
+
+
+def test_0014_adds_the_follow_up_sessions_table_and_takes_it_away_again(scratch_app):
+    before = script_directory().get_revision("0014").down_revision
+    assert isinstance(before, str)
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0004")
+        with db.engine.begin() as connection:
+            _seed_at_0004(connection)
+        upgrade(directory=str(MIGRATIONS), revision=before)
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO complainant (id, case_id, anonymity, kind, language,"
+                    " contact_channel, receipt_lookup, created_at) VALUES (1, 1, 'anonymous',"
+                    " 'affected', 'bn', 'none', :lookup, :at)"
+                ),
+                {"lookup": "ab" * 32, "at": FILED},
+            )
+        assert "followup_session" not in _tables(scratch_app)
+        upgrade(directory=str(MIGRATIONS), revision="0014")
+    assert "followup_session" in _tables(scratch_app)
+
+    with scratch_app.app_context(), db.engine.begin() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("followup_session")}
+        assert columns == {
+            "id",
+            "token_hash",
+            "complainant_id",
+            "created_at",
+            "last_seen_at",
+            "revoked_at",
+        }
+        row = {"hash": b"\x01" * 32, "at": FILED}
+        insert = text(
+            "INSERT INTO followup_session (token_hash, complainant_id, created_at,"
+            " last_seen_at) VALUES (:hash, 1, :at, :at)"
+        )
+        connection.execute(insert, row)
+        with pytest.raises(IntegrityError), connection.begin_nested():
+            connection.execute(insert, row)  # one row per token
+
+    with scratch_app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision=before)
+    assert "followup_session" not in _tables(scratch_app)
+    assert _version(scratch_app) == [before]
+
+
 # -- 0015 adds the partner applications' keys and their audit trail ------------------------------
 
 

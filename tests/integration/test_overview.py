@@ -281,6 +281,7 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
     assert "worker: effectiveness reviews done: 1" in messages
     assert "worker: pending uploads done: 0" in messages
     assert "worker: sign-in throttles done: 0" in messages
+    assert "worker: follow-up sessions done: 0" in messages
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], messages
 
     # a second run finds nothing left to do
@@ -295,4 +296,5 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
         "worker: effectiveness reviews done: 0",
         "worker: pending uploads done: 0",
         "worker: sign-in throttles done: 0",
+        "worker: follow-up sessions done: 0",
     ]

@@ -295,7 +295,9 @@ def test_csrf_is_enforced_and_what_was_typed_comes_back(app, ctx, clock):
     mechanism = make_mechanism(ctx, "RCX")
     _user, client = secretariat_client(app, ctx, clock, mechanism)
     client.get(PATH)
-    response = client.post(PATH + "?lang=en", data=form_data(mechanism))
+    # a token of ours from a session that is over (another browser's, here): expired
+    stale = _token(app.test_client().get("/staff/sign-in").get_data(as_text=True))
+    response = client.post(PATH + "?lang=en", data={"csrf_token": stale, **form_data(mechanism)})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "The complaint was not recorded yet" in page

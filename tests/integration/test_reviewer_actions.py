@@ -209,7 +209,9 @@ def test_adding_an_action_takes_one_entry_in_the_table(
     assert "Please check what you wrote." in page
     assert 'href="#form-note"' in page  # the form that came back is the new one
 
-    expired = client.post(path, data={"note-csrf_token": "stale", "note-note": "Again."})
+    # a token of ours from a session that is over (another browser's, here): expired
+    stale = _token(staff.test_client().get("/staff/sign-in").get_data(as_text=True))
+    expired = client.post(path, data={"note-csrf_token": stale, "note-note": "Again."})
     assert expired.status_code == 400
     page = expired.get_data(as_text=True)
     assert "The page had expired: nothing was done." in page

@@ -763,9 +763,11 @@ def test_a_translation_needs_an_assigned_reviewer(ctx, board):
 def test_a_page_that_expired_keeps_what_was_typed(app, ctx, clock, board):
     filed, lead, *_ = board
     client = _client(app, ctx, clock, lead)
+    # a token of ours from a session that is over (another browser's, here): expired
+    stale = _token(app.test_client().get("/staff/sign-in").get_data(as_text=True))
     response = client.post(
         f"{_case_path(filed.case)}/messages?lang=en",
-        data={"message-csrf_token": "stale", "message-body": "Are you safe now?"},
+        data={"message-csrf_token": stale, "message-body": "Are you safe now?"},
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)

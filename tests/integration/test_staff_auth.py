@@ -439,10 +439,11 @@ def test_a_lock_lasts_at_most_a_day(ctx, clock):
     assert until - (until - timedelta(hours=24)) == timedelta(hours=24)
 
 
-def test_signing_in_is_rate_limited_per_client(app, ctx):
+def test_signing_in_is_rate_limited_per_device(app, ctx):
+    """More in tests/integration/test_sign_in_limits.py."""
     client = app.test_client()
     page = client.get("/staff/sign-in").get_data(as_text=True)
-    for number in range(20):
+    for number in range(30):
         response = client.post(
             "/staff/sign-in",
             data={"csrf_token": _token(page), "email": f"x{number}@example.org", "password": "p"},

@@ -5,8 +5,9 @@ forced password change and second-factor enrolment; the account page; sign-out; 
 - `session.py`: Flask-Login's glue and the session's checks at every request (idle and
   absolute limits, sessions ended by the account service), `current_staff`,
   `staff_required`, `setup_step`, `forbidden`;
-- `devices.py`: the device cookie that keeps a browser's owner out of someone else's
-  sign-in locks;
+- `devices.py`: the device cookie: each browser its own sign-in limits, and its owner
+  out of someone else's sign-in locks;
+- `limits.py`: the sign-in limits, per account, per device and per address;
 - `forms.py`: the forms, the names of the roles, what a refused password is told;
 - `sign_in.py`: the `/staff` blueprint, signing in (password, then code) and out;
 - `account.py`: the staff home and the user's own account (password, second factor,
@@ -18,6 +19,7 @@ The other staff pages import what they need from here.
 from grievance.web.auth import account as _account  # noqa: F401 - its pages join the blueprint
 from grievance.web.auth.devices import client_key_for
 from grievance.web.auth.forms import PASSWORD_PROBLEMS, ROLE_NAMES
+from grievance.web.auth.limits import sign_in_limits
 from grievance.web.auth.session import (
     StaffIdentity,
     current_staff,
@@ -27,7 +29,7 @@ from grievance.web.auth.session import (
     setup_step,
     staff_required,
 )
-from grievance.web.auth.sign_in import blueprint, sign_in_limit
+from grievance.web.auth.sign_in import blueprint
 
 __all__ = [
     "PASSWORD_PROBLEMS",
@@ -40,6 +42,6 @@ __all__ = [
     "init_login",
     "load_staff",
     "setup_step",
-    "sign_in_limit",
+    "sign_in_limits",
     "staff_required",
 ]

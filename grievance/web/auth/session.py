@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -211,8 +212,12 @@ def _local_path() -> str | None:
 
 
 def safe_next(value: str | None) -> str | None:
-    """Only a path of this site: never another host (no open redirect)."""
+    """Only a path of this site: never another host (no open redirect), nor a control
+    character (a CR or LF cannot go into the Location header: it made a server error;
+    browsers drop tabs and newlines from an address, so `/<TAB>/host` would be `//host`)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(unicodedata.category(char) == "Cc" for char in value):
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:

@@ -4,7 +4,8 @@ session of the user.
 
 Throttling (see `grievance.services.accounts`) counts per account and kind of client
 (`devices.py`); every failure and every lock shows one message. Every POST of these pages
-also counts against one limit per (hashed) client.
+also counts against limits per account, per device and per address (`limits.py`); every
+browser gets its device cookie from these pages.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from flask_login import logout_user
 from werkzeug.wrappers import Response
 
 from grievance.extensions import db
-from grievance.extensions import staff_limiter as limiter
 from grievance.http.context import service_context
 from grievance.models import User
 from grievance.services import accounts
-from grievance.web.auth.devices import client_key_for, remember_device
+from grievance.web.auth.devices import client_key_for, give_device, remember_device
 from grievance.web.auth.forms import CodeForm, SignInForm
+from grievance.web.auth.limits import PENDING_KEY, sign_in_limits
 from grievance.web.auth.session import (
     ENDED_KEY,
     after_sign_in,
@@ -37,12 +38,15 @@ blueprint = Blueprint("staff", __name__, url_prefix="/staff")
 
 #: Between the password and the code.
 PENDING_LIMIT = timedelta(minutes=5)
-PENDING_KEY = "staff_pending"
+#: The pages that give a browser its device cookie (the cookie's path is theirs).
+SIGN_IN_PAGES = ("staff.sign_in", "staff.sign_in_code")
 
-#: Every POST of the sign-in pages counts against one limit per (hashed) client.
-sign_in_limit = limiter.shared_limit(
-    "20 per 15 minutes; 100 per day", scope="staff-sign-in", methods=["POST"]
-)
+
+@blueprint.after_request
+def _device_cookie(response: Response) -> Response:
+    if request.endpoint in SIGN_IN_PAGES:
+        give_device(response)
+    return response
 
 
 def _pending() -> dict[str, Any] | None:
@@ -67,7 +71,7 @@ def _finish_sign_in(
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
-@sign_in_limit
+@sign_in_limits
 def sign_in() -> str | Response | tuple[str, int]:
     if current_staff() is not None:
         return redirect(url_for("staff.home"))
@@ -98,7 +102,7 @@ def sign_in() -> str | Response | tuple[str, int]:
 
 
 @blueprint.route("/sign-in/code", methods=["GET", "POST"])
-@sign_in_limit
+@sign_in_limits
 def sign_in_code() -> str | Response | tuple[str, int]:
     pending = _pending()
     user = db.session.get(User, pending.get("user")) if pending else None

@@ -18,11 +18,14 @@ from werkzeug.wrappers import Response
 from wtforms.validators import Length
 
 from grievance.extensions import db
+from grievance.http import refusals
 from grievance.http.context import service_context
+from grievance.http.csrf import typed_text_may_come_back
 from grievance.http.errors import http_error
 from grievance.models import Role
 from grievance.services.actors import Actor
 from grievance.services.errors import (
+    Code,
     ConflictOfInterest,
     ForbiddenTransition,
     FourEyesRequired,
@@ -94,11 +97,14 @@ def perform(action: Action, reference: str, args: Mapping[str, Any]) -> ActionRe
         except Refused as refused:
             error = str(refused.message)
         except InvalidInput as refused:
-            # the service names the fields that are wrong (in English); the action says how
-            for field_name in refused.errors:
+            # the service names the fields that are wrong (by code); the action says how
+            for field_name, code in refused.errors.items():
                 field = getattr(form, field_name, None)
                 problem = action.field_problems.get(field_name)
-                if field is not None and problem is not None:
+                if field is not None and code is Code.INVALID_CHARACTER:
+                    refusals.show_back(field, code)
+                    field.errors = [refusals.message(refused, field_name)]
+                elif field is not None and problem is not None:
                     field.errors = [str(problem) % {"max": _length_limit(field)}]
             error = str(CHECK_FORM)
         except ServiceError as refused:
@@ -125,7 +131,10 @@ def _view(action: Action) -> Callable[..., ActionResponse]:
 
 def expired(error: CSRFError) -> Response | tuple[str, int]:
     """An action's form came back without a valid CSRF token: nothing is done, and what
-    was typed comes back in its form (for an assigned reviewer, still signed in)."""
+    was typed comes back in its form (for an assigned reviewer, still signed in). A
+    missing or forged token shows nothing from the request (`grievance.http.csrf`)."""
+    if not typed_text_may_come_back():
+        return http_error(error)
     user = current_staff()
     values = request.view_args or {}
     reference = values.get("reference")

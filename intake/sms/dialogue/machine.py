@@ -9,12 +9,12 @@ answer to the stage (`stages.answer`).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from grievance.services.texts import normalise, text_problem
 from intake.sms.dialogue.model import (
     INTAKE_STAGES,
     Action,
@@ -276,7 +276,13 @@ KEYWORDS: Mapping[Keyword, KeywordHandler] = {
 
 
 def _handle(state: Conversation, text: str, config: DialogueConfig) -> Result:
-    text = unicodedata.normalize("NFC", text).strip()
+    if text_problem(text) is not None:
+        # A control character (NUL ...): the services would refuse it, so nothing of it
+        # is kept; the person is asked to send it again.
+        if state.opted_out:
+            return state, []
+        return state, [Reply(Text.UNREADABLE, language_of(state, config))]
+    text = normalise(text)  # and nothing visible is nothing
     keyword = keyword_of(text)
     if keyword is not None and keyword in ALWAYS:
         return ALWAYS[keyword](state, config)
