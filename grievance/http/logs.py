@@ -32,11 +32,10 @@ class JsonLines(logging.Formatter):
 
 
 def configure(level: str, fmt: str) -> None:
-    """Set up the root logger once per process (a second app in the same process, as
-    the combined app builds, changes nothing)."""
+    """Set up the root logger once per process, as `logging.basicConfig` would: not when
+    something set it up already (a second app of the same process, a test runner)."""
     root = logging.getLogger()
-    if any(getattr(handler, "_grievance", False) for handler in root.handlers):
-        root.setLevel(level)
+    if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
