@@ -311,6 +311,7 @@ class _ComplainantRow(NamedTuple):
     receipt_lookup: str
     created_at: datetime
     erased_at: None
+    contact_failed_at: None
 
 
 class _AssignmentRow(NamedTuple):
@@ -1016,6 +1017,7 @@ def _case_rows(
             receipt_lookup=secrets.token_hex(32),
             created_at=received,
             erased_at=None,
+            contact_failed_at=None,
         )
     )
     for role, reviewer in ((AssignmentRole.LEAD, lead), (AssignmentRole.SECOND, second)):

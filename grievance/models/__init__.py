@@ -39,6 +39,7 @@ from grievance.models.involvement import (
     RemedyAction,
     RemedyStatus,
 )
+from grievance.models.mail import EmailMode, MailKind, MailMessage
 from grievance.models.mechanism import MECHANISM_CODE, Mechanism, MechanismPolicy
 from grievance.models.message import (
     Attachment,
@@ -87,10 +88,13 @@ __all__ = [
     "DeadlineState",
     "DecisionProposal",
     "Direction",
+    "EmailMode",
     "InboundSms",
     "Involvement",
     "InvolvementKind",
     "LoginThrottle",
+    "MailKind",
+    "MailMessage",
     "Mechanism",
     "MechanismPolicy",
     "MechanismTask",

@@ -234,6 +234,9 @@ class Complainant(Base):
     receipt_lookup: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
+    #: The e-mail address was refused for good (an SMTP 5xx at RCPT): nothing more is
+    #: sent to it, and the reviewers see that the channel failed.
+    contact_failed_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(back_populates="complainants")
     consents: Mapped[list[Consent]] = relationship(
