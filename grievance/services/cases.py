@@ -29,7 +29,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import caselog, contacts, deadlines, lifecycle, queue
+from grievance.services import case_notices, caselog, contacts, deadlines, lifecycle, queue
 from grievance.services.actors import SYSTEM, Actor, acts_on_case
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
@@ -97,6 +97,7 @@ def _enter_stage(
     caselog.append(
         ctx.session, case, "stage_changed", actor, now, payload, stage_from=source, stage_to=target
     )
+    case_notices.stage_entered(ctx, case, target)
 
 
 @atomic
@@ -156,6 +157,7 @@ def _propose(
         ctx.now(),
         {"proposal_id": proposal.id, "to_stage": target.value, "reason": proposal.reason},
     )
+    case_notices.decision_proposed(ctx, case, actor.user_id)
     return proposal
 
 
@@ -415,6 +417,7 @@ def place_reviewer(
         },
     )
     ctx.session.expire(case, ["assignments"])
+    case_notices.reviewer_placed(ctx, case, reviewer.id)
     return assignment
 
 

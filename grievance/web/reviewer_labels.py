@@ -237,6 +237,10 @@ def describe_for_reviewers(
         return str(gettext("The identities were erased at the end of their keeping."))
     if kind == "contact_changed":
         return str(gettext("The complainant's contact changed."))
+    if kind == "contact_failed":
+        return str(
+            gettext("The complainant's e-mail address refused our mail: nothing more goes to it.")
+        )
     if kind == "remedy_action_recorded":
         return str(gettext("A remedy action was recorded."))
     if kind == "remedy_status_changed":
