@@ -255,13 +255,14 @@ def register_intake_blueprints(app: Flask) -> None:
 def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.admin import blueprint as admin
     from grievance.web.auth import blueprint as staff
+    from grievance.web.inbox import blueprint as inbox
     from grievance.web.profile import admin_blueprint as admin_profile
     from grievance.web.profile import blueprint as profile
     from grievance.web.record import blueprint as record
     from grievance.web.reviewer import blueprint as reviewer
     from grievance.web.secretariat import blueprint as secretariat
 
-    _register(app, (staff, admin, secretariat, profile, admin_profile, record, reviewer))
+    _register(app, (staff, admin, secretariat, profile, admin_profile, record, reviewer, inbox))
 
 
 def register_cli(app: Flask) -> None:

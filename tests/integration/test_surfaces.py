@@ -23,7 +23,7 @@ from tests.conftest import START
 #: The complainant's and the public's pages, and the programs that file for them.
 INTAKE_BLUEPRINTS = frozenset({"public", "intake", "followup", "api", "sms"})
 STAFF_BLUEPRINTS = frozenset(
-    {"staff", "admin", "admin_profile", "secretariat", "profile", "record", "reviewer"}
+    {"staff", "admin", "admin_profile", "secretariat", "profile", "record", "reviewer", "inbox"}
 )
 SHARED_BLUEPRINTS = frozenset({"errors", "health"})
 
