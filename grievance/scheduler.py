@@ -107,6 +107,9 @@ def _mail(ctx: Context) -> object:
     settings = current_settings()
     transport = current_app.extensions.get("grievance.mail_transport") or transport_for(settings)
     if transport is None:
+        if not current_app.extensions.get("grievance.mail_unset_said"):
+            log.warning("worker: SMTP_URL is not set: e-mails wait in the outbox")
+            current_app.extensions["grievance.mail_unset_said"] = True
         return ""
     report = drain(ctx, transport, MailRenderer(current_app), sender=settings.mail_from)
     if not report:

@@ -178,3 +178,29 @@ def test_the_worker_sends_what_waits(app, ctx, tmp_path, caplog):
     )
     statuses = ctx.session.scalars(select(MailMessage.status)).all()
     assert statuses == [OutboxStatus.SENT, OutboxStatus.SENT]
+
+
+def test_production_without_smtp_says_so_once_and_keeps_the_mails(app, ctx, caplog):
+    from dataclasses import replace
+
+    from grievance.http.context import AppServices, app_services, install
+
+    mechanism = make_mechanism(ctx, code="WAI")
+    make_reviewer(ctx, languages=["bn"]), make_reviewer(ctx, languages=["bn"])
+    new_case(ctx, mechanism)
+    ctx.session.flush()
+    services = app_services(app)
+    install(app, AppServices(replace(services.settings, env="production"), services.clock,
+                             services.keyring))  # fmt: skip
+    caplog.set_level(logging.INFO, logger="grievance.scheduler")
+    try:
+        (job,) = [job for job in JOBS if job.name == "mail"]
+        run_job(app, job)
+        run_job(app, job)
+    finally:
+        install(app, services)
+        app.extensions.pop("grievance.mail_unset_said", None)
+    said = [m for m in caplog.messages if "SMTP_URL is not set" in m]
+    assert said == ["worker: SMTP_URL is not set: e-mails wait in the outbox"]
+    statuses = ctx.session.scalars(select(MailMessage.status)).all()
+    assert statuses == [OutboxStatus.PENDING, OutboxStatus.PENDING]
