@@ -47,7 +47,6 @@ def main() -> None:
             code="BEN",
             name="Bench",
             sector="textile",
-            receipt_salt=b"0" * 16,
             created_at=clock.now(),
         )
         reviewers = []

@@ -5,7 +5,7 @@ open cases.
     make bench                                        # SQLite, 100,000 cases
     DATABASE_URL=postgresql+psycopg://…/…bench… BENCH_CASES=1000000 .venv/bin/python bench/reviewer_queue.py
 
-The cases come from `grievance generate` (`grievance/demo/generate.py`), spread over
+The cases come from `grievance generate` (`grievance/demo/generate/`), spread over
 BENCH_REVIEWERS reviewers (one per 7,000 cases) with capacity ignored, so each reviewer
 is on some 11,500 open cases at either size: far more than routing would give anyone,
 which is the point. The deep page is

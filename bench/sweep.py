@@ -47,10 +47,10 @@ def _fill(total: int, due: int) -> None:
     with db.engine.begin() as connection:
         connection.execute(
             text(
-                "INSERT INTO mechanism (id, code, name, sector, publishes_cases, receipt_salt, created_at) "
-                "VALUES (1, 'BEN', 'Bench', 'textile', true, :salt, :now)"
+                "INSERT INTO mechanism (id, code, name, sector, publishes_cases, created_at) "
+                "VALUES (1, 'BEN', 'Bench', 'textile', true, :now)"
             ),
-            {"salt": b"0" * 16, "now": past},
+            {"now": past},
         )
         connection.execute(
             text(

@@ -17,8 +17,6 @@ never runs migrations (`flask db upgrade` does, once, before the workers start).
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,7 +30,7 @@ from grievance.clock import Clock, SystemClock
 from grievance.config import LOCALES, MIGRATIONS, TEMPLATES, Settings
 from grievance.crypto.keyring import Keyring, load_keyring
 from grievance.extensions import babel, csrf, db, intake_limiter, migrate, staff_limiter
-from grievance.http import errors, health, i18n
+from grievance.http import errors, health, i18n, logs
 from grievance.http.context import AppServices, install
 from grievance.http.security import INTAKE, STAFF, Surface, configure_surface
 
@@ -54,6 +52,7 @@ def build_services(
             file=settings.keyring_file,
             json_text=settings.keyring_json,
             generate_if_missing=settings.is_development,
+            private=settings.env == "production",
         )
     return AppServices(settings=settings, clock=clock or SystemClock(), keyring=keyring)
 
@@ -154,11 +153,7 @@ def _base_app(
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
 
 
 def configure_settings(app: Flask, settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
@@ -14,6 +15,9 @@ from grievance.crypto.keyring import Keyring
 from grievance.extensions import db
 from grievance.http.context import current_settings, replace_keyring, service_context
 from grievance.services.context import Context
+
+if TYPE_CHECKING:
+    from grievance.services.keys import SealedColumn
 
 
 @click.group("grievance")
@@ -121,7 +125,7 @@ def demo_data() -> None:
 def generate_command(cases: int, mechanisms: int, reviewers: int, seed: int) -> None:
     """Fill this database with synthetic cases for load tests and benchmarks: their
     reviewers, deadlines, hash-chained logs and sealed statements (see
-    grievance/demo/generate.py). Commits every 10,000 cases. Never in production."""
+    grievance/demo/generate/). Commits every 10,000 cases. Never in production."""
     from grievance.demo.generate import Spec, generate, settle
 
     if current_settings().env == "production":
@@ -249,39 +253,94 @@ def create_admin(email: str, name: str) -> None:
 
 
 @grievance_commands.command("rotate-keys")
+@click.option(
+    "--receipt-pepper",
+    is_flag=True,
+    help="Also start a new receipt-code key: new codes use it, issued ones keep theirs "
+    "(each version holding codes costs every code attempt one more Argon2id hash).",
+)
 @with_appcontext
-def rotate_keys() -> None:
-    """Add a new key-encryption key to the key ring and re-wrap every data key with it.
+def rotate_keys(receipt_pepper: bool) -> None:
+    """Add a new version of each key of the key ring and bring the data to it: a new
+    key-encryption key re-wraps every data key; new keys for staff TOTP seeds, SMS rows
+    and the outbox re-seal what they seal. The lookup key (phone numbers) stays.
 
     Restart every web server and worker afterwards (they hold the key ring in memory);
-    then `retire-keys` drops the versions no data key uses any more.
+    then `retire-keys` drops the versions nothing uses any more.
     """
-    from grievance.crypto.keyring import Keyring
-    from grievance.services.keys import rewrap_all, versions_in_use
+    from grievance.crypto.keyring import SEALING_PURPOSES, Purpose
+    from grievance.services.keys import reseal_all, rewrap_all, rotated_keyring, versions_in_use
 
     path = _keyring_file()
-    # The new version is written first, so that a run cut short leaves a key ring that
-    # still opens every data key; running the command again finishes the job.
-    rotated = Keyring.from_file(path).with_new_version()
+    # The new versions are written first, so that a run cut short leaves a key ring that
+    # still opens everything; running the command again finishes the job.
+    rotated = rotated_keyring(Keyring.from_file(path), receipt_pepper=receipt_pepper)
     rotated.write(path)
     replace_keyring(rotated)
     ctx = _context_with(rotated)
     count = rewrap_all(ctx)
+    resealed = reseal_all(ctx, sealed_columns())
     click.echo(f"Key version {rotated.current} is current; {count} data keys re-wrapped.")
     click.echo(f"Data keys per key version: {versions_in_use(ctx)}")
+    for purpose in SEALING_PURPOSES:
+        click.echo(
+            f"{purpose.value} key version {rotated.current_version(purpose)} is current; "
+            f"{resealed.get(purpose, 0)} values re-sealed."
+        )
+    if receipt_pepper:
+        click.echo(
+            f"receipt key version {rotated.current_version(Purpose.RECEIPT)} is current: "
+            "new receipt codes use it, issued codes keep theirs."
+        )
 
 
 @grievance_commands.command("retire-keys")
 @with_appcontext
 def retire_keys() -> None:
-    """Drop the key versions no data key uses (after every process runs the new ring)."""
-    from grievance.crypto.keyring import Keyring
-    from grievance.services.keys import retire_old_versions
+    """Drop the key versions nothing uses (after every process runs the new ring): key-
+    encryption keys no data key is wrapped with, sealing keys no stored value is sealed
+    with, receipt-code keys no issued code needs."""
+    from grievance.crypto.keyring import Purpose
+    from grievance.services.keys import retire_unused_keys
 
     path = _keyring_file()
-    kept = retire_old_versions(_context_with(Keyring.from_file(path)))
+    kept = retire_unused_keys(_context_with(Keyring.from_file(path)), sealed_columns())
     kept.write(path)
     click.echo(f"Key versions kept: {', '.join(map(str, sorted(kept.keks)))}.")
+    for purpose in Purpose:
+        click.echo(
+            f"{purpose.value} key versions kept: {', '.join(map(str, kept.versions(purpose)))}."
+        )
+
+
+def sealed_columns() -> tuple[SealedColumn, ...]:
+    """Every column sealed with a purpose key: the services' and the SMS channel's (with
+    the channel's own `info` and associated data, so they are written in one place)."""
+    from grievance.models import InboundSms, SmsConversation
+    from grievance.services.keys import SEALED_COLUMNS, SealedColumn
+    from intake.sms import rows
+
+    return (
+        *SEALED_COLUMNS,
+        SealedColumn(
+            rows._INFO,
+            InboundSms.address_enc,
+            lambda row: rows._inbound_ad(row.provider_sid, "address"),
+        ),
+        SealedColumn(
+            rows._INFO, InboundSms.body_enc, lambda row: rows._inbound_ad(row.provider_sid, "body")
+        ),
+        SealedColumn(
+            rows._INFO,
+            SmsConversation.address_enc,
+            lambda row: rows._conversation_ad(row.handle, "address"),
+        ),
+        SealedColumn(
+            rows._INFO,
+            SmsConversation.state_enc,
+            lambda row: rows._conversation_ad(row.handle, "state"),
+        ),
+    )
 
 
 def _keyring_file() -> Path:

@@ -140,6 +140,8 @@ class Settings:
     #: How often the worker reads inbound SMS and drains the outbox.
     sms_poll_seconds: int = 3
     log_level: str = "INFO"
+    #: "text" (lines for a terminal) or "json" (JSON lines for a log collector).
+    log_format: str = "text"
     ratelimit_storage_uri: str = "memory://"
     #: Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none;
     #: the client's address is the connection's and any X-Forwarded-For is ignored).
@@ -241,6 +243,7 @@ class Settings:
             sms_conversation_expiry_hours=_positive_int(get, "SMS_CONVERSATION_EXPIRY_HOURS", 24),
             sms_poll_seconds=_positive_int(get, "SMS_POLL_SECONDS", 3),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            log_format=_choice(get, "LOG_FORMAT", ("text", "json")),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
             trusted_proxy_hops=_count(get, "TRUSTED_PROXY_HOPS", 0),
             smtp=parse_smtp_url(smtp_url) if smtp_url else None,
@@ -348,6 +351,13 @@ def _positive_int(get: Callable[[str], str | None], name: str, default: int) -> 
     if number < 1:
         raise ConfigError(f"{name} must be at least 1.")
     return number
+
+
+def _choice(get: Callable[[str], str | None], name: str, allowed: tuple[str, ...]) -> str:
+    raw = (get(name) or allowed[0]).lower()
+    if raw not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}.")
+    return raw
 
 
 def _count(get: Callable[[str], str | None], name: str, default: int) -> int:

@@ -26,29 +26,25 @@ from grievance.models import (
     MECHANISM_CODE,
     Anonymity,
     Case,
-    CaseEvent,
     Channel,
     Complainant,
     ComplainantKind,
     ContactChannel,
-    Direction,
     Mechanism,
-    Message,
     Role,
-    Visibility,
 )
-from grievance.services import deadlines
 from grievance.services.actors import Actor
-from grievance.services.caselog import visible_payload
-from grievance.services.errors import InvalidInput
+from grievance.services.casereads import complainant_view
+from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import (
+    MAX_LENGTHS,
     STATEMENT_MAX,
     ComplainantDetails,
     Filing,
     file_case,
     find_complainant,
 )
-from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+from grievance.services.messages import MESSAGE_MAX, add_message
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on
@@ -71,8 +67,8 @@ class Contact(_In):
 
 
 class Identity(_In):
-    name: str = Field(default="", max_length=200)
-    details: str = Field(default="", max_length=2000)
+    name: str = Field(default="", max_length=MAX_LENGTHS["name"])
+    details: str = Field(default="", max_length=MAX_LENGTHS["details"])
 
 
 class Consents(_In):
@@ -86,13 +82,17 @@ class ComplaintIn(_In):
     language: str = Field(max_length=16, examples=["bn"])
     statement: str = Field(min_length=1, max_length=STATEMENT_MAX)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    site: str = Field(default="", max_length=500)
-    companies: list[str] = Field(default_factory=list, max_length=20)
+    site: str = Field(default="", max_length=MAX_LENGTHS["location"])
+    companies: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description=f"At most {MAX_LENGTHS['companies']} characters in all, one per line.",
+    )
     themes: list[str] = Field(default_factory=list, max_length=20)
     urgent: bool = False
     anonymity: Literal["anonymous", "confidential", "open"] = "anonymous"
     complainant_kind: Literal["affected", "representative", "union", "cso", "notifier"] = "affected"
-    represents: str = Field(default="", max_length=500)
+    represents: str = Field(default="", max_length=MAX_LENGTHS["represents"])
     contact: Contact = Field(default_factory=Contact)
     identity: Identity = Field(default_factory=Identity)
     consents: Consents = Field(default_factory=Consents)
@@ -195,12 +195,12 @@ def _parse(model: type[Model]) -> Model:
 
 
 #: Where the filing service's field names sit in the request (the contact address: see
-#: `_ADDRESS_PATHS`).
+#: `_ADDRESS_PATHS`); the others have the same name in both.
 _PATHS = {
-    "site": "site",
+    "location": "site",
     "name": "identity.name",
+    "details": "identity.details",
     "anonymity": "identity.name",
-    "consents": "consents",
 }
 #: The field that holds the contact address, by channel.
 _ADDRESS_PATHS = {
@@ -208,6 +208,45 @@ _ADDRESS_PATHS = {
     ContactChannel.WHATSAPP: "contact.phone",
     ContactChannel.EMAIL: "contact.email",
 }
+
+
+#: What a service's refusal says, in English like the API's other messages, by its code.
+PROBLEMS: dict[Code, str] = {
+    Code.REQUIRED: "Required.",
+    Code.TOO_LONG: "At most {max} characters.",
+    Code.OUT_OF_RANGE: "A number from {min} to {max}.",
+    Code.UNKNOWN: "Not one of the known values.",
+    Code.NOT_OFFERED: "The mechanism does not offer this language.",
+    Code.INVALID_PHONE: "A phone number with its country code, starting with +.",
+    Code.INVALID_EMAIL: "An e-mail address, like name@example.org.",
+    Code.CONTACT_WITHOUT_CHANNEL: "An address needs a contact channel that uses it.",
+    Code.NAMED_WHEN_ANONYMOUS: "An anonymous complaint cannot carry a name or details.",
+    Code.SHARE_REQUIRES_OPEN: "Only an open complaint can share the identity with companies.",
+    Code.RECEIVED_IN_FUTURE: "This day has not come yet.",
+    Code.NOT_A_STAFF_CHANNEL: "Staff record complaints received by phone, letter or in person.",
+    Code.NOT_A_REVIEWER: "Not an active reviewer.",
+    Code.ALREADY_ASSIGNED: "Already assigned to this case.",
+    Code.NOT_ASSIGNED: "Not assigned to this case.",
+    Code.NO_PROFILE: "The reviewer has no profile yet.",
+    Code.ALREADY_DECLARED: "Already declared.",
+    Code.ALREADY_WITHDRAWN: "Already withdrawn.",
+    Code.ALREADY_IN_CASE: "Already in this case.",
+    Code.NOT_IN_CASE: "Not in this case.",
+    Code.NO_EXTENSION_LEFT: "No extension is left.",
+}
+
+
+def _problems(refused: InvalidInput, paths: dict[str, str]) -> list[tuple[str, str]]:
+    """A service's refusal as the API's errors: the path of each field, in the request, and
+    what is wrong with it (the service's reason where it gives one: why a phone number
+    is none)."""
+    return [
+        (
+            paths.get(field, field),
+            refused.reasons.get(field) or PROBLEMS[code].format(**refused.limits.get(field, {})),
+        )
+        for field, code in refused.errors.items()
+    ]
 
 
 @blueprint.post("/complaints")
@@ -249,9 +288,7 @@ def complaints() -> ResponseReturnValue:
         filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
     except InvalidInput as refused:
         paths = {**_PATHS, "contact_address": _ADDRESS_PATHS.get(contact, "contact.channel")}
-        raise _Refused(
-            422, [(paths.get(field, field), message) for field, message in refused.errors.items()]
-        ) from None
+        raise _Refused(422, _problems(refused, paths)) from None
     db.session.commit()
     body = ComplaintOut(reference=filed.case.reference, receipt_code=filed.receipt_code)
     response = jsonify(body.model_dump())
@@ -266,41 +303,32 @@ def _complainant(code_text: str) -> Complainant:
 
 
 def _followup(complainant: Complainant) -> FollowupOut:
-    ctx = service_context()
+    """The complainant's view of their case (`casereads.complainant_view`), as JSON."""
     case = db.session.get_one(Case, complainant.case_id)
-    events = []
-    for event in db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-    ):
-        details = visible_payload(event, Visibility.PARTIES)
-        if details is not None:
-            events.append(
-                EventOut(
-                    at=event.created_at,
-                    kind=event.kind,
-                    stage_from=event.stage_from.value if event.stage_from else None,
-                    stage_to=event.stage_to.value if event.stage_to else None,
-                    details=details,
-                )
-            )
+    view = complainant_view(service_context(), case, complainant)
     return FollowupOut(
-        reference=case.reference,
-        stage=case.stage.value,
-        waiting_for_complainant=case.clock_paused_at is not None,
+        reference=view.reference,
+        stage=view.stage.value,
+        waiting_for_complainant=view.waiting,
         deadlines=[
-            DeadlineOut(code=d.code, due_at=d.due_at, paused=d.paused_at is not None)
-            for d in deadlines.open_deadlines(ctx.session, case)
+            DeadlineOut(code=limit.code, due_at=limit.due_at, paused=limit.paused)
+            for limit in view.time_limits
         ],
-        events=events,
+        events=[
+            EventOut(
+                at=event.at,
+                kind=event.kind,
+                stage_from=event.stage_from.value if event.stage_from else None,
+                stage_to=event.stage_to.value if event.stage_to else None,
+                details=event.details(),
+            )
+            for event in view.events
+        ],
         messages=[
             MessageOut(
-                at=message.created_at,
-                from_complainant=message.direction is Direction.FROM_COMPLAINANT,
-                body=read_message(ctx, message),
+                at=message.created_at, from_complainant=message.from_complainant, body=message.body
             )
-            for message in db.session.scalars(
-                select(Message).where(Message.case_id == case.id).order_by(Message.id)
-            )
+            for message in view.messages
         ],
     )
 
@@ -325,7 +353,7 @@ def followup_message() -> ResponseReturnValue:
             service_context(), case, Actor.for_complainant(complainant), payload.body, Channel.API
         )
     except InvalidInput as refused:
-        raise _Refused(422, list(refused.errors.items())) from None
+        raise _Refused(422, _problems(refused, {})) from None
     db.session.commit()
     return jsonify(_followup(complainant).model_dump(mode="json")), 201
 

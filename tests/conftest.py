@@ -7,7 +7,10 @@ a transaction rolled back at its end (SAVEPOINTs inside it), a fixed clock, chea
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,8 @@ import pytest
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from grievance import MIGRATIONS, create_app
@@ -25,6 +29,7 @@ from grievance.config import TEST_KDF, Settings
 from grievance.crypto.keyring import Keyring
 from grievance.extensions import LIMITERS, db
 from grievance.services.context import Context
+from tests.apps import surfaces
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -167,6 +172,73 @@ def committing(app: Flask, clock: FixedClock, keyring: Keyring) -> Iterator[Call
             tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
             with db.engine.begin() as connection:
                 connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+#: What the test harness sends around the test's transaction (the `session` fixture's
+#: SAVEPOINTs, the pysqlite BEGIN), not what the code under test asks for.
+_HARNESS = re.compile(
+    r"^\s*(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO\s+SAVEPOINT|BEGIN)\b", re.IGNORECASE
+)
+
+
+@dataclass
+class Queries:
+    """The SQL statements sent while counting, in order."""
+
+    statements: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        lines = (" ".join(statement.split()) for statement in self.statements)
+        return "\n".join(f"{number:3}. {line[:200]}" for number, line in enumerate(lines, 1))
+
+
+class QueryCounter:
+    """Counts the statements sent to the database, as Warehouse's `query_recorder` does:
+    `with query_counter() as queries: client.get(...)`, then `len(queries)`, with every
+    statement in `str(queries)` for the failure message.
+
+    The session's objects are expired first, so that the request loads what a request of
+    its own (a fresh session) would load, not what the test's factories left in the
+    identity map; the harness's SAVEPOINTs are not counted."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._current: Queries | None = None
+
+    def record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self._current is not None and not _HARNESS.match(statement):
+            self._current.statements.append(statement)
+
+    @contextmanager
+    def __call__(self) -> Iterator[Queries]:
+        self._session.flush()
+        self._session.expire_all()
+        self._current = Queries()
+        try:
+            yield self._current
+        finally:
+            self._current = None
+
+
+@pytest.fixture
+def query_counter(app: Flask, session: Session) -> Iterator[QueryCounter]:
+    """Counts the SQL statements of what runs inside `with query_counter() as queries:`
+    (typically one request), on the engines of both surfaces."""
+    counter = QueryCounter(session)
+    engines: list[Engine] = []
+    for surface in surfaces(app):
+        with surface.app_context():
+            engines.extend(e for e in db.engines.values() if e not in engines)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", counter.record)
+    try:
+        yield counter
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", counter.record)
 
 
 def _reset_limits() -> None:

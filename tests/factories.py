@@ -49,7 +49,6 @@ def make_mechanism(
         code=code,
         name=f"{code} covenant mechanism",
         sector="textile",
-        receipt_salt=b"salt-" + code.encode() + b"-0123456789",
         created_at=ctx.now(),
     )
     ctx.session.add(mechanism)

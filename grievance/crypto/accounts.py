@@ -1,11 +1,10 @@
-"""Secrets of staff accounts (the TOTP seed), sealed with a key derived from the key ring.
+"""Secrets of staff accounts (the TOTP seed), sealed with the key ring's accounts key.
 
 Staff accounts have no case data key. Their secrets are sealed with AES-256-GCM under
-`account_secrets_key`, derived with HKDF-SHA256 from the key ring's HMAC key
-(`grievance.crypto.derived`): that key
-stays when `rotate-keys` adds a key-encryption key and `retire-keys` drops the old ones,
-which count only the data keys they wrap; a seed sealed under a retired version would
-lock its owner out. (The derivation's `info` separates it from the HMAC key's own use.)
+the key ring's `Purpose.ACCOUNTS` key (`grievance.crypto.derived`), versioned on its
+own: `rotate-keys` adds a version and re-seals every stored seed with it
+(`services.keys`), and key-encryption keys, which count only the data keys they wrap,
+play no part, so retiring them never locks anyone out.
 
 The associated data names the user and the field, so a sealed seed copied to another
 account, or into another field, does not open.
@@ -20,7 +19,7 @@ _INFO = b"grievance/account-secrets/v1"
 
 
 def account_secrets_key(keyring: Keyring) -> bytes:
-    """The AES-256-GCM key of staff account secrets (derived, never stored)."""
+    """The current AES-256-GCM key of staff account secrets."""
     return derived.derived_key(keyring, _INFO)
 
 

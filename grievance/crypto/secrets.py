@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 
@@ -32,13 +34,25 @@ def format_receipt_code(code: str) -> str:
     return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
-def receipt_lookup(code: str, salt: bytes, kdf: KdfParameters) -> str:
-    """The Argon2id hash of a code with the mechanism's salt: the code's lookup key.
+#: The domain of the pepper's HMAC: a receipt-code key only ever hashes receipt codes.
+_PEPPER_DOMAIN = b"grievance/receipt-code/v1\x00"
 
-    The code itself is never stored; a stolen database needs 10^16 Argon2id guesses.
+
+def pepper_receipt_code(code: str, pepper: bytes) -> bytes:
+    """HMAC-SHA256 of a code under the key ring's receipt-code key: what Argon2id hashes,
+    so that the database alone cannot confirm a guess."""
+    return hmac.new(pepper, _PEPPER_DOMAIN + code.encode("ascii"), hashlib.sha256).digest()
+
+
+def receipt_lookup(code: str, pepper: bytes, salt: bytes, kdf: KdfParameters) -> str:
+    """The lookup key of a code under one receipt scheme: Argon2id (the scheme's salt and
+    cost) of the code's HMAC under the scheme's pepper.
+
+    The code itself is never stored. Without the key ring a stolen database confirms
+    nothing; with it, each guess still costs one Argon2id hash (16 digits: about 2^53).
     """
     digest = hash_secret_raw(
-        secret=code.encode("ascii"),
+        secret=pepper_receipt_code(code, pepper),
         salt=salt,
         time_cost=kdf.time_cost,
         memory_cost=kdf.memory_cost_kib,

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
-from grievance.crypto.keyring import Keyring
+from grievance.crypto.keyring import Keyring, Purpose
 from grievance.models.vault import DataKey
 
 FORMAT = b"\x01"
@@ -136,6 +136,8 @@ class Vault:
 
     # -- keyed lookups --------------------------------------------------------------
     def lookup_hash(self, purpose: str, value: str) -> str:
-        """A keyed hash to find a value again without decrypting (e.g. a phone number)."""
+        """A keyed hash to find a value again without decrypting (e.g. a phone number),
+        under the key ring's lookup key (`Purpose.LOOKUP`, never rotated)."""
         message = purpose.encode() + b"\x00" + unicodedata.normalize("NFC", value).encode()
-        return hmac.new(self._keyring.hmac_key, message, hashlib.sha256).hexdigest()
+        key = self._keyring.key(Purpose.LOOKUP)
+        return hmac.new(key, message, hashlib.sha256).hexdigest()

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from grievance.crypto.secrets import verify_password
+from grievance.demo.data import DEMO_PASSWORD, read_data
 from grievance.models import User
 from grievance.services import accounts
 from grievance.services.context import Context
@@ -43,8 +44,6 @@ def enrol_demo_accounts(ctx: Context, data: dict[str, Any]) -> int:
 
 def demo_account(ctx: Context, email: str, *, production: bool) -> User | None:
     """The demo account with this address and a second factor, or None (see above)."""
-    from grievance.demo import DEMO_PASSWORD, read_data
-
     if production:
         return None
     address = accounts.normalise_email(email)

@@ -20,7 +20,10 @@ from werkzeug.wrappers import Response
 blueprint = Blueprint("errors", __name__)
 
 #: Paths for programs, not people.
-API_PREFIX, HEALTH_PATH = "/api/", "/healthz"
+API_PREFIX = "/api/"
+HEALTH_PATHS = frozenset(
+    prefix + name for prefix in ("", "/staff") for name in ("/healthz", "/livez", "/readyz")
+)
 
 
 def error_response(code: int) -> Response:
@@ -29,7 +32,7 @@ def error_response(code: int) -> Response:
         # The shape of intake.api's refusals; English, as its other messages.
         message = f"{HTTP_STATUS_CODES.get(code, 'Error')}."
         response = jsonify(errors=[{"path": "", "message": message}])
-    elif request.path == HEALTH_PATH:
+    elif request.path in HEALTH_PATHS:
         response = jsonify(status="error")
     else:
         response = make_response(render_template("errors/error.html", code=code))

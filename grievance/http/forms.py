@@ -30,8 +30,18 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from grievance.http.context import service_context
 from grievance.http.fields import CheckboxList
+from grievance.http.refusals import Specific, message
 from grievance.models import Anonymity, ComplainantKind, ContactChannel, Mechanism
-from grievance.services.filing import EMAIL_PATTERN, STATEMENT_MAX, ComplainantDetails, phone_region
+from grievance.services.errors import InvalidInput
+from grievance.services.filing import (
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    MAX_LENGTHS,
+    SHARE_IDENTITY,
+    STATEMENT_MAX,
+    ComplainantDetails,
+    phone_region,
+)
 from grievance.services.phones import InvalidPhoneNumber, PhoneProblem, parse_phone
 
 #: The messages WTForms writes itself, as it writes them, for our catalogs: a radio, select
@@ -123,7 +133,13 @@ PHONE_NEEDS_COUNTRY_CODE = _l("Give your phone number with its country code, sta
 PHONE_UNREADABLE = _l("We cannot read this phone number. Check its digits and its country code.")
 
 #: The form field that shows a refusal of the filing service, by the field it names.
-REFUSED_FIELDS = {"anonymity": "name", "consents": "share_identity", "contact_address": "phone"}
+REFUSED_FIELDS = {
+    "anonymity": "name",
+    "consents": "share_identity",
+    f"consents.{SHARE_IDENTITY}": "share_identity",
+    "contact_address": "phone",
+    "received_at": "received_on",  # the staff's form
+}
 
 
 class ComplaintForm(TranslatedForm):
@@ -143,15 +159,16 @@ class ComplaintForm(TranslatedForm):
     country = SelectField(_l("In which country?"), validators=[Optional()])
     location = StringField(
         _l("Where? The factory, site or community"),
-        validators=[Optional(), Length(max=500, message=TOO_LONG)],
+        validators=[Optional(), Length(max=MAX_LENGTHS["location"], message=TOO_LONG)],
     )
     occurred = StringField(
-        _l("When did it happen?"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+        _l("When did it happen?"),
+        validators=[Optional(), Length(max=MAX_LENGTHS["occurred"], message=TOO_LONG)],
     )
     companies = StringField(
         _l("Which companies or brands?"),
         description=_l("The factory's name, and the brands it makes for, if you know them."),
-        validators=[Optional(), Length(max=500, message=TOO_LONG)],
+        validators=[Optional(), Length(max=MAX_LENGTHS["companies"], message=TOO_LONG)],
     )
     themes = CheckboxList(_l("What is it about?"), validators=[Optional()])
     urgent = RadioField(
@@ -170,7 +187,7 @@ class ComplaintForm(TranslatedForm):
     represents = StringField(
         _l("Whom do you represent?"),
         description=_l("For example: the 40 workers of the sewing line."),
-        validators=[Length(max=500, message=TOO_LONG)],
+        validators=[Length(max=MAX_LENGTHS["represents"], message=TOO_LONG)],
     )
     anonymity = RadioField(
         _l("Who may know who you are?"),
@@ -178,7 +195,10 @@ class ComplaintForm(TranslatedForm):
         default=Anonymity.ANONYMOUS.value,
         validators=[DataRequired(CHOOSE)],
     )
-    name = StringField(_l("Your name"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
+    name = StringField(
+        _l("Your name"),
+        validators=[Optional(), Length(max=MAX_LENGTHS["name"], message=TOO_LONG)],
+    )
     contact = RadioField(
         _l("How may we contact you?"),
         choices=choices(CONTACT_CHOICES),
@@ -190,7 +210,7 @@ class ComplaintForm(TranslatedForm):
         description=_l("For example +880 1711 000000"),
         validators=[Length(max=40, message=TOO_LONG)],
     )
-    email = StringField(_l("E-mail address"), validators=[Length(max=254, message=TOO_LONG)])
+    email = StringField(_l("E-mail address"), validators=[Length(max=EMAIL_MAX, message=TOO_LONG)])
     files = MultipleFileField(
         _l("Photos, documents or voice recordings (if you have them)"), description=FILES_HINT
     )
@@ -247,6 +267,17 @@ class ComplaintForm(TranslatedForm):
         if name == "contact_address" and self.contact.data == ContactChannel.EMAIL.value:
             return self.email
         return getattr(self, REFUSED_FIELDS.get(name, name), None) or self.statement
+
+    def show_refusal(self, refused: InvalidInput, specific: Specific | None = None) -> None:
+        """The filing service's refusal, each problem on the field it concerns. The form
+        checks most rules first, for a message next to the answer; the service checks
+        them all, whichever channel files (what the form passed, the service may still
+        refuse: a text NFC makes longer, a day that has not come yet)."""
+        for name in refused.errors:
+            field = self.field_refused(name)
+            text = message(refused, name, specific)
+            if text not in field.errors:
+                field.errors = [*field.errors, text]
 
     def validate_represents(self, field: StringField) -> None:
         if self.kind.data in ("representative", "union", "cso") and not (field.data or "").strip():

@@ -1,4 +1,12 @@
-"""`/healthz`: 200 when the database answers, 503 otherwise (for load balancers)."""
+"""Health endpoints for load balancers and orchestrators, on each surface (the staff
+app's under `/staff/`):
+
+- `/livez`: liveness, 200 while the process answers at all (it touches nothing else:
+  a database outage must not get healthy workers restarted);
+- `/readyz` (and `/healthz`, its older name): readiness, 200 when the database answers,
+  503 otherwise, so that a load balancer stops sending requests to a server that cannot
+  serve them.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,12 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
 
 
+@blueprint.get("/livez")
+def livez() -> tuple[dict[str, str], int]:
+    return {"status": "ok"}, 200
+
+
+@blueprint.get("/readyz")
 @blueprint.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     try:

@@ -1,14 +1,15 @@
-"""Words for the lifecycle shown to people, translatable (DESIGN invariant 7)."""
+"""Words for the lifecycle shown to people, translatable (DESIGN invariant 7): stages,
+time limits, and the names of a case's attributes that the case log and the staff pages
+share. What an event says is in `grievance.http.events`."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
-from grievance.models import CaseEvent, Stage
+from grievance.models import AssignmentRole, Channel, InvolvementKind, ReprisalRisk, Stage
 from grievance.policies import Calendar, TimeLimit
+from grievance.services.casereads import TimeLimitView
 
 STAGE_NAMES = {
     Stage.RECEIVED: _l("Received"),
@@ -109,37 +110,37 @@ def describe(limit: TimeLimit, calendar: Calendar) -> str:
     )
 
 
-def describe_event(event: CaseEvent, payload: dict[str, Any]) -> str:
-    """One line of a case's history for the complainant, from what they may see of it."""
-    reason = payload.get("reason")
-    if event.kind == "case_filed":
-        return str(gettext("Your complaint was received."))
-    if event.kind == "stage_changed" and event.stage_to is not None:
-        text = gettext("Stage: %(stage)s.", stage=STAGE_NAMES[event.stage_to])
-        return f"{text} {reason}" if reason else str(text)
-    if event.kind in ("message_to_complainant", "feedback_given"):
-        return str(gettext("The reviewers wrote to you."))
-    if event.kind == "clock_paused":
-        return str(gettext("We are waiting for information from you: %(reason)s", reason=reason))
-    if event.kind == "clock_resumed":
-        return str(gettext("The time limits run again."))
-    if event.kind == "deadline_extended":
-        return str(gettext("More time was taken, with this reason: %(reason)s", reason=reason))
-    if event.kind == "company_added":
-        return str(gettext("Company in the case: %(company)s", company=payload.get("company")))
-    if event.kind == "involvement_classified":
-        return str(
-            gettext(
-                "The reviewers assessed the role of %(company)s.", company=payload.get("company")
-            )
-        )
-    if event.kind.startswith("remedy_"):
-        return str(gettext("The remedy was updated."))
-    if event.kind == "files_added":
-        count = len(payload.get("attachment_ids") or ()) or 1
-        return str(ngettext("%(num)d file was added.", "%(num)d files were added.", count))
-    if event.kind == "satisfaction_asked":
-        return str(gettext("We asked you whether the harm was put right."))
-    if event.kind == "satisfaction_recorded":
-        return str(gettext("Your answer on the remedy was recorded."))
-    return str(gettext("The case was updated."))
+def limit_label(limit: TimeLimitView) -> str:
+    """An open time limit's name, in the reader's language."""
+    # policy labels are extracted by grievance.policies.extract
+    return str(gettext(limit.label)) if limit.label else str(gettext("Remedy action"))
+
+
+INVOLVEMENT_NAMES = {
+    InvolvementKind.CAUSE: _l("Causes the harm"),
+    InvolvementKind.CONTRIBUTE: _l("Contributes to the harm"),
+    InvolvementKind.LINKED: _l("Directly linked to the harm"),
+}
+
+RISK_NAMES = {
+    ReprisalRisk.LOW: _l("Low"),
+    ReprisalRisk.MEDIUM: _l("Medium"),
+    ReprisalRisk.HIGH: _l("High"),
+}
+
+ASSIGNMENT_ROLE_NAMES = {
+    AssignmentRole.LEAD: _l("Lead reviewer"),
+    AssignmentRole.SECOND: _l("Second reviewer"),
+}
+
+CHANNEL_NAMES = {
+    Channel.WEB: _l("Web form"),
+    Channel.SMS: _l("Text message"),
+    Channel.WHATSAPP: _l("WhatsApp"),
+    Channel.VOICE: _l("Voice message"),
+    Channel.PHONE: _l("Telephone call"),
+    Channel.LETTER: _l("Letter"),
+    Channel.IN_PERSON: _l("In person"),
+    Channel.EMAIL: _l("E-mail"),
+    Channel.API: _l("Partner app"),
+}

@@ -19,6 +19,7 @@ from grievance.services.attachments import (
     hold,
 )
 from grievance.services.context import Context
+from grievance.services.stripping import MAX_PIXELS
 
 #: The field of the form that carries new files, and the checkboxes of the held files
 #: (a file the person unticks is let go).
@@ -37,6 +38,13 @@ def size_label(size: int) -> str:
     return format_unit(kilobytes, "digital-kilobyte", length="short", locale=locale)
 
 
+def pixels_label(pixels: int) -> str:
+    """A picture's size in the reader's language ("20 MP", "20 Mpx", "20 எம்.பி")."""
+    megapixels = round(pixels / 1_000_000, 1)
+    locale = get_locale() or "en"
+    return format_unit(megapixels, "graphics-megapixel", length="short", locale=locale)
+
+
 def refusal_message(refused: UploadRefused) -> str:
     name = refused.filename.replace("\\", "/").rsplit("/", 1)[-1][:120]
     if refused.reason == "empty":
@@ -47,6 +55,14 @@ def refusal_message(refused: UploadRefused) -> str:
                 "%(name)s is too large: each file may be at most %(limit)s.",
                 name=name,
                 limit=size_label(MAX_BYTES),
+            )
+        )
+    if refused.reason == "too_many_pixels":
+        return str(
+            gettext(
+                "%(name)s is too large a photo: each photo may have at most %(limit)s.",
+                name=name,
+                limit=pixels_label(MAX_PIXELS),
             )
         )
     if refused.reason == "type":

@@ -60,7 +60,7 @@ from grievance.models.user import (
     Role,
     User,
 )
-from grievance.models.vault import DataKey
+from grievance.models.vault import DataKey, ReceiptScheme
 
 __all__ = [
     "MECHANISM_CODE",
@@ -106,6 +106,7 @@ __all__ = [
     "OutboxStatus",
     "PendingUpload",
     "ProposalState",
+    "ReceiptScheme",
     "RecoveryCode",
     "ReferenceCounter",
     "RemedyAction",

@@ -230,8 +230,14 @@ class Complainant(Base):
     contact_enc: Mapped[bytes | None]
     #: HMAC of the normalised phone number, to thread later messages (DESIGN §5).
     phone_lookup: Mapped[str | None] = mapped_column(sa.String(64), index=True)
-    #: Argon2id of the receipt code with the mechanism's salt: the lookup key.
+    #: Argon2id of the receipt code's HMAC under the pepper, with the salt and cost of
+    #: its receipt scheme: the lookup key (`services.receipts`).
     receipt_lookup: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The receipt scheme the code was hashed with; None when no code opens the case
+    #: (codes issued before receipt schemes, synthetic cases).
+    receipt_scheme_version: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("receipt_scheme.version"), index=True
+    )
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
     #: The e-mail address was refused for good (an SMTP 5xx at RCPT): nothing more is

@@ -73,7 +73,9 @@ class Involvement(Base):
     superseded_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(back_populates="involvements")
-    company: Mapped[Company] = relationship()
+    #: Loaded with the involvement (a join): pages list a case's companies by name, and
+    #: a lazy load would be one query per company (tests/integration/test_query_budgets).
+    company: Mapped[Company] = relationship(lazy="joined", innerjoin=True)
     obligations: Mapped[list[Obligation]] = relationship(
         back_populates="involvement", order_by="Obligation.id"
     )

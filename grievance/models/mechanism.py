@@ -36,8 +36,6 @@ class Mechanism(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     sector: Mapped[str] = mapped_column(sa.String(40))
     publishes_cases: Mapped[bool] = mapped_column(default=True)
-    #: Salt of the receipt-code hashes: the hash is itself the lookup key (DESIGN §5).
-    receipt_salt: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     created_at: Mapped[datetime]
 
     policies: Mapped[list[MechanismPolicy]] = relationship(

@@ -16,6 +16,8 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
+from grievance.services.context import Context
+from grievance.services.errors import NotAllowed
 
 
 @dataclass(frozen=True)
@@ -96,3 +98,9 @@ def acts_on_case(session: Session, actor: Actor, case: Case) -> bool:
             is True
         )
     return False
+
+
+def require_part(ctx: Context, actor: Actor, case: Case) -> None:
+    """Refuse (`NotAllowed`) an actor who has no part in the case (`acts_on_case`)."""
+    if not acts_on_case(ctx.session, actor, case):
+        raise NotAllowed(f"{actor.role} has no part in case {case.id}")

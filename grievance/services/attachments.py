@@ -1,34 +1,32 @@
 """Files a complainant gives: photos, documents and voice recordings (DESIGN invariant 1).
 
-A file is checked by its content, never by the name or type the browser claims; pictures
-are decoded and written again from their pixels alone, so nothing of their metadata
-(GPS position, camera serial number, owner's name, thumbnails) survives; the name and the
-content are sealed under the case's data key. While a form comes back with an error, the
-checked files wait as pending uploads sealed under a key only the form holds.
+A file is checked by its content, never by the name or type the browser claims; its
+metadata is removed (stripping.py: pictures are written again from their pixels alone, so
+no GPS position, camera serial number, owner's name or thumbnail survives; documents and
+recordings lose their authors, titles and tags); the name and the content are sealed
+under the case's data key. While a form comes back with an error, the checked files wait
+as pending uploads sealed under a key only the form holds.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import io
 import os
 import re
 import unicodedata
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, select
 
 from grievance.models import Attachment, Case, Message, PendingUpload, Role
-from grievance.services import caselog
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services import caselog, stripping
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed
 
@@ -36,8 +34,6 @@ from grievance.services.errors import NotAllowed
 MAX_BYTES = 10 * 1024 * 1024
 #: Files per complaint or per message.
 MAX_FILES = 5
-#: A picture larger than this many pixels is refused (decompression bombs).
-MAX_PIXELS = 50_000_000
 #: How long a pending upload waits for its form to come back.
 PENDING_HOURS = 24
 
@@ -57,14 +53,25 @@ EXTENSIONS = {
     AMR: "amr",
     WAV: "wav",
 }
-_PILLOW_FORMATS = {JPEG: "JPEG", PNG: "PNG", WEBP: "WEBP"}
+#: How the metadata of each type is removed (stripping.py); AMR files have none.
+_STRIPPERS: dict[str, Callable[[bytes], bytes]] = {
+    JPEG: partial(stripping.strip_picture, pillow_format="JPEG"),
+    PNG: partial(stripping.strip_picture, pillow_format="PNG"),
+    WEBP: partial(stripping.strip_picture, pillow_format="WEBP"),
+    PDF: stripping.strip_pdf,
+    MP3: stripping.strip_mp3,
+    M4A: stripping.strip_m4a,
+    OGG: stripping.strip_ogg,
+    WAV: stripping.strip_wav,
+}
 #: ISO media brands of audio-only files (voice recorders); video brands are refused.
 _AUDIO_BRANDS = {b"M4A ", b"M4B ", b"F4A "}
 
 
 class UploadRefused(Exception):
     """A file that cannot be kept. `reason` is one of: empty, too_big, too_many, type,
-    unreadable; channels turn it into a translated message."""
+    unreadable, too_many_pixels (a picture over `stripping.MAX_PIXELS`); channels turn it
+    into a translated message."""
 
     def __init__(self, reason: str, filename: str = "") -> None:
         self.reason, self.filename = reason, filename
@@ -118,49 +125,8 @@ def clean_filename(name: str, content_type: str) -> str:
     return f"{stem[:120] or 'file'}.{EXTENSIONS[content_type]}"
 
 
-def _strip_picture(data: bytes, content_type: str) -> bytes:
-    """Decode a picture and encode its pixels again, turned the way the camera meant."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format != _PILLOW_FORMATS[content_type]:
-                    raise UploadRefused("unreadable")
-                if image.width * image.height > MAX_PIXELS:
-                    raise UploadRefused("too_big")
-                image.seek(0)  # the first frame of an animation
-                upright = ImageOps.exif_transpose(image)
-                mode = (
-                    "RGBA"
-                    if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-                    else "RGB"
-                )
-                if content_type == JPEG:
-                    mode = "RGB"
-                pixels = upright.convert(mode)
-                # A new image from the pixels alone: no EXIF, XMP, IPTC, ICC, comments.
-                bare = Image.frombytes(mode, pixels.size, pixels.tobytes())
-        except (
-            UnidentifiedImageError,
-            OSError,
-            ValueError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-            EOFError,
-        ):
-            raise UploadRefused("unreadable") from None
-    out = io.BytesIO()
-    if content_type == JPEG:
-        bare.save(out, "JPEG", quality=90, optimize=True)
-    elif content_type == PNG:
-        bare.save(out, "PNG", optimize=True)
-    else:
-        bare.save(out, "WEBP", quality=90)
-    return out.getvalue()
-
-
 def check_file(filename: str, data: bytes) -> CleanFile:
-    """Accept one file or refuse it with a reason; pictures come back without metadata."""
+    """Accept one file or refuse it with a reason; it comes back without metadata."""
     if not data:
         raise UploadRefused("empty", filename)
     if len(data) > MAX_BYTES:
@@ -168,10 +134,11 @@ def check_file(filename: str, data: bytes) -> CleanFile:
     content_type = sniff(data)
     if content_type is None:
         raise UploadRefused("type", filename)
-    if content_type in _PILLOW_FORMATS:
+    strip = _STRIPPERS.get(content_type)
+    if strip is not None:
         try:
-            data = _strip_picture(data, content_type)
-        except UploadRefused as refused:
+            data = strip(data)
+        except stripping.NotStripped as refused:
             raise UploadRefused(refused.reason, filename) from None
     return CleanFile(clean_filename(filename, content_type), content_type, data)
 

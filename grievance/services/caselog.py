@@ -1,30 +1,38 @@
 """The case log: append-only, hash-chained, with a visibility for every event and field.
 
 Each event's hash is SHA-256 over a canonical serialisation (sorted-key, compact,
-UTF-8 JSON) of the event and the previous event's hash; the case row keeps the count
-and the last hash, so a row altered, deleted, inserted or reordered breaks the chain.
+UTF-8 JSON) of the event and the previous event's hash (`services.canonical`, whose
+functions are imported here); the case row keeps the count and the last hash, so a row
+altered, deleted, inserted or reordered breaks the chain.
 
 Views are allowlists (DESIGN invariant 4): `EVENT_KINDS` declares, for each kind of
-event, who may see that it happened and who may see each payload field. A payload
-field that is not declared cannot be written.
+event, who may see that it happened, who may see each payload field and, for what the
+parties see, whom it concerns (each company sees only what concerns it). A payload
+field that is not declared cannot be written. The read models
+(`grievance.services.casereads`) build every audience's view from this table.
 """
 
 from __future__ import annotations
 
-import hashlib
+import enum
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseEvent, Stage, Visibility
 from grievance.services.actors import Actor
+from grievance.services.canonical import canonical as canonical
+from grievance.services.canonical import canonical_text as canonical_text
+from grievance.services.canonical import compute_hash as compute_hash
+from grievance.services.canonical import event_digest as event_digest
+from grievance.services.canonical import time_text as time_text
 
 GENESIS = "0" * 64
 
@@ -38,10 +46,25 @@ PUBLIC, PARTIES, REVIEWERS, INTERNAL = (
 _DEADLINE_FIELDS = {"deadlines_opened": PARTIES, "deadlines_closed": PARTIES}
 
 
+class Concerns(enum.Enum):
+    """Whom an event the parties may see is about. The complainant sees every `parties`
+    event of their case; a company only those of the case as a whole and those that name
+    it (DESIGN invariant 4: one company never sees another's private responses)."""
+
+    #: Every party: the case filed, its stages and decisions with their reasons, time limits.
+    CASE = "case"
+    #: The company the event names: its `company_id`, or the company of its remedy action.
+    COMPANY = "company"
+    #: The complainant and the mechanism: messages, files, requests, satisfaction.
+    COMPLAINANT = "complainant"
+
+
 @dataclass(frozen=True)
 class EventKind:
     visibility: Visibility
     fields: Mapping[str, Visibility]
+    #: For `public` and `parties` events: whom they concern (the narrowest by default).
+    concerns: Concerns = Concerns.COMPLAINANT
 
 
 EVENT_KINDS: dict[str, EventKind] = {
@@ -61,6 +84,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "recorded_by_staff": REVIEWERS,
             **_DEADLINE_FIELDS,
         },
+        Concerns.CASE,
     ),
     "stage_changed": EventKind(
         PUBLIC,
@@ -71,6 +95,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "phone_contacts_erased": REVIEWERS,
             **_DEADLINE_FIELDS,
         },
+        Concerns.CASE,
     ),
     "decision_proposed": EventKind(
         REVIEWERS, {"proposal_id": REVIEWERS, "to_stage": REVIEWERS, "reason": REVIEWERS}
@@ -101,7 +126,9 @@ EVENT_KINDS: dict[str, EventKind] = {
             "needs_interpreter": REVIEWERS,
         },
     ),
-    "company_added": EventKind(PARTIES, {"company_id": PARTIES, "company": PARTIES}),
+    "company_added": EventKind(
+        PARTIES, {"company_id": PARTIES, "company": PARTIES}, Concerns.COMPANY
+    ),
     "involvement_classified": EventKind(
         PARTIES,
         {
@@ -114,6 +141,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "trigger": PARTIES,
             "obligations": PARTIES,
         },
+        Concerns.COMPANY,
     ),
     "severity_assessed": EventKind(
         REVIEWERS,
@@ -153,6 +181,8 @@ EVENT_KINDS: dict[str, EventKind] = {
             "days": PARTIES,
             "reason": PARTIES,
         },
+        # a remedy action's time limit (its `code`) concerns that action's company only
+        Concerns.CASE,
     ),
     "deadline_reminder": EventKind(
         REVIEWERS, {"code": REVIEWERS, "due_at": REVIEWERS, "notified": INTERNAL}
@@ -183,6 +213,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             "status": PARTIES,
             **_DEADLINE_FIELDS,
         },
+        Concerns.COMPANY,
     ),
     "remedy_status_changed": EventKind(
         PARTIES,
@@ -192,8 +223,11 @@ EVENT_KINDS: dict[str, EventKind] = {
             "previous_status": PARTIES,
             **_DEADLINE_FIELDS,
         },
+        Concerns.COMPANY,
     ),
-    "remedy_response": EventKind(PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}),
+    "remedy_response": EventKind(
+        PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}, Concerns.COMPANY
+    ),
     # A reviewer's translation of the statement or of a message (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
     "translation_added": EventKind(
@@ -209,44 +243,32 @@ class UnknownEventField(ValueError):
 # -- writing ------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Visibility):
-        return value.label
-    if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_jsonable(item) for item in value]
-        return sorted(items) if isinstance(value, set | frozenset) else items
-    if isinstance(value, float) and value != value:  # NaN has no canonical form
-        raise ValueError("NaN cannot be logged")
-    return value
+class Entry(NamedTuple):
+    """An event before it is written: what it says, without who, when and where in the
+    chain. The services build one with `grievance.services.events` and `record` it; the
+    synthetic-case generator builds the same and hashes it with `event_digest`."""
+
+    kind: str
+    #: Plain JSON values only (`canonical_text` encodes them as they are).
+    payload: Mapping[str, Any]
+    stage_from: Stage | None = None
+    stage_to: Stage | None = None
+
+    @property
+    def visibility(self) -> Visibility:
+        return visibility_of(self.kind, self.payload)
 
 
-def canonical(data: Mapping[str, Any]) -> bytes:
-    return json.dumps(
-        _jsonable(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def compute_hash(event: CaseEvent, reference: str) -> str:
-    body = {
-        "case": reference,
-        "seq": event.seq,
-        "kind": event.kind,
-        "visibility": event.visibility,
-        "actor_role": event.actor_role.value,
-        "actor_id": event.actor_id,
-        "stage_from": event.stage_from.value if event.stage_from else None,
-        "stage_to": event.stage_to.value if event.stage_to else None,
-        "payload": event.payload,
-        "created_at": event.created_at,
-        "prev": event.prev_hash,
-    }
-    return hashlib.sha256(canonical(body)).hexdigest()
+def visibility_of(kind: str, fields: Iterable[str]) -> Visibility:
+    """The visibility of an event of `kind`; refuses an unknown kind and fields the kind
+    does not declare."""
+    spec = EVENT_KINDS.get(kind)
+    if spec is None:
+        raise UnknownEventField(f"unknown event kind {kind!r}")
+    undeclared = sorted(set(fields) - set(spec.fields))
+    if undeclared:
+        raise UnknownEventField(f"{kind}: undeclared payload fields {', '.join(undeclared)}")
+    return spec.visibility
 
 
 def append(
@@ -263,18 +285,13 @@ def append(
 ) -> CaseEvent:
     """Write the next event of a case. Call it in the transaction of the change it records,
     with the case row locked (`Context.lock_case`)."""
-    spec = EVENT_KINDS.get(kind)
-    if spec is None:
-        raise UnknownEventField(f"unknown event kind {kind!r}")
     payload = dict(payload or {})
-    undeclared = sorted(set(payload) - set(spec.fields))
-    if undeclared:
-        raise UnknownEventField(f"{kind}: undeclared payload fields {', '.join(undeclared)}")
+    declared = visibility_of(kind, payload)
     event = CaseEvent(
         case_id=case.id,
         seq=case.event_count + 1,
         kind=kind,
-        visibility=visibility if visibility is not None else spec.visibility,
+        visibility=visibility if visibility is not None else declared,
         actor_role=actor.role,
         actor_id=actor.user_id,
         stage_from=stage_from,
@@ -290,6 +307,20 @@ def append(
     case.updated_at = at
     session.add(event)
     return event
+
+
+def record(session: Session, case: Case, entry: Entry, actor: Actor, at: datetime) -> CaseEvent:
+    """`append` an event that `grievance.services.events` built."""
+    return append(
+        session,
+        case,
+        entry.kind,
+        actor,
+        at,
+        entry.payload,
+        stage_from=entry.stage_from,
+        stage_to=entry.stage_to,
+    )
 
 
 # -- reading ------------------------------------------------------------------------

@@ -2,38 +2,46 @@
 
 Every function here locks the case, checks who acts, changes it and writes the log
 event in one savepoint: a refusal or a failure leaves nothing behind.
+
+Who is on a case lives in `services.assignments` (below routing, which builds on it);
+its names that callers reach through this module are imported here.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
 from grievance.models import (
     Assignment,
-    AssignmentRole,
     Case,
-    Conflict,
     DecisionProposal,
-    Involvement,
     ProposalState,
     ReprisalRisk,
-    ReviewerProfile,
     Role,
     Stage,
-    User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import case_notices, caselog, contacts, deadlines, lifecycle, queue
-from grievance.services.actors import SYSTEM, Actor, acts_on_case
+from grievance.services import (
+    assignments,
+    case_notices,
+    caselog,
+    contacts,
+    deadlines,
+    events,
+    lifecycle,
+    queue,
+    routing,
+)
+from grievance.services.actors import SYSTEM, Actor
+from grievance.services.actors import require_part as require_part
+from grievance.services.assignments import active_assignments as active_assignments
+from grievance.services.assignments import assign_reviewer as assign_reviewer
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
-    ConflictOfInterest,
+    Code,
     ForbiddenTransition,
     FourEyesRequired,
     FourEyesViolation,
@@ -43,11 +51,6 @@ from grievance.services.errors import (
     ReasonRequired,
     ServiceError,
 )
-
-
-def require_part(ctx: Context, actor: Actor, case: Case) -> None:
-    if not acts_on_case(ctx.session, actor, case):
-        raise NotAllowed(f"{actor.role} has no part in case {case.id}")
 
 
 def _check_transition(
@@ -70,20 +73,20 @@ def _enter_stage(
     target: Stage,
     actor: Actor,
     reason: str,
-    extra: dict[str, object] | None = None,
+    proposal: DecisionProposal | None = None,
 ) -> None:
+    """Move the (locked, checked) case to `target` and log it; `proposal` is the decision
+    taken with four eyes, if it is one."""
     now = ctx.now()
     source = case.stage
     case.stage = target
     case.stage_entered_at = now
     if target is Stage.ACKNOWLEDGED and case.acknowledged_at is None:
         case.acknowledged_at = now
-    payload: dict[str, object] = dict(extra or {})
+    forgotten = 0
     if target in ENDED_STAGES:
         case.closed_at = now
         forgotten = contacts.forget_anonymous_phones(ctx, case)
-        if forgotten:
-            payload["phone_contacts_erased"] = forgotten
     elif source in ENDED_STAGES:  # reopened on appeal
         case.closed_at = None
     stale = _pending_proposal(ctx, case)
@@ -91,12 +94,16 @@ def _enter_stage(
         # A decision proposed in the stage the case leaves no longer applies.
         _drop_proposal(ctx, case, stale, actor, f"the case moved on to {target.value}")
     changes = deadlines.on_stage_entered(ctx.session, case, ctx.case_policy(case), target, now)
-    payload.update(changes.payload())
-    if reason.strip():
-        payload["reason"] = reason.strip()
-    caselog.append(
-        ctx.session, case, "stage_changed", actor, now, payload, stage_from=source, stage_to=target
+    entry = events.stage_changed(
+        source,
+        target,
+        reason=reason.strip(),
+        proposal_id=proposal.id if proposal is not None else None,
+        proposed_by=proposal.proposed_by_id if proposal is not None else None,
+        phone_contacts_erased=forgotten,
+        deadlines=changes.payload(),
     )
+    caselog.record(ctx.session, case, entry, actor, now)
     case_notices.stage_entered(ctx, case, target)
 
 
@@ -149,14 +156,10 @@ def _propose(
     )
     ctx.session.add(proposal)
     ctx.session.flush()
-    caselog.append(
-        ctx.session,
-        case,
-        "decision_proposed",
-        actor,
-        ctx.now(),
-        {"proposal_id": proposal.id, "to_stage": target.value, "reason": proposal.reason},
+    entry = events.decision_proposed(
+        proposal_id=proposal.id, to_stage=target, reason=proposal.reason
     )
+    caselog.record(ctx.session, case, entry, actor, ctx.now())
     case_notices.decision_proposed(ctx, case, actor.user_id)
     return proposal
 
@@ -218,14 +221,7 @@ def confirm_decision(ctx: Context, proposal: DecisionProposal, actor: Actor) -> 
     proposal.state = ProposalState.CONFIRMED
     proposal.decided_by_id = actor.user_id
     proposal.decided_at = ctx.now()
-    _enter_stage(
-        ctx,
-        case,
-        proposal.to_stage,
-        actor,
-        proposal.reason,
-        {"proposal_id": proposal.id, "proposed_by": proposal.proposed_by_id},
-    )
+    _enter_stage(ctx, case, proposal.to_stage, actor, proposal.reason, proposal)
     return case
 
 
@@ -253,204 +249,18 @@ def _drop_proposal(
     proposal.state = ProposalState.WITHDRAWN
     proposal.decided_by_id = actor.user_id
     proposal.decided_at = ctx.now()
-    caselog.append(
-        ctx.session,
-        case,
-        "decision_withdrawn",
-        actor,
-        ctx.now(),
-        {"proposal_id": proposal.id, "to_stage": proposal.to_stage.value, "reason": reason},
+    entry = events.decision_withdrawn(
+        proposal_id=proposal.id, to_stage=proposal.to_stage, reason=reason
     )
+    caselog.record(ctx.session, case, entry, actor, ctx.now())
 
 
 # -- reviewers ------------------------------------------------------------------------
-
-#: Why an assignment ended (`Assignment.end_reason`, up to 40 characters; a recusal adds
-#: its reason after a colon).
-END_RECUSED = "recused"
-END_REASSIGNED = "reassigned"
-END_REMOVED = "removed"
-END_CONFLICT = "conflict"
-#: Routing never puts a reviewer back on a case they left this way (the secretariat may,
-#: with a reason, unless they recused or have a conflict).
-NOT_ROUTED_BACK = frozenset({END_RECUSED, END_REASSIGNED, END_REMOVED, END_CONFLICT})
-
-
-def end_kind(assignment: Assignment) -> str | None:
-    """How an ended assignment ended (one of the END_* codes), None while it runs."""
-    if assignment.ended_at is None:
-        return None
-    return (assignment.end_reason or "").split(":", 1)[0].strip()
-
-
-def active_assignments(ctx: Context, case: Case) -> dict[AssignmentRole, Assignment]:
-    """The case's current lead and second, read from the database (not a stale list)."""
-    rows = ctx.session.scalars(
-        select(Assignment)
-        .where(Assignment.case_id == case.id, Assignment.ended_at.is_(None))
-        .order_by(Assignment.id)
-    )
-    return {row.role: row for row in rows}
-
-
-def _left(ctx: Context, case: Case, kinds: frozenset[str]) -> set[int]:
-    ended = ctx.session.scalars(
-        select(Assignment).where(Assignment.case_id == case.id, Assignment.ended_at.is_not(None))
-    )
-    return {row.reviewer_id for row in ended if end_kind(row) in kinds}
-
-
-def left_case(ctx: Context, case: Case) -> set[int]:
-    """Reviewers who left this case in a way routing never undoes (NOT_ROUTED_BACK)."""
-    return _left(ctx, case, NOT_ROUTED_BACK)
-
-
-def recused_from(ctx: Context, case: Case) -> set[int]:
-    """Reviewers who recused from this case: nobody puts them back on it."""
-    return _left(ctx, case, frozenset({END_RECUSED}))
-
-
-def conflicts_with_case(ctx: Context, reviewer_id: int, case: Case) -> list[Conflict]:
-    """The reviewer's declared, standing conflicts with a company or site of the case."""
-    company_ids = {
-        involvement.company_id
-        for involvement in ctx.session.scalars(
-            select(Involvement).where(
-                Involvement.case_id == case.id, Involvement.superseded_at.is_(None)
-            )
-        )
-    }
-    site_ids = {case.site_id} if case.site_id is not None else set()
-    if case.site is not None:
-        company_ids.add(case.site.company_id)
-    conflicts = ctx.session.scalars(
-        select(Conflict).where(Conflict.reviewer_id == reviewer_id, Conflict.withdrawn_on.is_(None))
-    )
-    return [
-        conflict
-        for conflict in conflicts
-        if conflict.company_id in company_ids or conflict.site_id in site_ids
-    ]
-
-
-def interpreter_needed(ctx: Context, case: Case) -> bool:
-    """The case has reviewers and none of them reads its language."""
-    reviewer_ids = [row.reviewer_id for row in active_assignments(ctx, case).values()]
-    if not reviewer_ids:
-        return False
-    languages = ctx.session.scalars(
-        select(ReviewerProfile.languages).where(ReviewerProfile.user_id.in_(reviewer_ids))
-    )
-    return not any(case.language in (spoken or []) for spoken in languages)
-
-
-@atomic
-def assign_reviewer(
-    ctx: Context,
-    case: Case,
-    reviewer: User,
-    role: AssignmentRole,
-    actor: Actor,
-    *,
-    score: float | None = None,
-    reasons: list[str] | None = None,
-) -> Assignment:
-    """Put a reviewer on a case by hand, as the system (data loads); never one with a
-    conflict of interest (R06). Cases are routed by `services.routing`; the secretariat
-    overrides its choice with `routing.override_assignment`, giving a reason."""
-    case = ctx.lock_case(case)
-    if actor.role is not Role.SYSTEM:
-        raise NotAllowed("reviewers are assigned by routing; the secretariat overrides it")
-    return place_reviewer(ctx, case, reviewer, role, actor, score=score, reasons=reasons or [])
-
-
-def place_reviewer(
-    ctx: Context,
-    case: Case,
-    reviewer: User,
-    role: AssignmentRole,
-    actor: Actor,
-    *,
-    score: float | None,
-    reasons: list[str],
-    extra: Mapping[str, Any] | None = None,
-) -> Assignment:
-    """Put `reviewer` on the (locked) case as `role`, ending whoever held it, and log it.
-    Refuses anyone who is not an active reviewer, has a conflict with a company or site of
-    the case (R06), recused from it, or is already on it."""
-    profile = ctx.session.get(ReviewerProfile, reviewer.id)
-    if reviewer.role is not Role.REVIEWER or profile is None or not reviewer.active:
-        raise InvalidInput({"reviewer": "Not an active reviewer."})
-    if conflicts_with_case(ctx, reviewer.id, case):
-        raise ConflictOfInterest(f"reviewer {reviewer.id} declared a conflict with this case")
-    if reviewer.id in recused_from(ctx, case):
-        raise ConflictOfInterest(f"reviewer {reviewer.id} recused from this case")
-    current = active_assignments(ctx, case)
-    if any(row.reviewer_id == reviewer.id for row in current.values()):
-        raise InvalidInput({"reviewer": "Already assigned to this case."})
-    now = ctx.now()
-    if role in current:
-        end_assignment(ctx, case, current[role], actor, END_REASSIGNED, now)
-    assignment = Assignment(
-        case_id=case.id,
-        reviewer_id=reviewer.id,
-        role=role,
-        reasons={"score": score, "reasons": reasons},
-        assigned_at=now,
-    )
-    ctx.session.add(assignment)
-    ctx.session.flush()
-    case.needs_interpreter = interpreter_needed(ctx, case)
-    caselog.append(
-        ctx.session,
-        case,
-        "reviewer_assigned",
-        actor,
-        now,
-        {
-            "reviewer_id": reviewer.id,
-            "role": role.value,
-            "score": score,
-            "reasons": reasons,
-            "needs_interpreter": case.needs_interpreter,
-            **(extra or {}),
-        },
-    )
-    ctx.session.expire(case, ["assignments"])
-    case_notices.reviewer_placed(ctx, case, reviewer.id)
-    return assignment
-
-
-def end_assignment(
-    ctx: Context, case: Case, assignment: Assignment, actor: Actor, reason: str, now: datetime
-) -> None:
-    """End an assignment of the (locked) case and log it; `reason` starts with an END_*
-    code. Filling the role again is the caller's business (routing)."""
-    assignment.ended_at = now
-    assignment.end_reason = reason[:40]
-    ctx.session.flush()
-    case.needs_interpreter = interpreter_needed(ctx, case)
-    caselog.append(
-        ctx.session,
-        case,
-        "reviewer_unassigned",
-        actor,
-        now,
-        {
-            "reviewer_id": assignment.reviewer_id,
-            "role": assignment.role.value,
-            "reason": reason,
-            "needs_interpreter": case.needs_interpreter,
-        },
-    )
-    ctx.session.expire(case, ["assignments"])
 
 
 @atomic
 def recuse(ctx: Context, case: Case, actor: Actor, reason: str) -> Assignment:
     """A reviewer steps off a case; routing then finds another, never them again."""
-    from grievance.services.routing import fill_roles  # routing builds on this module
-
     case = ctx.lock_case(case)
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only a reviewer can recuse")
@@ -458,10 +268,14 @@ def recuse(ctx: Context, case: Case, actor: Actor, reason: str) -> Assignment:
     if not reason.strip():
         raise ReasonRequired("say why you recuse")
     assignment = next(
-        row for row in active_assignments(ctx, case).values() if row.reviewer_id == actor.user_id
+        row
+        for row in assignments.active_assignments(ctx, case).values()
+        if row.reviewer_id == actor.user_id
     )
-    end_assignment(ctx, case, assignment, actor, f"{END_RECUSED}: {reason.strip()}", ctx.now())
-    fill_roles(ctx, case, SYSTEM, f"the {assignment.role.value} recused")
+    assignments.end_assignment(
+        ctx, case, assignment, actor, f"{assignments.END_RECUSED}: {reason.strip()}", ctx.now()
+    )
+    routing.fill_roles(ctx, case, SYSTEM, f"the {assignment.role.value} recused")
     return assignment
 
 
@@ -484,19 +298,19 @@ def assess_severity(
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only reviewers assess severity")
     require_part(ctx, actor, case)
-    values = {
-        "scale": scale,
-        "scope": scope,
-        "irremediability": irremediability,
-        "likelihood": likelihood,
-    }
-    wrong = {name: "From 1 to 5." for name, value in values.items() if not 1 <= value <= 5}
+    entry = events.severity_assessed(
+        scale=scale, scope=scope, irremediability=irremediability, likelihood=likelihood
+    )
+    values = entry.payload
+    wrong = [name for name, value in values.items() if not 1 <= value <= 5]
     if wrong:
-        raise InvalidInput(wrong)
+        raise InvalidInput(
+            dict.fromkeys(wrong, Code.OUT_OF_RANGE), {name: {"min": 1, "max": 5} for name in wrong}
+        )
     for name, value in values.items():
         setattr(case, f"severity_{name}", value)
     queue.refresh_queue_rank(case, ctx.case_policy(case))
-    caselog.append(ctx.session, case, "severity_assessed", actor, ctx.now(), values)
+    caselog.record(ctx.session, case, entry, actor, ctx.now())
     return case
 
 
@@ -509,7 +323,5 @@ def assess_reprisal_risk(ctx: Context, case: Case, actor: Actor, level: Reprisal
     require_part(ctx, actor, case)
     case.reprisal_risk = level
     queue.refresh_queue_rank(case, ctx.case_policy(case))
-    caselog.append(
-        ctx.session, case, "reprisal_risk_assessed", actor, ctx.now(), {"level": level.value}
-    )
+    caselog.record(ctx.session, case, events.reprisal_risk_assessed(level), actor, ctx.now())
     return case

@@ -8,9 +8,10 @@ belong to the scheduler.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from grievance.models import Case, Deadline, DeadlineState, Stage
 from grievance.models.case import ENDED_STAGES
 from grievance.policies import Calendar, Policy, TimeLimit
+from grievance.services.canonical import time_text
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -80,6 +82,87 @@ def remind_at(limit: TimeLimit, opened: datetime, due: datetime) -> datetime:
     return opened + (due - opened) * limit.reminder_share
 
 
+class Running(NamedTuple):
+    """An open deadline as the rules below see it: plain values, no row."""
+
+    code: str
+    #: The policy's time limit (None for a remedy item's own deadline).
+    limit: TimeLimit | None
+    opened: datetime
+    due: datetime
+    paused_at: datetime | None = None
+
+
+class Closing(NamedTuple):
+    code: str
+    state: DeadlineState
+    #: Why it was waived.
+    note: str = ""
+
+
+class Opening(NamedTuple):
+    limit: TimeLimit
+    due: datetime
+
+
+class StageEntry(NamedTuple):
+    """What entering a stage does to a case's deadlines (`entering_stage`)."""
+
+    closing: list[Closing]
+    opening: list[Opening]
+
+
+def closing_state(due: datetime, now: datetime, paused_at: datetime | None = None) -> DeadlineState:
+    """Met late is missed, and stays visible as missed. A stopped clock (waiting for the
+    complainant) ran only until it stopped."""
+    return DeadlineState.MET if (paused_at or now) <= due else DeadlineState.MISSED
+
+
+def entering_stage(
+    running: Sequence[Running],
+    starting: Sequence[TimeLimit],
+    stage: Stage,
+    now: datetime,
+    calendar: Calendar | None = None,
+) -> StageEntry:
+    """Pure: entering `stage` at `now` closes the `running` deadlines it ends (met or
+    missed), waives what an ended case no longer needs, and opens the limits `starting` on
+    the stage (the policy's `time_limits_starting_on(stage)`), with their due times. The
+    closings keep the order of `running`."""
+    closing: list[Closing] = []
+    for item in running:
+        if item.limit is not None and stage in item.limit.ends_on:
+            closing.append(Closing(item.code, closing_state(item.due, now, item.paused_at)))
+        elif stage in ENDED_STAGES:
+            closing.append(Closing(item.code, DeadlineState.WAIVED, f"case {stage.value}"))
+    # A limit still running (investigation -> dialogue -> investigation) keeps running:
+    # re-entering its stage neither restarts it nor opens a second one.
+    closed = {item.code for item in closing}
+    still = {item.code for item in running if item.code not in closed}
+    opening = [
+        Opening(limit, due_at(limit, now, calendar))
+        for limit in starting
+        if limit.code not in still
+    ]
+    return StageEntry(closing, opening)
+
+
+def changes_payload(
+    opened: Iterable[tuple[str, datetime]], closed: Iterable[tuple[str, DeadlineState]]
+) -> dict[str, Any]:
+    """The log's account of what a change did to the deadlines (plain JSON values): the
+    `deadlines_opened` (code, due time) and `deadlines_closed` (code, state) of its event,
+    each only when there are some."""
+    result: dict[str, Any] = {}
+    opened_items = [{"code": code, "due_at": time_text(due)} for code, due in opened]
+    closed_items = [{"code": code, "state": state.value} for code, state in closed]
+    if opened_items:
+        result["deadlines_opened"] = opened_items
+    if closed_items:
+        result["deadlines_closed"] = closed_items
+    return result
+
+
 @dataclass
 class Changes:
     """What a change did to the deadlines, for the payload of its log event."""
@@ -88,14 +171,9 @@ class Changes:
     closed: list[Deadline]
 
     def payload(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        if self.opened:
-            result["deadlines_opened"] = [{"code": d.code, "due_at": d.due_at} for d in self.opened]
-        if self.closed:
-            result["deadlines_closed"] = [
-                {"code": d.code, "state": d.state.value} for d in self.closed
-            ]
-        return result
+        return changes_payload(
+            ((d.code, d.due_at) for d in self.opened), ((d.code, d.state) for d in self.closed)
+        )
 
 
 def open_deadlines(session: Session, case: Case) -> list[Deadline]:
@@ -123,10 +201,7 @@ def refresh_next_due(session: Session, case: Case) -> datetime | None:
     return case.next_due_at
 
 
-def _open(
-    session: Session, case: Case, policy: Policy, limit: TimeLimit, now: datetime
-) -> Deadline:
-    due = due_at(limit, now, policy.calendar)
+def _open(session: Session, case: Case, limit: TimeLimit, now: datetime, due: datetime) -> Deadline:
     deadline = Deadline(
         case_id=case.id,
         code=limit.code,
@@ -146,12 +221,7 @@ def _close(deadline: Deadline, now: datetime, *, waived: str | None = None) -> D
         deadline.state = DeadlineState.WAIVED
         deadline.note = waived
     else:
-        # Met late is missed, and stays visible as missed. A stopped clock (waiting for
-        # the complainant) ran only until it stopped.
-        running_until = deadline.paused_at or now
-        deadline.state = (
-            DeadlineState.MET if running_until <= deadline.due_at else DeadlineState.MISSED
-        )
+        deadline.state = closing_state(deadline.due_at, now, deadline.paused_at)
     deadline.closed_at = now
     return deadline
 
@@ -160,23 +230,28 @@ def on_stage_entered(
     session: Session, case: Case, policy: Policy, stage: Stage, now: datetime
 ) -> Changes:
     """Close what entering `stage` ends, waive what an ended case no longer needs, and open
-    what the stage starts."""
-    closed: list[Deadline] = []
-    for deadline in open_deadlines(session, case):
-        limit = policy.time_limit_for(deadline.code)
-        if limit is not None and stage in limit.ends_on:
-            closed.append(_close(deadline, now))
-        elif stage in ENDED_STAGES:
-            closed.append(_close(deadline, now, waived=f"case {stage.value}"))
-    session.flush()  # the partial unique index must see the closed rows before new ones
-    # A limit still running (investigation -> dialogue -> investigation) keeps running:
-    # re-entering its stage neither restarts it nor opens a second one.
-    running = {deadline.code for deadline in open_deadlines(session, case)}
-    opened = [
-        _open(session, case, policy, limit, now)
-        for limit in policy.time_limits_starting_on(stage)
-        if limit.code not in running
+    what the stage starts (`entering_stage` decides)."""
+    rows = open_deadlines(session, case)
+    entry = entering_stage(
+        [
+            Running(
+                row.code, policy.time_limit_for(row.code), row.opened_at, row.due_at, row.paused_at
+            )
+            for row in rows
+        ],
+        policy.time_limits_starting_on(stage),
+        stage,
+        now,
+        policy.calendar,
+    )
+    closing = {item.code: item for item in entry.closing}
+    closed = [
+        _close(row, now, waived=closing[row.code].note or None)
+        for row in rows
+        if row.code in closing
     ]
+    session.flush()  # the partial unique index must see the closed rows before new ones
+    opened = [_open(session, case, item.limit, now, item.due) for item in entry.opening]
     refresh_next_due(session, case)
     return Changes(opened=opened, closed=closed)
 
@@ -192,7 +267,9 @@ def on_event(session: Session, case: Case, policy: Policy, kind: str, now: datet
             if limit.recurring:
                 renew.append(limit)
     session.flush()
-    opened = [_open(session, case, policy, limit, now) for limit in renew]
+    opened = [
+        _open(session, case, limit, now, due_at(limit, now, policy.calendar)) for limit in renew
+    ]
     refresh_next_due(session, case)
     return Changes(opened=opened, closed=closed)
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from grievance.crypto.secrets import new_receipt_code, normalise_receipt_code, receipt_lookup
+from grievance.crypto.secrets import normalise_receipt_code
 from grievance.models import (
     Anonymity,
     Case,
@@ -29,17 +28,30 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, contacts, deadlines, queue, routing
+from grievance.services import caselog, contacts, deadlines, events, queue, receipts, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.phones import InvalidPhoneNumber, is_region, parse_phone
 from grievance.services.references import next_reference
+from grievance.services.reviewers import country_codes
 
 #: Consents asked separately (R15, R22); anything else is refused.
-CONSENT_PURPOSES = ("share_identity_with_company", "publish_summary")
+SHARE_IDENTITY = "share_identity_with_company"
+CONSENT_PURPOSES = (SHARE_IDENTITY, "publish_summary")
 REPRESENTING_KINDS = (ComplainantKind.REPRESENTATIVE, ComplainantKind.UNION, ComplainantKind.CSO)
 STATEMENT_MAX = 20_000
+EMAIL_MAX = 254
+#: The most characters of each text of a filing, once normalised (`normalise_text`).
+MAX_LENGTHS = {
+    "statement": STATEMENT_MAX,
+    "location": 500,
+    "companies": 500,
+    "occurred": 200,
+    "represents": 500,
+    "name": 200,
+    "details": 2000,
+}
 #: Complainants file themselves (web, SMS, API as `system`); staff record complaints
 #: received by phone, letter or in person on the complainant's behalf.
 FILING_ROLES = (Role.COMPLAINANT, Role.SYSTEM, Role.REVIEWER, Role.SECRETARIAT)
@@ -47,6 +59,8 @@ FILING_ROLES = (Role.COMPLAINANT, Role.SYSTEM, Role.REVIEWER, Role.SECRETARIAT)
 STAFF_RECORDERS = (Role.REVIEWER, Role.SECRETARIAT)
 STAFF_CHANNELS = (Channel.PHONE, Channel.LETTER, Channel.IN_PERSON)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: Why routing runs when a case is filed (the `trigger` of its `reviewer_assigned`).
+ROUTED_ON_FILING = "case filed"
 
 
 @dataclass(frozen=True)
@@ -115,43 +129,63 @@ def contact_phone(ctx: Context, filing: Filing) -> str:
         raise InvalidPhoneNumber(refused.problem, field="contact_address") from None
 
 
-def _validate(ctx: Context, filing: Filing) -> dict[str, str]:
+def _too_long(
+    errors: dict[str, Code], limits: dict[str, dict[str, int]], name: str, text: str
+) -> None:
+    if len(normalise_text(text)) > MAX_LENGTHS[name]:
+        errors[name] = Code.TOO_LONG
+        limits[name] = {"max": MAX_LENGTHS[name]}
+
+
+def _validate(ctx: Context, filing: Filing, actor: Actor) -> InvalidInput | None:
+    """Every rule of a filing, whichever channel it came through: what is wrong, by field."""
     policy = ctx.policy(filing.mechanism)
-    errors: dict[str, str] = {}
-    statement = normalise_text(filing.statement)
-    if not statement:
-        errors["statement"] = "Tell us what happened."
-    elif len(statement) > STATEMENT_MAX:
-        errors["statement"] = f"Please keep it under {STATEMENT_MAX} characters."
+    errors: dict[str, Code] = {}
+    limits: dict[str, dict[str, int]] = {}
+    reasons: dict[str, str] = {}
+    if not normalise_text(filing.statement):
+        errors["statement"] = Code.REQUIRED
+    for name in ("statement", "location", "companies", "occurred"):
+        _too_long(errors, limits, name, getattr(filing, name))
     if filing.language not in policy.languages:
-        errors["language"] = "This mechanism does not offer this language."
-    unknown = sorted(set(filing.themes) - policy.theme_codes)
-    if unknown:
-        errors["themes"] = "Unknown theme: " + ", ".join(unknown)
-    if filing.country is not None and re.fullmatch(r"[A-Z]{2}", filing.country) is None:
-        errors["country"] = "Choose a country."
+        errors["language"] = Code.NOT_OFFERED
+    if set(filing.themes) - policy.theme_codes:
+        errors["themes"] = Code.UNKNOWN
+    if filing.country is not None and filing.country not in country_codes():
+        errors["country"] = Code.UNKNOWN
     if filing.site_id is not None and ctx.session.get(Site, filing.site_id) is None:
-        errors["site"] = "Unknown site."
+        errors["site"] = Code.UNKNOWN
+    if filing.received_at is not None and filing.received_at > ctx.now():
+        errors["received_at"] = Code.RECEIVED_IN_FUTURE
+    if actor.role in STAFF_RECORDERS and filing.channel not in STAFF_CHANNELS:
+        errors["channel"] = Code.NOT_A_STAFF_CHANNEL
     person = filing.complainant
     if person.kind in REPRESENTING_KINDS and not normalise_text(person.represents):
-        errors["represents"] = "Say whom you represent."
+        errors["represents"] = Code.REQUIRED
+    for name in ("represents", "name", "details"):
+        _too_long(errors, limits, name, getattr(person, name))
     if person.anonymity is Anonymity.ANONYMOUS and (person.name.strip() or person.details.strip()):
-        errors["anonymity"] = "An anonymous complaint cannot carry a name."
+        errors["anonymity"] = Code.NAMED_WHEN_ANONYMOUS
     address = person.contact_address.strip()
     if person.contact_channel in contacts.PHONE_CONTACTS:
         try:
             contact_phone(ctx, filing)
         except InvalidPhoneNumber as refused:
             errors.update(refused.errors)
+            reasons.update(refused.reasons)
     elif person.contact_channel is ContactChannel.EMAIL:
         if EMAIL_PATTERN.match(address) is None:
-            errors["contact_address"] = "Give an e-mail address."
+            errors["contact_address"] = Code.INVALID_EMAIL
+        elif len(address) > EMAIL_MAX:
+            errors["contact_address"] = Code.TOO_LONG
+            limits["contact_address"] = {"max": EMAIL_MAX}
     elif address:
-        errors["contact_address"] = "Choose how we may contact you."
-    unknown_consents = sorted(set(person.consents) - set(CONSENT_PURPOSES))
-    if unknown_consents:
-        errors["consents"] = "Unknown consent: " + ", ".join(unknown_consents)
-    return errors
+        errors["contact_address"] = Code.CONTACT_WITHOUT_CHANNEL
+    if set(person.consents) - set(CONSENT_PURPOSES):
+        errors["consents"] = Code.UNKNOWN
+    if person.consents.get(SHARE_IDENTITY) and person.anonymity is not Anonymity.OPEN:
+        errors[f"consents.{SHARE_IDENTITY}"] = Code.SHARE_REQUIRES_OPEN
+    return InvalidInput(errors, limits, reasons) if errors else None
 
 
 def recording_mechanisms(ctx: Context, actor: Actor) -> list[Mechanism]:
@@ -190,14 +224,12 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         raise NotAllowed(f"{actor.role} cannot file a case")
     if actor.role in STAFF_RECORDERS and filing.mechanism not in recording_mechanisms(ctx, actor):
         raise NotAllowed(f"{actor.role} does not record complaints for {filing.mechanism.code}")
-    errors = _validate(ctx, filing)
-    if actor.role in STAFF_RECORDERS and filing.channel not in STAFF_CHANNELS:
-        errors["channel"] = "Staff record complaints received by phone, letter or in person."
-    if errors:
-        raise InvalidInput(errors)
+    refused = _validate(ctx, filing, actor)
+    if refused is not None:
+        raise refused
 
     now = ctx.now()
-    received_at = min(filing.received_at or now, now)
+    received_at = filing.received_at or now
     mechanism = filing.mechanism
     policy_version = max((p.version for p in mechanism.policies), default=0)
     policy = ctx.policy(mechanism, policy_version)
@@ -237,29 +269,22 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     complainant, code = _add_complainant(ctx, case, person, filing.language, now)
 
     changes = deadlines.on_stage_entered(ctx.session, case, policy, Stage.RECEIVED, received_at)
-    caselog.append(
-        ctx.session,
-        case,
-        "case_filed",
-        actor,
-        now,
-        {
-            "reference": case.reference,
-            "mechanism": mechanism.code,
-            "themes": case.theme_codes,
-            "country": case.country,
-            "policy_version": policy_version,
-            "channel": case.channel.value,
-            "language": case.language,
-            "urgent": case.urgent,
-            "complainant_kind": complainant.kind.value,
-            "anonymity": complainant.anonymity.value,
-            "recorded_by_staff": actor.role in (Role.REVIEWER, Role.SECRETARIAT),
-            **changes.payload(),
-        },
-        stage_to=Stage.RECEIVED,
+    filed = events.case_filed(
+        reference=case.reference,
+        mechanism=mechanism.code,
+        themes=case.theme_codes,
+        country=case.country,
+        policy_version=policy_version,
+        channel=case.channel,
+        language=case.language,
+        urgent=case.urgent,
+        complainant_kind=complainant.kind,
+        anonymity=complainant.anonymity,
+        recorded_by_staff=actor.role in STAFF_RECORDERS,
+        deadlines=changes.payload(),
     )
-    routing.route_case(ctx, case, SYSTEM, reason="case filed")
+    caselog.record(ctx.session, case, filed, actor, now)
+    routing.route_case(ctx, case, SYSTEM, reason=ROUTED_ON_FILING)
     ctx.session.flush()
     return FiledCase(case=case, complainant=complainant, receipt_code=code)
 
@@ -268,7 +293,7 @@ def _add_complainant(
     ctx: Context, case: Case, person: ComplainantDetails, language: str, now: datetime
 ) -> tuple[Complainant, str]:
     vault = ctx.vault
-    code, lookup = _fresh_receipt(ctx, case.mechanism)
+    code, lookup, scheme = _fresh_receipt(ctx)
     complainant = Complainant(
         case_id=case.id,
         anonymity=person.anonymity,
@@ -276,6 +301,7 @@ def _add_complainant(
         language=language,
         contact_channel=person.contact_channel,
         receipt_lookup=lookup,
+        receipt_scheme_version=scheme,
         created_at=now,
     )
     ctx.session.add(complainant)
@@ -303,33 +329,21 @@ def _add_complainant(
     return complainant, code
 
 
-def _fresh_receipt(ctx: Context, mechanism: Mechanism) -> tuple[str, str]:
-    for _ in range(5):
-        code = new_receipt_code()
-        lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
-        taken = ctx.session.scalar(select(exists().where(Complainant.receipt_lookup == lookup)))
-        if not taken:
-            return code, lookup
-    raise RuntimeError("could not draw an unused receipt code")  # pragma: no cover
-
-
-def new_receipt_salt() -> bytes:
-    return secrets.token_bytes(16)
+def _fresh_receipt(ctx: Context) -> tuple[str, str, int]:
+    """A new code, its lookup key and its receipt scheme version (`services.receipts`)."""
+    return receipts.fresh_receipt(ctx)
 
 
 def find_by_receipt(ctx: Context, mechanism: Mechanism, code: str) -> Complainant | None:
-    lookup = receipt_lookup(code, mechanism.receipt_salt, ctx.kdf)
-    return ctx.session.scalar(select(Complainant).where(Complainant.receipt_lookup == lookup))
+    """The complainant of a normalised code among `mechanism`'s cases."""
+    return receipts.find(ctx, code, mechanism)
 
 
 def find_complainant(ctx: Context, typed_code: str) -> Complainant | None:
     """The complainant a receipt code belongs to, in whichever mechanism, as typed (spaces,
-    dashes, any script's digits); None for anything else."""
+    dashes, any script's digits); None for anything else. One Argon2id hash per receipt
+    scheme version holding codes, whatever the number of mechanisms."""
     code = normalise_receipt_code(typed_code)
     if code is None:
         return None
-    for mechanism in ctx.session.scalars(select(Mechanism).order_by(Mechanism.id)):
-        found = find_by_receipt(ctx, mechanism, code)
-        if found is not None:
-            return found
-    return None
+    return receipts.find(ctx, code)

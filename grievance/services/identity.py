@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from grievance.models import Anonymity, Case, Complainant, Role
 from grievance.services import caselog
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed, ReasonRequired
 

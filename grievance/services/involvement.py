@@ -14,10 +14,9 @@ from grievance.models import (
     Role,
 )
 from grievance.services import case_notices, caselog, routing
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired
+from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired
 
 
 def current_involvement(ctx: Context, case: Case, company: Company) -> Involvement | None:
@@ -39,7 +38,7 @@ def add_company(ctx: Context, case: Case, company: Company, actor: Actor) -> Inv
         raise NotAllowed("companies are added by reviewers or the secretariat")
     require_part(ctx, actor, case)
     if current_involvement(ctx, case, company) is not None:
-        raise InvalidInput({"company": "Already in this case."})
+        raise InvalidInput({"company": Code.ALREADY_IN_CASE})
     now = ctx.now()
     involvement = Involvement(
         case_id=case.id, company_id=company.id, kind=None, version=1, created_at=now
@@ -80,13 +79,13 @@ def classify_involvement(
     policy = ctx.case_policy(case)
     current = current_involvement(ctx, case, company)
     if current is None:
-        raise InvalidInput({"company": "Add the company to the case first."})
+        raise InvalidInput({"company": Code.NOT_IN_CASE})
     if (
         current.kind is not None
         and trigger is not None
         and trigger not in policy.reclassification.triggers
     ):
-        raise InvalidInput({"trigger": "Unknown reason for reclassification."})
+        raise InvalidInput({"trigger": Code.UNKNOWN})
     now = ctx.now()
     previous_kind = current.kind
     if current.kind is None:

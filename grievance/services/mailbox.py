@@ -4,9 +4,10 @@
   address or a file. A row says what happened (`topic`), to whom, in which language, and
   which case (its reference); the text is written when the row is sent, by a renderer
   the caller gives (`Render`: the web plumbing's Jinja templates, `grievance.http.mail`).
-- The recipient's address is sealed in the row (`grievance.crypto.derived`, associated
-  data naming the row) and emptied once the row is final: a complainant's address stays
-  in the identity vault and nowhere else in clear.
+- The recipient's address is sealed in the row (`grievance.crypto.derived`, with the
+  outbox's key, `Purpose.OUTBOX`, which `rotate-keys` rotates and `services.keys`
+  re-seals; associated data naming the row) and emptied once the row is final: a
+  complainant's address stays in the identity vault and nowhere else in clear.
 - `queue_*` write a `pending` row in the caller's transaction, so a mail is queued if and
   only if the change that caused it lands.
 - `drain` (a job) claims due rows one at a time with a conditional UPDATE (`pending` ->
@@ -54,7 +55,9 @@ from grievance.services.outbox import retry_delay
 
 log = logging.getLogger(__name__)
 
-_INFO = b"grievance/mail/v1"
+#: The outbox's key (`keyring.Purpose.OUTBOX`): both outboxes are sealed with it; the
+#: associated data tells their rows apart.
+_INFO = b"grievance/outbox/v1"
 MAX_ATTEMPTS = 8
 
 #: What a complainant is told (the mail says only that there is something to read).

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from grievance.models import Case, Channel, Complainant, Direction, Message, Role
 from grievance.services import case_notices, caselog, contacts, deadlines, timekeeping
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.filing import normalise_text
 
 MESSAGE_MAX = 10_000
@@ -43,9 +42,9 @@ def add_message(
         raise NotAllowed("feedback goes from the reviewers to the complainant")
     text = normalise_text(body)
     if not text:
-        raise InvalidInput({"body": "Write a message."})
+        raise InvalidInput({"body": Code.REQUIRED})
     if len(text) > MESSAGE_MAX:
-        raise InvalidInput({"body": f"Please keep it under {MESSAGE_MAX} characters."})
+        raise InvalidInput.too_long("body", MESSAGE_MAX)
     now = ctx.now()
     message = Message(
         case_id=case.id,

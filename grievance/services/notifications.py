@@ -37,7 +37,7 @@ from grievance.models.mechanism import secretariat_membership
 from grievance.policies import default_policy
 from grievance.services import mailbox, queue
 from grievance.services.context import Context
-from grievance.services.errors import InvalidInput
+from grievance.services.errors import Code, InvalidInput
 
 audit = logging.getLogger("grievance.audit")
 
@@ -372,7 +372,7 @@ def set_preferences(ctx: Context, user: User, mode: EmailMode, language: str) ->
     """How and in which language the user is e-mailed. Security notices and urgent cases
     still go at once."""
     if language not in email_languages():
-        raise InvalidInput({"language": "Choose a language."})
+        raise InvalidInput({"language": Code.UNKNOWN})
     user.email_mode = mode
     user.language = language
     ctx.session.flush()

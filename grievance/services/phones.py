@@ -25,7 +25,7 @@ from enum import StrEnum
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, ValidationResult
 
-from grievance.services.errors import InvalidInput
+from grievance.services.errors import Code, InvalidInput
 
 
 class PhoneProblem(StrEnum):
@@ -58,7 +58,7 @@ class InvalidPhoneNumber(InvalidInput):
 
     def __init__(self, problem: PhoneProblem, field: str = "phone") -> None:
         self.problem = problem
-        super().__init__({field: MESSAGES[problem]})
+        super().__init__({field: Code.INVALID_PHONE}, reasons={field: MESSAGES[problem]})
 
     @property
     def message(self) -> str:

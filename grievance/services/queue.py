@@ -21,6 +21,8 @@ mildest assessed case (severity 3, likelihood 1).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from grievance.models import Case, ReprisalRisk
 from grievance.policies import Policy
 
@@ -54,11 +56,24 @@ def rank(
 def is_urgent(case: Case, policy: Policy) -> bool:
     """Someone in danger (the filer said so), an urgent theme of the policy (child labour,
     forced labour, reprisal), or a high reprisal risk: assigned at once, reviewers told."""
-    return (
-        case.urgent
-        or bool(set(case.theme_codes) & policy.urgent_themes)
-        or case.reprisal_risk is ReprisalRisk.HIGH
+    return urgency(
+        urgent=case.urgent,
+        themes=case.theme_codes,
+        reprisal_risk=case.reprisal_risk,
+        urgent_themes=policy.urgent_themes,
     )
+
+
+def urgency(
+    *,
+    urgent: bool,
+    themes: Iterable[str],
+    reprisal_risk: ReprisalRisk | None,
+    urgent_themes: frozenset[str],
+) -> bool:
+    """`is_urgent` on plain values: what the filer said, the case's themes, its reprisal
+    risk and the policy's urgent themes."""
+    return urgent or not urgent_themes.isdisjoint(themes) or reprisal_risk is ReprisalRisk.HIGH
 
 
 def refresh_queue_rank(case: Case, policy: Policy) -> int:

@@ -15,10 +15,9 @@ from grievance.models import (
     Role,
 )
 from grievance.services import case_notices, caselog, deadlines, satisfaction
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.filing import normalise_text
 
 #: A remedy item is due until it is completed or abandoned.
@@ -46,11 +45,11 @@ def record_remedy_action(
     require_part(ctx, actor, case)
     if actor.role is Role.COMPANY and (company is None or company.id != actor.company_id):
         raise NotAllowed("a company reports only its own remedy actions")
-    errors = {}
+    errors: dict[str, Code] = {}
     if remedy_type not in ctx.case_policy(case).remedy_codes:
-        errors["remedy_type"] = "Unknown type of remedy."
+        errors["remedy_type"] = Code.UNKNOWN
     if not normalise_text(description):
-        errors["description"] = "Describe the action."
+        errors["description"] = Code.REQUIRED
     if errors:
         raise InvalidInput(errors)
     now = ctx.now()

@@ -13,8 +13,7 @@ from grievance.models import Attachment, Case, Complainant, Mechanism, Role
 from grievance.models.case import ENDED_STAGES
 from grievance.policies import default_policy
 from grievance.services import caselog, contacts, mailbox
-from grievance.services.actors import SYSTEM, Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed, ReasonRequired
 

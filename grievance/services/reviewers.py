@@ -52,7 +52,7 @@ from grievance.policies import Language, Policy, Theme, default_policy
 from grievance.services import routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.errors import Code, InvalidInput, NotAllowed
 
 audit = logging.getLogger("grievance.audit")
 
@@ -183,24 +183,24 @@ def _codes(values: Iterable[str]) -> list[str]:
     return sorted({value.strip() for value in values if value and value.strip()})
 
 
-def _validate(ctx: Context, settings: ProfileSettings, before: ProfileSettings) -> dict[str, str]:
-    errors: dict[str, str] = {}
+def _validate(ctx: Context, settings: ProfileSettings, before: ProfileSettings) -> dict[str, Code]:
+    errors: dict[str, Code] = {}
     # A code the reviewer has already may stay, even if the policies dropped it since.
     languages = {language.code for language in offered_languages(ctx)} | set(before.languages)
-    unknown = sorted(set(_codes(settings.languages)) - languages)
-    if unknown:
-        errors["languages"] = "Unknown language: " + ", ".join(unknown)
+    if set(_codes(settings.languages)) - languages:
+        errors["languages"] = Code.UNKNOWN
     themes = {theme.code for theme in offered_themes(ctx)} | set(before.themes)
-    unknown = sorted(set(_codes(settings.themes)) - themes)
-    if unknown:
-        errors["themes"] = "Unknown theme: " + ", ".join(unknown)
-    unknown = sorted(set(_codes(settings.countries)) - country_codes() - set(before.countries))
-    if unknown:
-        errors["countries"] = "Unknown country: " + ", ".join(unknown)
-    if isinstance(settings.capacity, bool) or not isinstance(settings.capacity, int):
-        errors["capacity"] = "Give a whole number."
-    elif not 0 <= settings.capacity <= MAX_CAPACITY:
-        errors["capacity"] = f"Give a number from 0 to {MAX_CAPACITY}."
+    if set(_codes(settings.themes)) - themes:
+        errors["themes"] = Code.UNKNOWN
+    if set(_codes(settings.countries)) - country_codes() - set(before.countries):
+        errors["countries"] = Code.UNKNOWN
+    capacity = settings.capacity
+    if (
+        isinstance(capacity, bool)
+        or not isinstance(capacity, int)
+        or not 0 <= capacity <= MAX_CAPACITY
+    ):
+        errors["capacity"] = Code.OUT_OF_RANGE
     return errors
 
 
@@ -219,7 +219,7 @@ def update_profile(
     profile = profile_of(ctx, reviewer)
     errors = _validate(ctx, settings, before)
     if errors:
-        raise InvalidInput(errors)
+        raise InvalidInput(errors, {"capacity": {"min": 0, "max": MAX_CAPACITY}})
     after = ProfileSettings(
         languages=tuple(_codes(settings.languages)),
         themes=tuple(_codes(settings.themes)),
@@ -292,9 +292,9 @@ def declare_conflict(
     routing finds someone else (`routing.declare_conflict`)."""
     _require_editor(actor, reviewer)
     if profile_of(ctx, reviewer) is None:
-        raise InvalidInput({"reviewer": "Save the profile first."})
+        raise InvalidInput({"reviewer": Code.NO_PROFILE})
     if len(reason.strip()) > REASON_MAX:
-        raise InvalidInput({"reason": f"Keep it under {REASON_MAX} characters."})
+        raise InvalidInput.too_long("reason", REASON_MAX)
     before = _open_case_ids(ctx, reviewer.id)
     conflict = routing.declare_conflict(ctx, reviewer, subject, reason, actor)
     left_ids = sorted(before - _open_case_ids(ctx, reviewer.id))
@@ -323,12 +323,12 @@ def withdraw_conflict(
     if actor.role is not Role.REVIEWER or actor.user_id != reviewer.id:
         raise NotAllowed("only the reviewer withdraws a conflict they declared")
     if conflict.withdrawn_on is not None:
-        raise InvalidInput({"conflict": "Already withdrawn."})
+        raise InvalidInput({"conflict": Code.ALREADY_WITHDRAWN})
     text = reason.strip()
     if not text:
-        raise InvalidInput({"reason": "Say why the conflict no longer stands."})
+        raise InvalidInput({"reason": Code.REQUIRED})
     if len(text) > REASON_MAX:
-        raise InvalidInput({"reason": f"Keep it under {REASON_MAX} characters."})
+        raise InvalidInput.too_long("reason", REASON_MAX)
     conflict.withdrawn_on = ctx.now().date()
     conflict.withdrawal_reason = text
     ctx.session.flush()

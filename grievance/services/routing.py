@@ -19,17 +19,17 @@ Who is preferred (`Score.key`), in this order:
 The lead is the best candidate, the second the next best. The choice is logged with each
 `reviewer_assigned` event: the score and its reasons are `internal` (audit only).
 
-The scoring is pure (plain data in, plain data out: `plan`); the rest reads the database,
-locks the case and writes through `cases.place_reviewer` and `cases.end_assignment`.
+The scoring is pure (plain data in, plain data out: `plan`) and lives in
+`routing_scores`, whose names are imported here; the rest reads the database, locks the
+case and writes through `assignments.place_reviewer` and `assignments.end_assignment`.
 Capacity is checked without locking other cases: two cases routed at the same instant may
 take a reviewer one past their capacity.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -46,207 +46,31 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import cases, notifications
-from grievance.services.actors import SYSTEM, Actor
-from grievance.services.cases import require_part
+from grievance.services import assignments, notifications
+from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
+    Code,
     ConflictOfInterest,
     InvalidInput,
     NotAllowed,
     ReasonRequired,
 )
-
-ROLES = (AssignmentRole.LEAD, AssignmentRole.SECOND)
+from grievance.services.routing_scores import ROLES as ROLES
+from grievance.services.routing_scores import Candidate as Candidate
+from grievance.services.routing_scores import CaseFacts as CaseFacts
+from grievance.services.routing_scores import Exclusion as Exclusion
+from grievance.services.routing_scores import Pick as Pick
+from grievance.services.routing_scores import Plan as Plan
+from grievance.services.routing_scores import Score as Score
+from grievance.services.routing_scores import exclusion as exclusion
+from grievance.services.routing_scores import plan as plan
+from grievance.services.routing_scores import score as score
 
 #: StaffNotification kinds (`services.notifications`).
 CASE_ASSIGNED = notifications.CASE_ASSIGNED  # to each reviewer put on a case
 URGENT_CASE = notifications.URGENT_CASE  # to each reviewer put on an urgent case
 REVIEWER_NEEDED = notifications.REVIEWER_NEEDED  # to the secretariat: a role stays empty
-
-# -- scoring: plain data ------------------------------------------------------------------
-
-
-class Exclusion(enum.StrEnum):
-    """Why a reviewer cannot take the case."""
-
-    ASSIGNED = "assigned"  # already on it, in the other role
-    CONFLICT = "conflict"  # a standing conflict with a company or site of the case
-    LEFT_CASE = "left_case"  # recused, removed, replaced or conflicted off it before
-    UNAVAILABLE = "unavailable"
-    AT_CAPACITY = "at_capacity"
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A reviewer as routing sees them."""
-
-    reviewer_id: int
-    languages: frozenset[str] = frozenset()
-    themes: frozenset[str] = frozenset()
-    countries: frozenset[str] = frozenset()
-    #: Open assignments on cases that have not ended.
-    load: int = 0
-    capacity: int = 10
-    available: bool = True
-    conflict_companies: frozenset[int] = frozenset()
-    conflict_sites: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class CaseFacts:
-    """A case as routing sees it."""
-
-    language: str
-    themes: frozenset[str] = frozenset()
-    country: str | None = None
-    #: Every company in the case, the site's company included.
-    companies: frozenset[int] = frozenset()
-    sites: frozenset[int] = frozenset()
-    #: Reviewers on the case now.
-    assigned: frozenset[int] = frozenset()
-    #: Reviewers who left the case in a way routing never undoes.
-    left: frozenset[int] = frozenset()
-
-
-def exclusion(candidate: Candidate, case: CaseFacts) -> Exclusion | None:
-    """Why `candidate` cannot take `case`, or None if they can. A conflict is named before
-    anything else: it is the reason that matters most in the audit."""
-    if candidate.conflict_companies & case.companies or candidate.conflict_sites & case.sites:
-        return Exclusion.CONFLICT
-    if candidate.reviewer_id in case.assigned:
-        return Exclusion.ASSIGNED
-    if candidate.reviewer_id in case.left:
-        return Exclusion.LEFT_CASE
-    if not candidate.available:
-        return Exclusion.UNAVAILABLE
-    if candidate.load >= candidate.capacity:
-        return Exclusion.AT_CAPACITY
-    return None
-
-
-@dataclass(frozen=True)
-class Score:
-    """How well a reviewer fits a case; `key` orders candidates, best first."""
-
-    reviewer_id: int
-    reads_language: bool
-    theme_matches: tuple[str, ...]
-    country_match: bool
-    load: int
-    capacity: int
-
-    @property
-    def expertise(self) -> int:
-        return len(self.theme_matches) + int(self.country_match)
-
-    @property
-    def key(self) -> tuple[int, int, int, int]:
-        """Language first, then expertise, then the lightest load, then the user id."""
-        return (0 if self.reads_language else 1, -self.expertise, self.load, self.reviewer_id)
-
-    @property
-    def points(self) -> int:
-        """The key as one number for the log, higher is better: 1,000,000 for the
-        language, 10,000 per point of expertise (up to 99), minus the load (up to 9,999)."""
-        return (
-            (1_000_000 if self.reads_language else 0)
-            + min(self.expertise, 99) * 10_000
-            - min(self.load, 9_999)
-        )
-
-    def reasons(self, case: CaseFacts) -> list[str]:
-        verb = "reads" if self.reads_language else "does not read"
-        found = [f"language: {verb} {case.language}"]
-        if self.theme_matches:
-            found.append("themes: " + ", ".join(self.theme_matches))
-        elif case.themes:
-            found.append("themes: none of " + ", ".join(sorted(case.themes)))
-        if case.country is not None:
-            found.append(f"country: {'' if self.country_match else 'not '}{case.country}")
-        found.append(f"load: {self.load} of {self.capacity}")
-        return found
-
-
-def score(candidate: Candidate, case: CaseFacts) -> Score:
-    return Score(
-        reviewer_id=candidate.reviewer_id,
-        reads_language=case.language in candidate.languages,
-        theme_matches=tuple(sorted(case.themes & candidate.themes)),
-        country_match=case.country is not None and case.country in candidate.countries,
-        load=candidate.load,
-        capacity=candidate.capacity,
-    )
-
-
-@dataclass(frozen=True)
-class Pick:
-    role: AssignmentRole
-    score: Score
-    #: 1 for the best eligible candidate.
-    rank: int
-
-    @property
-    def reviewer_id(self) -> int:
-        return self.score.reviewer_id
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Routing's choice for the empty roles of a case."""
-
-    picks: tuple[Pick, ...]
-    unfilled: tuple[AssignmentRole, ...]
-    eligible: int
-    excluded: Mapping[int, Exclusion] = field(default_factory=dict)
-
-    def reasons(self, pick: Pick, case: CaseFacts) -> list[str]:
-        found = [*pick.score.reasons(case), f"rank: {pick.rank} of {self.eligible} eligible"]
-        passed_over: dict[Exclusion, list[int]] = {}
-        for reviewer_id, why in sorted(self.excluded.items()):
-            if why is not Exclusion.ASSIGNED:
-                passed_over.setdefault(why, []).append(reviewer_id)
-        if passed_over:
-            found.append(
-                "excluded: "
-                + "; ".join(
-                    f"{why.value} " + ", ".join(str(number) for number in numbers)
-                    for why, numbers in sorted(passed_over.items())
-                )
-            )
-        return found
-
-
-def plan(
-    case: CaseFacts, candidates: Iterable[Candidate], roles: Collection[AssignmentRole] = ROLES
-) -> Plan:
-    """Choose reviewers for `roles` (the lead before the second): the best eligible
-    candidates in `Score.key` order. The same input, in any order, gives the same plan."""
-    scores: list[Score] = []
-    excluded: dict[int, Exclusion] = {}
-    seen: set[int] = set()
-    for candidate in candidates:
-        if candidate.reviewer_id in seen:
-            raise ValueError(f"reviewer {candidate.reviewer_id} is a candidate twice")
-        seen.add(candidate.reviewer_id)
-        why = exclusion(candidate, case)
-        if why is None:
-            scores.append(score(candidate, case))
-        else:
-            excluded[candidate.reviewer_id] = why
-    scores.sort(key=lambda item: item.key)
-    wanted = [role for role in ROLES if role in roles]
-    picks = tuple(
-        Pick(role=role, score=chosen, rank=number)
-        for number, (role, chosen) in enumerate(zip(wanted, scores, strict=False), start=1)
-    )
-    return Plan(
-        picks=picks,
-        unfilled=tuple(wanted[len(picks) :]),
-        eligible=len(scores),
-        excluded=excluded,
-    )
-
 
 # -- reading the database -----------------------------------------------------------------
 
@@ -321,8 +145,10 @@ def case_facts(ctx: Context, case: Case) -> CaseFacts:
         country=case.country or (site.country if site is not None else None),
         companies=frozenset(companies),
         sites=frozenset({site.id} if site is not None else ()),
-        assigned=frozenset(row.reviewer_id for row in cases.active_assignments(ctx, case).values()),
-        left=frozenset(cases.left_case(ctx, case)),
+        assigned=frozenset(
+            row.reviewer_id for row in assignments.active_assignments(ctx, case).values()
+        ),
+        left=frozenset(assignments.left_case(ctx, case)),
     )
 
 
@@ -357,7 +183,7 @@ def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> Routin
 
 def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingResult:
     """`route_case` on a case its caller has locked."""
-    current = cases.active_assignments(ctx, case)
+    current = assignments.active_assignments(ctx, case)
     missing = [role for role in ROLES if role not in current]
     if not missing:
         return RoutingResult([], [], case.needs_interpreter)
@@ -370,7 +196,7 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
         )
     }
     placed = [
-        cases.place_reviewer(
+        assignments.place_reviewer(
             ctx,
             case,
             users[pick.reviewer_id],
@@ -378,7 +204,7 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
             actor,
             score=pick.score.points,
             reasons=chosen.reasons(pick, facts),
-            extra={"trigger": trigger},
+            trigger=trigger,
         )
         for pick in chosen.picks
     ]
@@ -393,15 +219,15 @@ def drop_conflicted(ctx: Context, case: Case, trigger: str) -> RoutingResult:
     """End the assignment of every reviewer of the (locked) case who now has a conflict
     with a company or site of it (a company added, a conflict declared), and route again."""
     dropped = False
-    for assignment in cases.active_assignments(ctx, case).values():
-        found = cases.conflicts_with_case(ctx, assignment.reviewer_id, case)
+    for assignment in assignments.active_assignments(ctx, case).values():
+        found = assignments.conflicts_with_case(ctx, assignment.reviewer_id, case)
         if found:
             subjects = ", ".join(
                 f"company {item.company_id}" if item.company_id else f"site {item.site_id}"
                 for item in found
             )
-            reason = f"{cases.END_CONFLICT}: {trigger} (conflict with {subjects})"
-            cases.end_assignment(ctx, case, assignment, SYSTEM, reason, ctx.now())
+            reason = f"{assignments.END_CONFLICT}: {trigger} (conflict with {subjects})"
+            assignments.end_assignment(ctx, case, assignment, SYSTEM, reason, ctx.now())
             dropped = True
     if not dropped:
         return RoutingResult([], [], case.needs_interpreter)
@@ -437,25 +263,25 @@ def override_assignment(
     facts = case_facts(ctx, case)
     found = candidates(ctx, [reviewer.id])
     if not found:
-        raise InvalidInput({"reviewer": "Not an active reviewer."})
+        raise InvalidInput({"reviewer": Code.NOT_A_REVIEWER})
     (candidate,) = found
     excluded = exclusion(candidate, facts)
     if excluded is Exclusion.CONFLICT:
         raise ConflictOfInterest(f"reviewer {reviewer.id} declared a conflict with this case")
     if excluded is Exclusion.ASSIGNED:
-        raise InvalidInput({"reviewer": "Already assigned to this case."})
-    if reviewer.id in cases.recused_from(ctx, case):
+        raise InvalidInput({"reviewer": Code.ALREADY_ASSIGNED})
+    if reviewer.id in assignments.recused_from(ctx, case):
         raise ConflictOfInterest(f"reviewer {reviewer.id} recused from this case")
-    current = cases.active_assignments(ctx, case)
+    current = assignments.active_assignments(ctx, case)
     if role in current:
-        cases.end_assignment(
-            ctx, case, current[role], actor, f"{cases.END_REASSIGNED}: {why}", ctx.now()
+        assignments.end_assignment(
+            ctx, case, current[role], actor, f"{assignments.END_REASSIGNED}: {why}", ctx.now()
         )
     fit = score(candidate, facts)
     reasons = [*fit.reasons(facts), "chosen by the secretariat"]
     if excluded is not None:  # LEFT_CASE, UNAVAILABLE, AT_CAPACITY: the secretariat may
         reasons.append(f"despite: {excluded.value}")
-    assignment = cases.place_reviewer(
+    assignment = assignments.place_reviewer(
         ctx,
         case,
         reviewer,
@@ -463,7 +289,8 @@ def override_assignment(
         actor,
         score=fit.points,
         reasons=reasons,
-        extra={"trigger": "override", "override_reason": why},
+        trigger="override",
+        override_reason=why,
     )
     return assignment
 
@@ -476,11 +303,13 @@ def remove_reviewer(
     role with someone else (never them again: the secretariat may put them back)."""
     case = ctx.lock_case(case)
     why = _require_secretariat(ctx, actor, case, reason)
-    current = {row.reviewer_id: row for row in cases.active_assignments(ctx, case).values()}
+    current = {row.reviewer_id: row for row in assignments.active_assignments(ctx, case).values()}
     if reviewer.id not in current:
-        raise InvalidInput({"reviewer": "Not assigned to this case."})
+        raise InvalidInput({"reviewer": Code.NOT_ASSIGNED})
     assignment = current[reviewer.id]
-    cases.end_assignment(ctx, case, assignment, actor, f"{cases.END_REMOVED}: {why}", ctx.now())
+    assignments.end_assignment(
+        ctx, case, assignment, actor, f"{assignments.END_REMOVED}: {why}", ctx.now()
+    )
     return fill_roles(ctx, case, SYSTEM, f"the {assignment.role.value} was removed")
 
 
@@ -503,7 +332,7 @@ def declare_conflict(
     if actor.role is Role.REVIEWER and actor.user_id != reviewer.id:
         raise NotAllowed("a reviewer declares their own conflicts")
     if ctx.session.get(ReviewerProfile, reviewer.id) is None:
-        raise InvalidInput({"reviewer": "Not a reviewer."})
+        raise InvalidInput({"reviewer": Code.NOT_A_REVIEWER})
     if not reason.strip():
         raise ReasonRequired("say what the conflict is")
     is_company = isinstance(subject, Company)
@@ -515,7 +344,7 @@ def declare_conflict(
         )
     )
     if standing is not None:
-        raise InvalidInput({"conflict": "Already declared."})
+        raise InvalidInput({"conflict": Code.ALREADY_DECLARED})
     conflict = Conflict(
         reviewer_id=reviewer.id,
         company_id=subject.id if is_company else None,

@@ -13,10 +13,9 @@ from datetime import timedelta
 
 from grievance.models import Case, Deadline, Role
 from grievance.services import case_notices, caselog, deadlines
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired, ServiceError
+from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired, ServiceError
 
 CLOCK_KEEPERS = (Role.REVIEWER, Role.SECRETARIAT)
 
@@ -117,7 +116,9 @@ def extend_deadline(
     allowed = limit.max_extension_days if limit is not None else 0
     if days < 1 or deadline.extended_days + days > allowed:
         left = max(allowed - deadline.extended_days, 0)
-        raise InvalidInput({"days": f"Between 1 and {left} days." if left else "No extension."})
+        if not left:
+            raise InvalidInput({"days": Code.NO_EXTENSION_LEFT})
+        raise InvalidInput({"days": Code.OUT_OF_RANGE}, {"days": {"min": 1, "max": left}})
     previous = deadline.due_at
     calendar = ctx.case_policy(case).calendar
     if calendar.business_days:

@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from grievance.models import Case, Message, Role, Translation
 from grievance.services import caselog
-from grievance.services.actors import Actor
-from grievance.services.cases import require_part
+from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
-from grievance.services.errors import InvalidInput, NotAllowed, ServiceError
+from grievance.services.errors import Code, InvalidInput, NotAllowed, ServiceError
 from grievance.services.filing import STATEMENT_MAX, normalise_text
 
 TRANSLATION_MAX = STATEMENT_MAX
@@ -43,16 +42,16 @@ def add_translation(
         raise NotAllowed("not a message of this case")
     if case.identities_erased_at is not None:
         raise ServiceError("the case's words were erased at the end of their keeping")
-    errors = {}
+    errors: dict[str, Code] = {}
     if ctx.case_policy(case).language_named(language) is None:
-        errors["language"] = "Unknown language."
+        errors["language"] = Code.UNKNOWN
     cleaned = normalise_text(text)
     if not cleaned:
-        errors["text"] = "Write the translation."
+        errors["text"] = Code.REQUIRED
     elif len(cleaned) > TRANSLATION_MAX:
-        errors["text"] = f"Please keep it under {TRANSLATION_MAX} characters."
+        errors["text"] = Code.TOO_LONG
     if errors:
-        raise InvalidInput(errors)
+        raise InvalidInput(errors, {"text": {"max": TRANSLATION_MAX}})
     assert actor.user_id is not None
     now = ctx.now()
     translation = Translation(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from grievance.models import (
     Assignment,
@@ -152,7 +153,9 @@ def urgent_themes(ctx: Context) -> frozenset[str]:
     versions): a case with one of them stays urgent, as `queue.is_urgent` says, also once
     assessed as remediable."""
     themes = set(default_policy().urgent_themes)
-    for mechanism in ctx.session.scalars(select(Mechanism)):
+    # every mechanism's policy rows in one more query, not one query per mechanism
+    mechanisms = ctx.session.scalars(select(Mechanism).options(selectinload(Mechanism.policies)))
+    for mechanism in mechanisms:
         for row in mechanism.policies:
             themes |= ctx.policy(mechanism, row.version).urgent_themes
     return frozenset(themes)

@@ -20,6 +20,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from grievance.extensions import db
+from grievance.http import refusals
 from grievance.http.context import service_context
 from grievance.http.fields import CheckboxList
 from grievance.http.forms import CHOOSE, TOO_LONG, TranslatedForm, choices, country_choices
@@ -27,7 +28,7 @@ from grievance.http.i18n import language_name
 from grievance.models import Company, Conflict, Role, Site, User
 from grievance.services import reviewers
 from grievance.services.actors import Actor
-from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired
+from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired
 from grievance.web.auth import current_staff, forbidden, staff_required
 
 blueprint = Blueprint("profile", __name__, url_prefix="/staff/profile")
@@ -39,19 +40,12 @@ AVAILABILITY = [
     ("no", _l("Not available for new cases for now (current cases stay)")),
 ]
 
-#: What the reviewers service refuses, by the field it names (its texts are English).
+#: What the reviewers service's refusal says here, where it says more than the code's message.
 REFUSALS = {
-    "languages": _l("Choose languages from the list."),
-    "themes": _l("Choose themes from the list."),
-    "countries": _l("Choose countries from the list."),
-    "capacity": _l("Give a whole number from 0 to %(max)d."),
-    "reason": TOO_LONG,
-    "conflict": _l("This conflict is already declared."),
-    "reviewer": _l("Save the profile first, then declare conflicts."),
-}
-WITHDRAW_REFUSALS = {
-    "reason": TOO_LONG,
-    "conflict": _l("This conflict was already withdrawn."),
+    ("languages", Code.UNKNOWN): _l("Choose languages from the list."),
+    ("themes", Code.UNKNOWN): _l("Choose themes from the list."),
+    ("countries", Code.UNKNOWN): _l("Choose countries from the list."),
+    ("capacity", Code.OUT_OF_RANGE): _l("Give a whole number from 0 to %(max)d."),
 }
 
 
@@ -240,11 +234,6 @@ def _url(reviewer: User, admin: bool, what: str) -> str:
     return url_for(f"profile.{what}")
 
 
-def _message(refusals: dict[str, Any], name: str) -> str:
-    limit = reviewers.MAX_CAPACITY if name == "capacity" else reviewers.REASON_MAX
-    return str(refusals.get(name, _l("Please check this answer."))) % {"max": limit}
-
-
 def _save(reviewer: User, admin: bool) -> Response | tuple[str, int]:
     form = _profile_form(reviewer)
     if not form.validate():
@@ -266,7 +255,7 @@ def _save(reviewer: User, admin: bool) -> Response | tuple[str, int]:
     except InvalidInput as refused:
         for name in refused.errors:
             field = getattr(form, name, None) or form.capacity
-            field.errors = [*field.errors, _message(REFUSALS, name)]
+            field.errors = [*field.errors, refusals.message(refused, name, REFUSALS)]
         return _page(reviewer, admin=admin, profile_form=form, status=422)
     db.session.commit()
     flash(gettext("The profile was saved."))
@@ -311,7 +300,7 @@ def _declare(reviewer: User, admin: bool) -> Response | tuple[str, int]:
     except InvalidInput as refused:
         for name in refused.errors:
             field = form.reason if name == "reason" else form.subject
-            field.errors = [*field.errors, _message(REFUSALS, name)]
+            field.errors = [*field.errors, refusals.message(refused, name)]
         return _page(reviewer, admin=admin, conflict_form=form, status=422)
     db.session.commit()
     flash(gettext("The conflict was recorded."))
@@ -374,7 +363,7 @@ def withdraw(conflict_id: int) -> Response | tuple[str, int]:
         return forbidden()
     except InvalidInput as refused:
         for name in refused.errors:
-            form.reason.errors = [*form.reason.errors, _message(WITHDRAW_REFUSALS, name)]
+            form.reason.errors = [*form.reason.errors, refusals.message(refused, name)]
         return _page(me, admin=False, withdraw_forms={conflict.id: form}, status=422)
     db.session.commit()
     flash(gettext("The conflict was withdrawn. It stays in the record, with your reason."))

@@ -44,7 +44,7 @@ from grievance.http.paths import FOLLOW_UP, public_url
 from grievance.models import Channel, Company, Mechanism, Role, Site, User
 from grievance.models.company import company_mechanism
 from grievance.services.actors import Actor
-from grievance.services.errors import InvalidInput, NotAllowed
+from grievance.services.errors import Code, InvalidInput, NotAllowed
 from grievance.services.filing import Filing, file_case, recording_mechanisms
 from grievance.web.auth import current_staff, forbidden, staff_required
 
@@ -58,12 +58,10 @@ CHANNEL_CHOICES = [
     (Channel.IN_PERSON.value, _l("In person")),
 ]
 
-#: What the filing service refuses, by the field it names (its own texts are English).
+#: What the filing service's refusal says here, where it says more than the code's message.
 REFUSALS = {
-    "language": _l("The mechanism you chose does not offer this language."),
-    "themes": _l("The mechanism you chose does not use one of these themes."),
-    "site": _l("This site is not known."),
-    "channel": _l("Choose how the complaint arrived."),
+    ("themes", Code.UNKNOWN): _l("The mechanism you chose does not use one of these themes."),
+    ("site", Code.UNKNOWN): _l("This site is not known."),
 }
 
 #: The session key of the forms already recorded (their one-time submission ids).
@@ -232,11 +230,6 @@ def _record_complaint() -> str | tuple[str, int]:
         return _page(form), 422
     mechanism = next(m for m in mechanisms if m.code == form.mechanism.data)
     received_at = _start_of(form.received_day(), mechanism)
-    if received_at > ctx.now():
-        form.received_on.errors = [
-            str(_l("This day has not come yet: give the day the complaint arrived."))
-        ]
-        return _page(form), 422
     site = form.site.data or ""
     filing = Filing(
         mechanism=mechanism,
@@ -252,10 +245,7 @@ def _record_complaint() -> str | tuple[str, int]:
     except NotAllowed:
         return forbidden()
     except InvalidInput as refused:
-        for name in refused.errors:
-            field = form.field_refused(name)
-            message = REFUSALS.get(name, _l("Please check this answer."))
-            field.errors = [*field.errors, str(message)]
+        form.show_refusal(refused, REFUSALS)
         return _page(form), 422
     db.session.commit()
     _remember(form.submission.data or "", filed.case.reference)

@@ -30,7 +30,7 @@ from grievance.models.case import ENDED_STAGES
 from grievance.services import contacts, deadlines, filing, messages, outbox, remedy
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
-from grievance.services.errors import InvalidInput
+from grievance.services.errors import Code, InvalidInput
 from intake.sms import dialogue, rows, texts
 from intake.sms.dialogue import (
     AddMessageToCase,
@@ -53,6 +53,10 @@ LOCALES = PROJECT_ROOT / "locales"
 #: Receipt codes tried from one number within an hour (each costs an Argon2id hash).
 MAX_CODE_ATTEMPTS = 5
 CODE_WINDOW = timedelta(hours=1)
+#: The stage that asks again for an answer the filing service refused, by its field.
+REASKED = {field: stage for stage, field in dialogue.ANSWERS.items()}
+#: What the SMS says of the filing service's refusal of an answer, by its code.
+REFUSAL_TEXTS = {Code.TOO_LONG: Text.TOO_LONG}
 #: Texts that go even to a number that said STOP: its confirmation, and HELP.
 DESPITE_OPT_OUT = frozenset({Text.STOPPED, Text.HELP, Text.ATTACH_HINT})
 
@@ -156,14 +160,31 @@ def _file(
             SYSTEM,
         )
     except InvalidInput as error:
-        # Cannot happen with what the dialogue gathers; never lose the words if it does.
-        log.error("sms: filing refused (%s); the conversation keeps it", ", ".join(error.errors))
-        return state, []
+        reasons = _refusal(error, draft.language)
+        if reasons is None:
+            # Nothing the person can mend by text; never lose the words.
+            log.error("sms: filing refused (%s); the conversation keeps it", error)
+            return state, []
+        return dialogue.refused(state, reasons)
     row.case_id = filed.case.id
     row.complainant_id = filed.complainant.id
     assert report.filed is not None
     report.filed.append(filed.case.reference)
     return dialogue.filed(state, filed.case.reference, filed.receipt_code)
+
+
+def _refusal(error: InvalidInput, language: str) -> dict[dialogue.Stage, Reply] | None:
+    """The filing service's refusal as the SMS says it, by the stage that asks for the
+    refused answer again; None when an answer the person cannot send again is refused."""
+    reasons: dict[dialogue.Stage, Reply] = {}
+    for field, code in error.errors.items():
+        stage = REASKED.get(field)
+        text = REFUSAL_TEXTS.get(code)
+        if stage is None or text is None:
+            return None
+        numbers = {name: str(value) for name, value in error.limits.get(field, {}).items()}
+        reasons[stage] = Reply(text, language, numbers)
+    return reasons
 
 
 def _to_reviewers(ctx: Context, row: SmsConversation, action: AddMessageToCase) -> None:

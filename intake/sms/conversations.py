@@ -39,7 +39,7 @@ from grievance.models import (
     Mechanism,
     SmsConversation,
 )
-from grievance.services import contacts, outbox
+from grievance.services import contacts, filing, outbox
 from grievance.services.context import Context
 from intake.sms import dialogue, rows
 from intake.sms.actions import (
@@ -107,7 +107,11 @@ def sms_mechanism(ctx: Context, sms: SmsSettings) -> Mechanism | None:
 def dialogue_config(ctx: Context, mechanism: Mechanism, sms: SmsSettings) -> DialogueConfig:
     offered = ctx.policy(mechanism).languages
     languages = tuple(code for code in dialogue.LANGUAGES if code in offered)
-    return DialogueConfig(languages=languages or ("en",), expire_after=sms.expire_after)
+    return DialogueConfig(
+        languages=languages or ("en",),
+        expire_after=sms.expire_after,
+        max_statement_chars=filing.STATEMENT_MAX,
+    )
 
 
 def piece_of(body: str) -> tuple[Piece | None, str]:

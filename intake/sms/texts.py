@@ -42,6 +42,7 @@ class Text(enum.StrEnum):
     STATEMENT_MORE = "statement_more"
     LOCATION = "location"
     COMPANY = "company"
+    TOO_LONG = "too_long"
     FILED = "filed"
     MESSAGE_SENT = "message_sent"
     HELP = "help"
@@ -88,6 +89,7 @@ TEXTS: Mapping[Text, Any] = {
     Text.STATEMENT_MORE: _l("Received. Send more, or send %(done)s when you have finished."),
     Text.LOCATION: _l("Where did it happen? Send the place or factory. Send %(skip)s to skip."),
     Text.COMPANY: _l("Which company is it about? Send %(skip)s to skip."),
+    Text.TOO_LONG: _l("Your answer is too long. Please send at most %(max)s characters."),
     Text.FILED: _l(
         "Your complaint is filed. Case number: %(reference)s. Receipt code: %(code)s. "
         "Keep this code secret. You need it to follow your case."

@@ -88,11 +88,7 @@ def complaint() -> str | tuple[str, int]:
             attachments.attach(ctx, filed.case, complainant, files.clean_files)
             attachments.release(ctx, files.tokens)
         except InvalidInput as refused:
-            # The form checks everything the service does; should a rule differ, the
-            # answer is marked rather than lost.
-            for field_name in refused.errors:
-                field = form.field_refused(field_name)
-                field.errors = [*field.errors, str(gettext("Please check this answer."))]
+            form.show_refusal(refused)
         else:
             db.session.commit()
             # Shown once, never stored, never in a URL: the page itself is not cached.

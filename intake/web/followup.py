@@ -9,8 +9,6 @@ unsent, to check and send. Files cannot be carried: they are not read then."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import (
     Blueprint,
     abort,
@@ -25,36 +23,32 @@ from flask import (
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from grievance.extensions import db
 from grievance.extensions import intake_limiter as limiter
-from grievance.http import uploads
+from grievance.http import refusals, uploads
 from grievance.http.context import service_context
 from grievance.http.errors import http_error
+from grievance.http.events import describe
 from grievance.http.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
-from grievance.http.labels import STAGE_NAMES, describe_event
+from grievance.http.labels import STAGE_NAMES, limit_label
 from grievance.http.limits import receipt_code_everyone, receipt_code_per_client
 from grievance.http.paths import FOLLOW_UP
 from grievance.models import (
     Attachment,
     Case,
-    CaseEvent,
     Channel,
     Complainant,
-    Direction,
-    Message,
-    Visibility,
 )
-from grievance.services import attachments, deadlines, remedy, satisfaction
+from grievance.services import attachments, remedy, satisfaction
 from grievance.services.actors import Actor
-from grievance.services.caselog import visible_payload
-from grievance.services.errors import InvalidInput
-from grievance.services.filing import find_complainant, normalise_text
-from grievance.services.messages import MESSAGE_MAX, add_message, read_message
+from grievance.services.casereads import COMPLAINANT, complainant_view
+from grievance.services.errors import Code, InvalidInput
+from grievance.services.filing import find_complainant
+from grievance.services.messages import MESSAGE_MAX, add_message
 
 blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
 
@@ -183,11 +177,11 @@ def case() -> str | Response | tuple[str, int]:
                 message = (
                     add_message(ctx, the_case, actor, body, Channel.WEB) if body.strip() else None
                 )
-            except InvalidInput:
+            except InvalidInput as refused:
                 # The form counts what was typed, the service what is kept: NFC may write
                 # a character as two (10,000 x U+0958 are 20,000 code points once kept).
-                if len(normalise_text(body)) > MESSAGE_MAX:
-                    form.body.errors = [TOO_LONG % {"max": MESSAGE_MAX}]
+                if refused.errors.get("body") is Code.TOO_LONG:
+                    form.body.errors = [refusals.message(refused, "body")]
                 else:
                     form.body.errors = [gettext("Write a message or add a file.")]
             else:
@@ -231,48 +225,19 @@ def _case_page(
 ) -> str:
     ctx = service_context()
     the_case = db.session.get_one(Case, complainant.case_id)
-    policy = ctx.case_policy(the_case)
-    open_limits = []
-    for deadline in deadlines.open_deadlines(ctx.session, the_case):
-        limit = policy.time_limit_for(deadline.code)
-        label = gettext(limit.label) if limit else gettext("Remedy action")
-        open_limits.append((label, deadline.due_at, deadline.paused_at is not None))
-    events = db.session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == the_case.id).order_by(CaseEvent.seq)
-    )
-    timeline: list[tuple[datetime, str]] = []
-    for event in events:
-        payload = visible_payload(event, Visibility.PARTIES)
-        if payload is not None:
-            timeline.append((event.created_at, describe_event(event, payload)))
-    erased = the_case.identities_erased_at is not None  # retention: the key is gone
-    conversation = [
-        (m.created_at, m.direction is Direction.FROM_COMPLAINANT, read_message(ctx, m))
-        for m in db.session.scalars(
-            select(Message).where(Message.case_id == the_case.id).order_by(Message.id)
-        )
-        if not erased
-    ]
-    case_files = [
-        (a.id, attachments.filename_of(ctx, a), uploads.size_label(a.size), a.created_at)
-        for a in attachments.attachments_of(ctx, the_case)
-        if not erased
-    ]
+    view = complainant_view(ctx, the_case, complainant)
     return render_template(
         "intake/followup_case.html",
-        case=the_case,
-        stage=STAGE_NAMES[the_case.stage],
-        waiting=the_case.clock_paused_at is not None,
-        limits=open_limits,
-        timeline=timeline,
-        conversation=conversation,
-        case_files=case_files,
-        erased=erased,
+        view=view,
+        stage=STAGE_NAMES[view.stage],
+        limits=[(limit_label(limit), limit.due_at, limit.paused) for limit in view.time_limits],
+        timeline=[(event.at, describe(event, COMPLAINANT)) for event in view.events],
+        size_label=uploads.size_label,
         files=files,
         accept=uploads.ACCEPT,
         form=form,
         unsent=unsent,
-        answer=answer or (SatisfactionForm() if satisfaction.open_check(ctx, the_case) else None),
+        answer=answer or (SatisfactionForm() if view.satisfaction_open else None),
     )
 
 

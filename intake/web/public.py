@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from grievance.extensions import db
 from grievance.http.context import service_context
@@ -17,6 +18,12 @@ blueprint = Blueprint("public", __name__)
 def index() -> str:
     mechanisms = db.session.scalars(select(Mechanism).order_by(Mechanism.name)).all()
     return render_template("public/index.html", mechanisms=mechanisms)
+
+
+@blueprint.get("/favicon.ico")
+def favicon() -> Response:
+    """What browsers and tools ask for at the root, whatever the page says."""
+    return current_app.send_static_file("favicon.ico")
 
 
 @blueprint.get("/procedure/<code>")

@@ -1,7 +1,7 @@
 """notifications for named users, their e-mail choices, and the mail outbox
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 19:46:20.237480
 
 `mail_outbox`: every e-mail, drained by the worker (a sealed address, emptied once
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

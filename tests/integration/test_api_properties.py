@@ -281,6 +281,9 @@ MISTAKES = [
     ({"identity": {"name": "Rina"}}, "identity.name"),  # anonymous, yet named
     ({"anonymity": "open", "contact": {"channel": "sms", "phone": "12"}}, "contact.phone"),
     ({"consents": {"sell_my_data": True}}, "consents.sell_my_data"),
+    # anonymous, yet sharing who they are with the companies
+    ({"consents": {"share_identity_with_company": True}}, "consents.share_identity_with_company"),
+    ({"country": "ZZ"}, "country"),  # shaped like a country code, and none
 ]
 NEAR_MISSES = st.builds(
     lambda good, mistake: {**good, **mistake[0]}, VALID_COMPLAINTS, st.sampled_from(MISTAKES)

@@ -21,6 +21,7 @@ from grievance.services.attachments import MAX_FILES, PENDING_HOURS, CleanFile, 
 from grievance.services.errors import NotAllowed
 from grievance.services.filing import find_by_receipt
 from grievance.services.retention import erase_expired_identities
+from tests import media
 from tests.factories import (
     events_of,
     make_company,
@@ -44,7 +45,8 @@ def _photo() -> bytes:
     return out.getvalue()
 
 
-PDF = b"%PDF-1.4\n% payslip of March, line 4\n%%EOF\n"
+PDF = media.pdf_document("payslip of March, line 4")
+CANARY = "Shapla Begum Canary"
 
 
 def _token(page: str) -> str:
@@ -114,6 +116,51 @@ def test_files_sent_with_a_complaint_are_sealed_stripped_and_logged(app, ctx, me
     assert caselog.visible_payload(event, Visibility.PARTIES) == {}
     assert event.payload["attachment_ids"] == [a.id for a in rows]
     assert list(caselog.verify_all(ctx.session)) == []
+
+
+def test_documents_and_recordings_sent_with_a_complaint_keep_no_author(app, ctx, mechanism):
+    """The canaries an office suite and a voice recorder write (PDF Author and XMP
+    creator; M4A title, artist and location) are in none of the bytes kept."""
+    document, recording = media.pdf_with_metadata(CANARY), media.m4a_with_tags(CANARY)
+    client = app.test_client()
+    response = client.post(
+        "/complaint?lang=en",
+        data=_form(client, files=[_file(document, "statement.pdf"), _file(recording, "m.m4a")]),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    filed = find_by_receipt(ctx, mechanism, _receipt(response.get_data(as_text=True)))
+    assert filed is not None
+    rows = attachments.attachments_of(ctx, ctx.session.get_one(Case, filed.case_id))
+    assert [row.content_type for row in rows] == ["application/pdf", "audio/mp4"]
+    kept = [attachments.read_attachment(ctx, Actor.for_complainant(filed), r) for r in rows]
+    for file in kept:
+        assert CANARY.encode() not in file.data
+        assert b"Canary" not in file.data
+    assert media.m4a_sound(kept[1].data) == media.M4A_SOUND
+
+
+def test_a_photo_over_the_pixel_limit_is_refused_by_name_in_the_readers_language(app, mechanism):
+    bomb = io.BytesIO()
+    Image.new("1", (7070, 7070)).save(bomb, "PNG")
+    client = app.test_client()
+    response = client.post(
+        "/complaint?lang=en",
+        data=_form(client, files=[_file(bomb.getvalue(), "huge.png"), _file(PDF, "pay.pdf")]),
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "huge.png is too large a photo: each photo may have at most 20 MP." in page
+    assert len(re.findall(r'name="held" value="', page)) == 1  # the PDF is kept
+    page = client.get("/complaint?lang=bn").get_data(as_text=True)
+    response = client.post(
+        "/complaint?lang=bn",
+        data={"csrf_token": _token(page), "files": [_file(bomb.getvalue(), "huge.png")]},
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert "huge.png ছবিটি খুব বড়: প্রতিটি ছবি সর্বোচ্চ 20 MP হতে পারে।" in body
 
 
 def test_a_form_with_an_error_keeps_the_files_until_it_is_sent(app, ctx, mechanism):
@@ -202,7 +249,7 @@ def test_uploads_never_touch_the_disk_in_clear(app, mechanism, monkeypatch):
 
     monkeypatch.setattr(werkzeug.wrappers.request, "default_stream_factory", spooled)
     client = app.test_client()
-    big = b"%PDF-1.4\n" + b"0" * 2_000_000  # larger than werkzeug's in-memory threshold
+    big = media.pdf_document(padding=2_000_000)  # larger than werkzeug's in-memory threshold
     # encoded here, in memory: the test client would spool a body this large to a file
     boundary, body = encode_multipart(_form(client, files=[_file(big, "big.pdf")]))
     response = client.post(

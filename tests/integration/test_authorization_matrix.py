@@ -91,6 +91,7 @@ from tests.factories import (
     table_counts,
 )
 from tests.integration.test_staff_auth import sign_in
+from tests.media import pdf_document
 
 # -- the visitors ---------------------------------------------------------------------------
 
@@ -384,7 +385,7 @@ SEVERITY_TEXT = "Severity assessed: scale 4, scope 3, irremediability 2, likelih
 OTHER_STATEMENT = "The dormitory doors are locked at night at the Ashulia site."
 OTHER_NAME = "Nasima Akter Khatun"
 OTHER_MESSAGE = "The doors were locked again last night."
-PDF = b"%PDF-1.4\n% payslip of March, line 4\n%%EOF\n"
+PDF = pdf_document("payslip of March, line 4")
 
 MARKERS = {
     STATEMENT: STATEMENT_TEXT,

@@ -1,17 +1,20 @@
 """`grievance generate`: synthetic cases in bulk that look like what the services leave
 behind (spread, reviewers, deadlines, the queue keys, the log, the vault), on SQLite and
-PostgreSQL (COPY), and a command that refuses production."""
+PostgreSQL (COPY), and a command that refuses production. Each generated log is compared
+with the log the services write for a case taken the same way."""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from grievance.clock import FixedClock
 from grievance.demo.generate import REVIEWER_PASSWORD, STATEMENT, Report, Spec, generate
 from grievance.models import (
     Assignment,
@@ -23,7 +26,9 @@ from grievance.models import (
     DataKey,
     Deadline,
     DeadlineState,
+    DecisionProposal,
     Mechanism,
+    ProposalState,
     ReferenceCounter,
     ReprisalRisk,
     ReviewerProfile,
@@ -32,11 +37,11 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import queue
-from grievance.services.actors import SYSTEM
+from grievance.services import cases, events, lifecycle, queue
+from grievance.services.actors import SYSTEM, Actor
 from grievance.services.caselog import verify_all
 from grievance.services.context import Context
-from grievance.services.filing import file_case
+from grievance.services.filing import REPRESENTING_KINDS, ComplainantDetails, Filing, file_case
 from tests.apps import patch_services
 from tests.factories import filing
 
@@ -75,8 +80,26 @@ def test_it_writes_what_it_reports(generated):
         (DataKey, "data_key"),
         (Complainant, "complainant"),
         (CaseTheme, "case_theme"),
+        (DecisionProposal, "decision_proposal"),
     ):
         assert session.scalar(select(func.count()).select_from(model)) == report.rows[name]
+    # Each four-eyes decision: a confirmed proposal by the lead, named by its move.
+    proposals = {row.id: row for row in session.scalars(select(DecisionProposal))}
+    assert proposals
+    decided = [
+        event
+        for case in generated.cases
+        for event in case.events
+        if event.kind == "stage_changed" and "proposal_id" in event.payload
+    ]
+    assert sorted(event.payload["proposal_id"] for event in decided) == sorted(proposals)
+    for event in decided:
+        proposal = proposals[event.payload["proposal_id"]]
+        assert proposal.state is ProposalState.CONFIRMED
+        assert (proposal.case_id, proposal.to_stage) == (event.case_id, event.stage_to)
+        assert proposal.proposed_by_id == event.payload["proposed_by"] != event.actor_id
+        assert proposal.decided_by_id == event.actor_id
+        assert proposal.proposed_at < proposal.decided_at == event.created_at
     assert "Generated 300 synthetic cases" in report.summary
     assert REVIEWER_PASSWORD in report.summary
 
@@ -283,3 +306,152 @@ def test_the_command_refuses_production(app, session, settings, monkeypatch):
 def test_a_spec_that_cannot_be_met_is_refused(values, problem):
     with pytest.raises(ValueError, match=problem):
         Spec(**values)
+
+
+# -- the same log as the services write ---------------------------------------------------
+
+
+def _shape(events: list[CaseEvent]) -> list[tuple[Any, ...]]:
+    """What a generated log and a log the services wrote must share, event by event: the
+    kind, its visibility, who acted (the role), the stages, the payload's fields and the
+    deadlines opened (their due times differ only with the times of the case)."""
+    return [
+        (
+            event.kind,
+            event.visibility,
+            event.actor_role,
+            event.stage_from,
+            event.stage_to,
+            tuple(sorted(event.payload)),
+            tuple(item["code"] for item in event.payload.get("deadlines_opened", [])),
+        )
+        for event in events
+    ]
+
+
+def _through_the_services(ctx: Context, generated_case: Case) -> Case:
+    """File a case like `generated_case` and take it through the services to the same
+    stage, at the times its generated log gives: the assessments by the lead; each move by
+    the lead, a decision that needs four eyes proposed by the lead (when the generated log
+    proposed it, or else at the move) and confirmed by the second; appeals and withdrawals
+    by the complainant."""
+    events = generated_case.events
+    clock = FixedClock(events[0].created_at)
+    ctx = replace(ctx, clock=clock)
+    person = generated_case.complainants[0]
+    represents = "Union of the site" if person.kind in REPRESENTING_KINDS else ""
+    filed = file_case(
+        ctx,
+        Filing(
+            mechanism=generated_case.mechanism,
+            channel=generated_case.channel,
+            language=generated_case.language,
+            statement="A statement written for the comparison.",
+            complainant=ComplainantDetails(
+                anonymity=person.anonymity, kind=person.kind, represents=represents
+            ),
+            themes=generated_case.theme_codes,
+            country=generated_case.country,
+            urgent=generated_case.urgent,
+        ),
+        SYSTEM,
+    )
+    case = filed.case
+    assigned = cases.active_assignments(ctx, case)
+    assert sorted(assigned) == [AssignmentRole.LEAD, AssignmentRole.SECOND], "routing found nobody"
+    lead = Actor.for_user(assigned[AssignmentRole.LEAD].reviewer)
+    second = Actor.for_user(assigned[AssignmentRole.SECOND].reviewer)
+    complainant = Actor.for_complainant(filed.complainant)
+    proposal = None
+    for event in events[1:]:
+        clock.set(event.created_at)
+        if event.kind == "reviewer_assigned":
+            continue  # routing, at filing
+        elif event.kind == "severity_assessed":
+            cases.assess_severity(ctx, case, lead, **event.payload)
+        elif event.kind == "reprisal_risk_assessed":
+            cases.assess_reprisal_risk(ctx, case, lead, ReprisalRisk(event.payload["level"]))
+        elif event.kind == "decision_proposed":
+            target = Stage(event.payload["to_stage"])
+            proposal = cases.propose_decision(ctx, case, target, lead, "Reasons.")
+        elif event.kind == "stage_changed":
+            assert event.stage_to is not None
+            move = lifecycle.find(case.stage, event.stage_to)
+            assert move is not None, (case.stage, event.stage_to)
+            if move.four_eyes:
+                if proposal is None:
+                    proposal = cases.propose_decision(ctx, case, event.stage_to, lead, "Reasons.")
+                cases.confirm_decision(ctx, proposal, second)
+                proposal = None
+            elif Role.REVIEWER not in move.roles or event.stage_to is Stage.WITHDRAWN:
+                cases.transition(ctx, case, event.stage_to, complainant, "Reasons.")
+            else:
+                reason = "Reasons." if move.needs_reason else ""
+                cases.transition(ctx, case, event.stage_to, lead, reason)
+        else:  # pragma: no cover - a kind the generator should not write
+            raise AssertionError(f"the generator wrote {event.kind}, which the walk cannot")
+    ctx.session.flush()
+    ctx.session.expire(case, ["events"])
+    return case
+
+
+def _differences(ctx: Context, generated_cases: list[Case]) -> list[str]:
+    """Each generated case against a case the services took the same way: one walk per
+    kind of log (the generated logs that have the same shape), every generated case
+    compared."""
+    for profile in ctx.session.scalars(select(ReviewerProfile)):
+        profile.capacity = 100_000  # the generated reviewers are full: capacity is ignored
+    by_shape: dict[tuple[Any, ...], list[Case]] = {}
+    for case in generated_cases:
+        by_shape.setdefault(tuple(_shape(case.events)), []).append(case)
+    found = []
+    for shape, alike in by_shape.items():
+        walked = _through_the_services(ctx, alike[0])
+        assert walked.stage is alike[0].stage
+        expected = _shape(walked.events)
+        if list(shape) != expected:
+            wrong = next(
+                (index, mine, theirs)
+                for index, (mine, theirs) in enumerate(
+                    itertools.zip_longest(shape, expected), start=1
+                )
+                if mine != theirs
+            )
+            found.append(
+                f"{alike[0].reference} ({len(alike)} cases like it), event {wrong[0]}: "
+                f"generated {wrong[1]}, the services {wrong[2]}"
+            )
+    return found
+
+
+def test_a_generated_log_is_the_one_the_services_write(generated):
+    """Every generated case's log has the events (kinds, visibilities, actors, stages,
+    payload fields, deadlines opened) that the services write for a case filed and taken
+    along the same path, four-eyes decisions and assessments included."""
+    paths = {
+        tuple(event.stage_to for event in case.events if event.stage_to) for case in generated.cases
+    }
+    assert len(paths) >= 12  # every stage, more or less
+    assert {"decision_proposed", "severity_assessed", "reprisal_risk_assessed"} <= {
+        event.kind for case in generated.cases for event in case.events
+    }
+    differences = _differences(generated.ctx, generated.cases)
+    assert not differences, "\n".join(differences)
+
+
+def test_the_comparison_sees_a_builder_that_diverges(ctx, monkeypatch):
+    """Were the generator to build an event otherwise than the services (here: a
+    `stage_changed` that gives no reasons), the comparison above fails."""
+
+    def no_reason(*args: Any, **values: Any) -> Any:
+        return events.stage_changed(*args, **{**values, "reason": ""})
+
+    monkeypatch.setattr(
+        "grievance.demo.generate.chain.events",
+        SimpleNamespace(**{**vars(events), "stage_changed": no_reason}),
+    )
+    generate(ctx, Spec(cases=60, mechanisms=1, reviewers=4, seed=3))
+    generated_cases = list(ctx.session.scalars(select(Case).order_by(Case.id)))
+    found = _differences(ctx, generated_cases)
+    assert found
+    assert any("'reason'" in difference for difference in found)

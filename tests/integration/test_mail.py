@@ -16,6 +16,7 @@ from grievance.config import SmtpServer
 from grievance.http.mail import MailRenderer
 from grievance.models import (
     Anonymity,
+    AssignmentRole,
     Channel,
     Complainant,
     ComplainantKind,
@@ -90,7 +91,7 @@ def test_a_filed_complaint_mails_its_lead_reviewer_once_with_no_case_content(app
     assert receipt.status_code == 200, receipt.get_data(as_text=True)
     reference = re.search(r"MLA-[0-9]{4}-[0-9]{5}", receipt.get_data(as_text=True)).group(0)
     complainant = ctx.session.scalars(select(Complainant)).one()
-    lead_id = assigned_ids(ctx, complainant.case)[cases.AssignmentRole.LEAD]
+    lead_id = assigned_ids(ctx, complainant.case)[AssignmentRole.LEAD]
     lead = first if first.id == lead_id else other
 
     report = send(app, ctx, smtp)
@@ -309,7 +310,8 @@ def test_an_address_refused_for_good_is_marked_and_the_reviewers_see_it(app, ctx
     page = client.get(f"/staff/reviewer/cases/{filed.case.reference}?lang=en").get_data(
         as_text=True
     )
-    assert "refused our mail: nothing more goes to it." in page
+    # by the complainant's details, and in the case log
+    assert page.count("refused our mail: nothing more goes to it.") == 2
     assert EMAIL not in page
 
 

@@ -361,12 +361,53 @@ def test_0005_backfills_the_queue_keys(scratch_app):
     ]
 
 
+# -- 0010 hashes receipt codes by versioned schemes; older codes open nothing --------------------
+
+
+def test_0010_leaves_the_older_codes_without_a_scheme_and_drops_the_mechanism_salts(scratch_app):
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0004")
+        with db.engine.begin() as connection:
+            _seed_at_0004(connection)
+        upgrade(directory=str(MIGRATIONS), revision="0009")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO complainant (id, case_id, anonymity, kind, language,"
+                    " contact_channel, receipt_lookup, created_at) VALUES (1, 1, 'anonymous',"
+                    " 'affected', 'bn', 'none', :lookup, :at)"
+                ),
+                {"lookup": "ab" * 32, "at": FILED},
+            )
+        upgrade(directory=str(MIGRATIONS), revision="0010")
+    assert _version(scratch_app) == ["0010"]
+
+    with scratch_app.app_context(), db.engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("mechanism")}
+        assert "receipt_salt" not in columns
+        assert connection.execute(text("SELECT count(*) FROM receipt_scheme")).scalar() == 0
+        row = connection.execute(
+            text("SELECT receipt_lookup, receipt_scheme_version FROM complainant")
+        ).one()
+        assert tuple(row) == ("ab" * 32, None)  # kept, but no scheme: no code opens it
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+
+    with scratch_app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0009")
+    with scratch_app.app_context(), db.engine.connect() as connection:
+        salts = connection.execute(text("SELECT receipt_salt FROM mechanism")).scalars().all()
+        assert [len(salt) for salt in salts] == [16]  # a new random salt, required again
+        columns = {column["name"] for column in inspect(connection).get_columns("complainant")}
+        assert "receipt_scheme_version" not in columns
+        assert "receipt_scheme" not in inspect(connection).get_table_names()
+
+
 # -- 0011 keeps the users and notifications made before it --------------------------------------
 
 
 def test_0011_gives_existing_users_and_notifications_what_they_had(scratch_app):
     with scratch_app.app_context():
-        upgrade(directory=str(MIGRATIONS), revision="0009")
+        upgrade(directory=str(MIGRATIONS), revision="0010")
         with db.engine.begin() as connection:
             connection.execute(
                 text(
@@ -411,7 +452,7 @@ def test_0011_gives_existing_users_and_notifications_what_they_had(scratch_app):
                 {"at": FILED},
             )
     with scratch_app.app_context():
-        downgrade(directory=str(MIGRATIONS), revision="0009")
+        downgrade(directory=str(MIGRATIONS), revision="0010")
     with scratch_app.app_context(), db.engine.connect() as connection:
         assert connection.execute(text("SELECT email FROM user")).scalar_one() == "r@example.org"
         assert connection.execute(text("SELECT kind FROM staff_notification")).scalar_one() == (

@@ -16,7 +16,7 @@ def test_the_procedure_lists_stages_time_limits_and_outcomes(app, ctx):
         "Ask the complainant whether remedy was experienced: within 6 months",
         "Decide on the appeal: within 60 days",
         "Not admissible",
-        "Referred elsewhere",
+        "Referred: another body is better placed",
         "OECD National Contact Point",
         "version 0",
     ):
@@ -68,3 +68,16 @@ def test_the_front_page_links_each_procedure(app, ctx):
     make_mechanism(ctx, code="LNK")
     page = app.test_client().get("/").get_data(as_text=True)
     assert 'href="/procedure/LNK"' in page
+
+
+def test_each_outcome_is_named_once(app, ctx):
+    """The outcome's name was printed before its text, which begins with it:
+    "Not admissible: Not admissible: …"."""
+    make_mechanism(ctx, code="ONE")
+    for lang in ("en", "bn", "ar", "nl"):
+        page = app.test_client().get(f"/procedure/ONE?lang={lang}").get_data(as_text=True)
+        outcomes = page.split('<ul class="outcomes">', 1)[1].split("</ul>", 1)[0]
+        assert "<strong>" not in outcomes
+        if lang == "en":
+            assert "Not admissible: the mechanism cannot handle" in outcomes
+            assert outcomes.count("Not admissible") == 1

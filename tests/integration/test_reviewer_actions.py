@@ -104,7 +104,7 @@ def _offered_forms(app, client, case) -> set[str]:
     assert set(context["forms"]) == set(context["offered"])
     urls = staff_app_of(app).url_map.bind("localhost")
     for action in ACTIONS:
-        for complainant in context["complainants"] if action.each_complainant else [None]:
+        for complainant in context["view"].complainants if action.each_complainant else [None]:
             args = {"complainant_id": complainant.id} if complainant else {}
             name = action.form_name(args)
             if name in shown:

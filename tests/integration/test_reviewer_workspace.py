@@ -48,11 +48,12 @@ from tests.factories import (
     walk_to,
 )
 from tests.integration.test_staff_auth import sign_in
+from tests.media import pdf_document
 
 STATEMENT = "আমাদের তিন মাসের ওভারটাইমের টাকা দেওয়া হয়নি।"
 NAME = "Rahima Begum"
 PHONE = "+8801711000001"
-PDF = b"%PDF-1.4\n% payslip of March, line 4\n%%EOF\n"
+PDF = pdf_document("payslip of March, line 4")
 
 
 # -- helpers --------------------------------------------------------------------------------

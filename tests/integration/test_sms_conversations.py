@@ -56,6 +56,7 @@ from intake.sms.conversations import SmsSettings, translations
 from intake.sms.dialogue import Conversation, HeldPiece
 from intake.sms.texts import Text
 from tests import factories
+from tests.apps import surfaces
 from tests.conftest import RequestIsolatingClient
 from tests.fake_twilio import FakeTwilio
 from tests.sms_helpers import (
@@ -695,8 +696,9 @@ def committed(settings, tmp_path: Path, keyring: Keyring, clock) -> Iterator[Com
             yield Committed(app, dump)
             db.session.remove()
     finally:
-        with app.app_context():
-            db.engine.dispose()
+        for surface in surfaces(app):  # the staff app's pool too: its pages were visited
+            with surface.app_context():
+                db.engine.dispose()
         if admin is not None:
             with admin.connect() as connection:
                 connection.execute(text(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)"))

@@ -13,7 +13,7 @@ from grievance.models import Case, Channel, Deadline, DeadlineState, Role, Stage
 from grievance.services import caselog, cases, involvement, messages
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.deadlines import add_months
-from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired, ServiceError
+from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired, ServiceError
 from grievance.services.timekeeping import extend_deadline, pause_clock, resume_clock
 from tests.conftest import START
 from tests.factories import (
@@ -296,19 +296,21 @@ def test_extensions_add_up_to_the_policy_maximum_and_no_further(ctx, staffed):
     original = feedback.due_at
     with pytest.raises(InvalidInput) as refused:
         extend_deadline(ctx, feedback, lead, 93, "A long audit.")
-    assert refused.value.errors == {"days": "Between 1 and 92 days."}
+    assert refused.value.errors == {"days": Code.OUT_OF_RANGE}
+    assert refused.value.limits == {"days": {"min": 1, "max": 92}}
 
     extend_deadline(ctx, feedback, lead, 60, "A long audit.")
     with pytest.raises(InvalidInput) as refused:
         extend_deadline(ctx, feedback, lead, 33, "A longer audit.")
-    assert refused.value.errors == {"days": "Between 1 and 32 days."}
+    assert refused.value.errors == {"days": Code.OUT_OF_RANGE}
+    assert refused.value.limits == {"days": {"min": 1, "max": 32}}
     extend_deadline(ctx, feedback, lead, 32, "A longer audit.")
     assert (feedback.due_at, feedback.extended_days) == (original + timedelta(days=92), 92)
 
     before = snapshot(ctx.session, case)
     with pytest.raises(InvalidInput) as refused:
         extend_deadline(ctx, feedback, lead, 1, "Just one more day.")
-    assert refused.value.errors == {"days": "No extension."}
+    assert refused.value.errors == {"days": Code.NO_EXTENSION_LEFT}
     assert snapshot(ctx.session, case) == before
     assert [e.payload["days"] for e in events_of(ctx.session, case, "deadline_extended")] == [
         60,
@@ -333,7 +335,7 @@ def test_acknowledging_cannot_be_extended(ctx, staffed):
     before = snapshot(ctx.session, filed.case)
     with pytest.raises(InvalidInput) as refused:
         extend_deadline(ctx, acknowledge, lead, 1, "Too busy.")
-    assert refused.value.errors == {"days": "No extension."}
+    assert refused.value.errors == {"days": Code.NO_EXTENSION_LEFT}
     assert snapshot(ctx.session, filed.case) == before
 
 

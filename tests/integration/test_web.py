@@ -369,3 +369,20 @@ def test_the_complaint_form_speaks_the_language(app, session, lang, direction, w
     assert f'<html lang="{lang}" dir="{direction}">' in page
     assert words in page
     assert "Make a complaint" not in page
+
+
+def test_the_favicon_is_ours_and_every_page_names_it(app, session):
+    """/favicon.ico was a 404 on every page (issue #15, item 6)."""
+    client = app.test_client()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+    icon.close()
+    for path in ("/", "/complaint", "/follow-up", "/staff/sign-in"):
+        page = client.get(path).get_data(as_text=True)
+        found = re.search(r'<link rel="icon" href="([^"]+)"', page)
+        assert found, path
+        assert found.group(1).startswith(("/static/", "/staff/static/"))
+        svg = client.get(found.group(1))
+        assert svg.status_code == 200
+        svg.close()

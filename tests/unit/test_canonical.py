@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -151,6 +152,98 @@ def test_the_case_reference_is_hashed():
 def test_same_moment_in_another_zone_hashes_the_same():
     dhaka = AT.astimezone(timezone(timedelta(hours=6)))
     assert compute_hash(_event(created_at=dhaka), "R") == compute_hash(_event(), "R")
+
+
+def test_known_hashes_stay_the_same():
+    """Digests computed before `event_digest` wrote the body out around the payload's text:
+    every log already written must still verify."""
+    assert compute_hash(
+        _event(
+            payload={
+                "reason": "Received and read.",
+                "deadlines_opened": [{"code": "x", "due_at": AT}],
+                "ü": "অভিযোগ",
+            }
+        ),
+        "TEX-2026-00001",
+    ) == ("112aac1a503be13baf4e0fec0ab992eae1aeb1478c61e1c5824cbf81cb3a8b0d")
+    filed = _event(
+        seq=1,
+        kind="case_filed",
+        actor_role=Role.SYSTEM,
+        actor_id=None,
+        stage_from=None,
+        stage_to=Stage.RECEIVED,
+        payload={},
+        prev_hash=caselog.GENESIS,
+    )
+    assert compute_hash(filed, "TEX-2026-00001") == (
+        "5a26853db244004ff21bbd223e8947caadf7eda6e4ce7bc06be627896a211c82"
+    )
+
+
+@settings(deadline=None)
+@given(
+    payload=st.dictionaries(st.text(), _json, max_size=5),
+    reference=st.text(min_size=1, max_size=20),
+    seq=st.integers(min_value=1, max_value=10**9),
+    kind=st.sampled_from(sorted(caselog.EVENT_KINDS)),
+    visibility=st.sampled_from(Visibility),
+    role=st.sampled_from(Role),
+    actor_id=st.none() | st.integers(min_value=1, max_value=10**12),
+    stages=st.tuples(st.none() | st.sampled_from(Stage), st.none() | st.sampled_from(Stage)),
+    at=st.datetimes(
+        min_value=datetime(1000, 1, 1),  # noqa: DTZ001 - bounds of a zoned strategy
+        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=6)), timezone(-timedelta(hours=5))]
+        ),
+    ),
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_the_digest_is_sha256_of_the_canonical_body(
+    payload, reference, seq, kind, visibility, role, actor_id, stages, at, prev
+):
+    """`event_digest` writes the body out by hand: it must be `canonical` of the body as a
+    mapping, byte for byte, with the payload as `canonical_text` or `canonical` gives it."""
+    stage_from, stage_to = stages
+    body = {
+        "case": reference,
+        "seq": seq,
+        "kind": kind,
+        "visibility": visibility,
+        "actor_role": role.value,
+        "actor_id": actor_id,
+        "stage_from": stage_from.value if stage_from else None,
+        "stage_to": stage_to.value if stage_to else None,
+        "payload": payload,
+        "created_at": at,
+        "prev": prev,
+    }
+    expected = hashlib.sha256(canonical(body)).hexdigest()
+    assert caselog.canonical_text(payload) == canonical(payload).decode("utf-8")
+    arguments = (reference, seq, kind, visibility, role, actor_id, stage_from, stage_to)
+    assert caselog.event_digest(*arguments, caselog.canonical_text(payload), at, prev) == expected
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),  # noqa: DTZ001 - bounds of a zoned strategy
+        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=6)), timezone(-timedelta(hours=5))]
+        ),
+    )
+)
+def test_times_are_written_as_strftime_writes_them(moment):
+    assert caselog.time_text(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_canonical_text_refuses_what_is_not_plain_json():
+    with pytest.raises(TypeError):
+        caselog.canonical_text({"at": AT})
+    with pytest.raises(ValueError, match="JSON compliant"):
+        caselog.canonical_text({"value": math.nan})
 
 
 # -- visibility allowlist --------------------------------------------------------------------

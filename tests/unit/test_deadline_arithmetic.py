@@ -1,4 +1,5 @@
-"""Deadline arithmetic: calendar months that end on the month's last day, and exact days."""
+"""Deadline arithmetic: calendar months that end on the month's last day, exact days, and what
+entering a stage opens and closes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grievance.models import Stage
+from grievance.models import DeadlineState, Stage
 from grievance.policies import TimeLimit, default_policy
-from grievance.services.deadlines import add_months, due_at
+from grievance.services.deadlines import (
+    Running,
+    add_months,
+    changes_payload,
+    due_at,
+    entering_stage,
+)
 
 
 def at(year: int, month: int, day: int, hour: int = 9, minute: int = 30) -> datetime:
@@ -120,3 +127,59 @@ def test_the_default_limits_are_as_the_policy_file_says():
     assert due["progress_update"] == start + timedelta(days=30)
     assert due["feedback"] == at(2026, 11, 30)
     assert due["satisfaction_check"] == at(2027, 2, 28)
+
+
+# -- entering a stage: the rule both the service and the generator follow -----------------
+
+
+def _running(
+    code: str, opened: datetime, due: datetime, paused_at: datetime | None = None
+) -> Running:
+    return Running(code, default_policy().time_limit_for(code), opened, due, paused_at)
+
+
+def test_entering_a_stage_closes_what_it_ends_and_opens_what_it_starts():
+    policy = default_policy()
+    received = at(2026, 3, 2)
+    running = [
+        _running("acknowledge", received, received + timedelta(days=7)),
+        _running("admissibility", received, received + timedelta(days=90)),
+    ]
+    late = received + timedelta(days=8)
+    entry = entering_stage(
+        running, policy.time_limits_starting_on(Stage.ACKNOWLEDGED), Stage.ACKNOWLEDGED, late
+    )
+    assert [(item.code, item.state) for item in entry.closing] == [
+        ("acknowledge", DeadlineState.MISSED)
+    ]
+    assert [item.limit.code for item in entry.opening] == ["progress_update", "feedback"]
+    assert entry.opening[0].due == late + timedelta(days=30)
+    assert changes_payload(
+        [(item.limit.code, item.due) for item in entry.opening],
+        [(item.code, item.state) for item in entry.closing],
+    ) == {
+        "deadlines_opened": [
+            {"code": "progress_update", "due_at": "2026-04-09T09:30:00.000000Z"},
+            {"code": "feedback", "due_at": "2026-06-10T09:30:00.000000Z"},
+        ],
+        "deadlines_closed": [{"code": "acknowledge", "state": "missed"}],
+    }
+    assert changes_payload([], []) == {}
+
+
+def test_a_stopped_clock_ran_until_it_stopped_and_an_ended_case_waives_the_rest():
+    opened = at(2026, 3, 2)
+    due = opened + timedelta(days=90)
+    paused = [_running("admissibility", opened, due, paused_at=due - timedelta(days=1))]
+    entry = entering_stage(paused, [], Stage.INVESTIGATION, due + timedelta(days=5))
+    assert [item.state for item in entry.closing] == [DeadlineState.MET]
+    running = [_running("progress_update", opened, due), _running("admissibility", opened, due)]
+    entry = entering_stage(running, [], Stage.WITHDRAWN, opened)
+    assert [(item.code, item.state, item.note) for item in entry.closing] == [
+        ("progress_update", DeadlineState.WAIVED, "case withdrawn"),
+        ("admissibility", DeadlineState.WAIVED, "case withdrawn"),
+    ]
+    # A limit still running is not opened a second time.
+    investigation = default_policy().time_limits_starting_on(Stage.INVESTIGATION)
+    again = [_running("decision", opened, due)]
+    assert entering_stage(again, investigation, Stage.INVESTIGATION, opened).opening == []

@@ -15,8 +15,8 @@ from phonenumbers import PhoneNumberFormat
 
 from grievance.models import Channel
 from grievance.policies import PolicyError, load_policy
-from grievance.services.errors import InvalidInput
-from grievance.services.phones import InvalidPhoneNumber, PhoneProblem, parse_phone
+from grievance.services.errors import Code, InvalidInput
+from grievance.services.phones import MESSAGES, InvalidPhoneNumber, PhoneProblem, parse_phone
 from intake.sms.twilio import parse_address
 from tests.phone_numbers import FORMATS, REGIONS, Valid, valid_numbers
 
@@ -114,7 +114,8 @@ def test_what_is_not_a_number_is_refused_with_its_reason(typed, region, problem)
         parse_phone(typed, region)
     assert raised.value.problem is problem
     assert isinstance(raised.value, InvalidInput)  # what every channel already answers
-    assert raised.value.errors == {"phone": raised.value.message}  # never the number itself
+    assert raised.value.errors == {"phone": Code.INVALID_PHONE}  # never the number itself
+    assert raised.value.message == MESSAGES[problem]
 
 
 def test_a_possible_number_is_taken_though_no_operator_has_it_yet():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from argon2 import Type
+from argon2.low_level import hash_secret_raw
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,11 +17,13 @@ from grievance.crypto.secrets import (
     hash_password,
     new_receipt_code,
     normalise_receipt_code,
+    pepper_receipt_code,
     receipt_lookup,
     verify_password,
 )
 
 SALT = b"salt-TEX-0123456789"
+PEPPER = b"p" * 32
 CODE = "1234567890123456"
 
 #: The zero of decimal digit sets a complainant's phone or keyboard may produce.
@@ -125,21 +129,45 @@ def test_normalising_any_text_gives_a_code_or_nothing(text):
 # -- lookups and passwords (cheap KDF) -----------------------------------------------------------
 
 
-def test_receipt_lookup_is_deterministic_and_depends_on_code_and_salt():
-    lookup = receipt_lookup(CODE, SALT, TEST_KDF)
+def test_receipt_lookup_is_deterministic_and_depends_on_code_salt_and_pepper():
+    lookup = receipt_lookup(CODE, PEPPER, SALT, TEST_KDF)
     assert re.fullmatch(r"[0-9a-f]{64}", lookup)
-    assert receipt_lookup(CODE, SALT, TEST_KDF) == lookup
-    assert receipt_lookup(CODE, b"salt-NST-0123456789", TEST_KDF) != lookup
-    assert receipt_lookup("1234567890123457", SALT, TEST_KDF) != lookup
+    assert receipt_lookup(CODE, PEPPER, SALT, TEST_KDF) == lookup
+    assert receipt_lookup(CODE, PEPPER, b"salt-NST-0123456789", TEST_KDF) != lookup
+    assert receipt_lookup("1234567890123457", PEPPER, SALT, TEST_KDF) != lookup
+    assert receipt_lookup(CODE, b"q" * 32, SALT, TEST_KDF) != lookup
     assert CODE not in lookup
 
 
-def test_receipt_lookup_depends_on_the_cost():
-    cheap = receipt_lookup(CODE, SALT, TEST_KDF)
-    assert (
-        receipt_lookup(CODE, SALT, KdfParameters(time_cost=2, memory_cost_kib=8, parallelism=1))
-        != cheap
+def test_the_lookup_is_not_the_plain_argon2id_of_the_code():
+    """Argon2id hashes the code's HMAC under the pepper, not the code: the salt and the
+    cost in the database are not enough to confirm a guess."""
+    plain = hash_secret_raw(
+        secret=CODE.encode(),
+        salt=SALT,
+        time_cost=TEST_KDF.time_cost,
+        memory_cost=TEST_KDF.memory_cost_kib,
+        parallelism=TEST_KDF.parallelism,
+        hash_len=32,
+        type=Type.ID,
     )
+    assert receipt_lookup(CODE, PEPPER, SALT, TEST_KDF) != plain.hex()
+    peppered = hash_secret_raw(
+        secret=pepper_receipt_code(CODE, PEPPER),
+        salt=SALT,
+        time_cost=TEST_KDF.time_cost,
+        memory_cost=TEST_KDF.memory_cost_kib,
+        parallelism=TEST_KDF.parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
+    assert receipt_lookup(CODE, PEPPER, SALT, TEST_KDF) == peppered.hex()
+
+
+def test_receipt_lookup_depends_on_the_cost():
+    cheap = receipt_lookup(CODE, PEPPER, SALT, TEST_KDF)
+    dearer = KdfParameters(time_cost=2, memory_cost_kib=8, parallelism=1)
+    assert receipt_lookup(CODE, PEPPER, SALT, dearer) != cheap
 
 
 def test_password_hash_verifies_only_the_password():
@@ -158,10 +186,10 @@ def test_production_kdf_parameters():
     real = KdfParameters()
     assert real.memory_cost_kib >= 65536
     assert real.time_cost >= 3
-    lookup = receipt_lookup(CODE, SALT, real)
+    lookup = receipt_lookup(CODE, PEPPER, SALT, real)
     assert re.fullmatch(r"[0-9a-f]{64}", lookup)
-    assert lookup == receipt_lookup(CODE, SALT, real)
-    assert lookup != receipt_lookup(CODE, SALT, TEST_KDF)
+    assert lookup == receipt_lookup(CODE, PEPPER, SALT, real)
+    assert lookup != receipt_lookup(CODE, PEPPER, SALT, TEST_KDF)
 
     hashed = hash_password("correct horse battery staple", real)
     assert f"m={real.memory_cost_kib},t={real.time_cost},p={real.parallelism}" in hashed

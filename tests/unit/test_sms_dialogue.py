@@ -112,6 +112,17 @@ def test_receipt_codes_in_any_script():
         ("لم يدفعوا لي الأجر منذ ثلاثة أشهر", ("ar",)),
         ("مجھے تین مہینے سے تنخواہ نہیں ملی", ("ur",)),
         ("مدد", ("ar", "ur")),
+        # everyday Urdu writes آ and ئ, which Arabic writes too: still Urdu
+        ("آپ کی مدد چاہیے، فیکٹری نے تنخواہ نہیں دی", ("ur",)),
+        ("ہمیں تنخواہ نہیں ملی، مالک نے دھمکی دی ہے", ("ur",)),
+        # Persian (not offered): never taken for Urdu, whose letters it shares
+        ("سه ماه است که حقوق ما را نداده‌اند", ()),
+        ("کارفرما به ما پول نپرداخت", ()),
+        # Marathi and Nepali (not offered): never taken for Hindi
+        ("मला तीन महिने पगार मिळाला नाही", ()),
+        ("आम्हाला पगार दिला नाही आणि मालक धमकी देतो", ()),
+        ("हामीलाई तीन महिनादेखि तलब दिइएको छैन", ()),
+        ("कारखानामा काम गर्ने हामी सबैलाई तलब छैन", ()),
         ("လစာ မရပါ", ("my",)),
         ("ខ្ញុំមិនបានទទួលប្រាក់ខែ", ("km",)),
         ("ደሞዜ አልተከፈለኝም", ("am",)),
@@ -180,6 +191,29 @@ def test_a_whole_conversation_in_bengali():
         AddMessageToCase("TEX-2026-00042", "আজ আবার হুমকি দিয়েছে"),
         Reply(Text.MESSAGE_SENT, "bn"),
     ]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "سه ماه است که حقوق ما را نداده‌اند",  # Persian
+        "मला तीन महिने पगार मिळाला नाही",  # Marathi
+        "हामीलाई तीन महिनादेखि तलब दिइएको छैन",  # Nepali
+    ],
+)
+def test_a_language_not_offered_gets_the_whole_menu_not_a_neighbour(first):
+    phone = Phone()
+    actions = phone.send(first)
+    assert keys(actions) == [Text.WELCOME_MENU, "LanguageMenu"]
+    assert actions[1] == LanguageMenu(tuple(CONFIG.languages))
+    assert phone.state.language is None
+
+
+def test_an_urdu_first_message_is_answered_in_urdu():
+    phone = Phone()
+    actions = phone.send("آپ کی مدد چاہیے، فیکٹری نے تنخواہ نہیں دی")
+    assert keys(actions)[0] == Text.WELCOME
+    assert phone.state.language == "ur"
 
 
 def test_a_whole_conversation_in_arabic_with_the_choice_between_arabic_and_urdu():

@@ -182,6 +182,7 @@ SAMPLE = {
     "code": "1234 5678 9012 3456",
     "stage": "",  # filled with the longest stage words of the language
     "due": "28 September 2026",
+    "max": "20000",
 }
 
 

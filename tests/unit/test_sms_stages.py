@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from grievance.models import Anonymity
+from grievance.services.filing import Filing
 from grievance.services.remedy import Satisfaction
+from intake.sms import dialogue
 from intake.sms.dialogue import (
     HANDLERS,
     INTAKE_STAGES,
@@ -183,3 +185,64 @@ def test_the_ending_digit_leads_to_the_next_stage(stage):
         assert [type(action) for action in actions] == [FileCase]
     else:
         assert actions == [Reply(TABLES[state.stage].question, "en")]
+
+
+# -- a refused filing ------------------------------------------------------------------------
+
+
+def _filing_state(**fields: Any) -> Conversation:
+    """What `file` leaves: the intake at FILING, its answers kept."""
+    base = {"statement": ("It happened.",), "location": "L" * 600, "companies": "Acme"}
+    return at(Stage.FILING, **{**base, **fields})
+
+
+def test_a_refused_answer_is_dropped_and_asked_for_again_after_its_reason() -> None:
+    too_long = Reply(Text.TOO_LONG, "en", {"max": "500"})
+    state, actions = dialogue.refused(_filing_state(), {Stage.LOCATION: too_long})
+    assert state.stage is Stage.LOCATION
+    assert (state.location, state.companies) == ("", "Acme")
+    assert state.statement == ("It happened.",)
+    assert actions == [too_long, Reply(Text.LOCATION, "en")]
+    # the intake goes on from there, and files the new answer
+    state, actions = step(state, Inbound("Gazipur", HANDLE), T0, CONFIG)
+    state, actions = step(state, Inbound("Acme", HANDLE), T0, CONFIG)
+    (filed,) = actions
+    assert isinstance(filed, FileCase)
+    assert (filed.draft.location, filed.draft.companies) == ("Gazipur", "Acme")
+
+
+def test_the_first_refused_answer_is_asked_for_first_and_every_refused_one_dropped() -> None:
+    reasons = {
+        Stage.COMPANY: Reply(Text.TOO_LONG, "en", {"max": "500"}),
+        Stage.LOCATION: Reply(Text.TOO_LONG, "en", {"max": "400"}),
+    }
+    state, actions = dialogue.refused(_filing_state(companies="C" * 600), reasons)
+    assert (state.stage, state.location, state.companies) == (Stage.LOCATION, "", "")
+    assert actions == [reasons[Stage.LOCATION], Reply(Text.LOCATION, "en")]
+
+
+def test_a_refusal_sends_nothing_after_stop() -> None:
+    too_long = Reply(Text.TOO_LONG, "en", {"max": "500"})
+    state, actions = dialogue.refused(_filing_state(opted_out=True), {Stage.LOCATION: too_long})
+    assert (state.stage, state.location, actions) == (Stage.LOCATION, "", [])
+
+
+def test_the_answers_a_filing_may_refuse_are_fields_of_the_conversation_and_the_filing() -> None:
+    for stage, name in dialogue.ANSWERS.items():
+        assert TABLES[stage].question is not None
+        assert name in Conversation.__dataclass_fields__
+        assert name in Filing.__dataclass_fields__
+
+
+def test_a_statement_is_full_at_the_limit_the_filing_counts_with_its_joints() -> None:
+    """The parts are filed joined by a blank line: a part that would take the joined text
+    over the limit is not added (the filing would refuse it)."""
+    config = DialogueConfig(max_statement_chars=10)
+    state = at(Stage.STATEMENT, statement=("abcd",))
+    state, _ = step(state, Inbound("efgh", HANDLE), T0, config)  # "abcd\n\nefgh": 10
+    assert state.statement == ("abcd", "efgh")
+    state = at(Stage.STATEMENT, statement=("abcde",))
+    state, actions = step(state, Inbound("fghij", HANDLE), T0, config)  # would be 12
+    assert state.statement == ("abcde",)
+    assert state.stage is Stage.LOCATION
+    assert actions == [Reply(Text.LOCATION, "en")]

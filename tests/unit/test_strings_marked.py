@@ -9,9 +9,9 @@ this checks that nothing a person reads escaped the marking in the first place:
 - Python of the web surfaces (`grievance/web/`, `grievance/http/`, `intake/`), with `ast`:
   labels, hints and choices of WTForms fields, validator messages (and validators or
   choice fields that fall back on WTForms' own English text), `ValidationError`, `flash`, `abort`
-  descriptions, `render_template` keywords, the English texts of a service's
-  `InvalidInput` reaching an HTML page, and HTTP errors answered by Werkzeug's English
-  pages instead of one of ours.
+  descriptions, `render_template` keywords, the text of a service's `InvalidInput` (its
+  codes are for pages to translate) reaching an HTML page, and HTTP errors answered by
+  Werkzeug's English pages instead of one of ours.
 
 Known findings are listed in `ALLOWED`, each with its reason; an entry that no longer
 matches anything fails too, so the list stays exact.
@@ -485,8 +485,9 @@ class PythonChecker:
             self.check_choices(module, call.args[0])
 
     def check_refusal(self, module: Module, handler: ast.ExceptHandler) -> None:
-        """A service's `InvalidInput` speaks English: an HTML page may use which fields
-        it names (`for field in refused.errors`), never its texts."""
+        """A service's `InvalidInput` carries codes (`refused.errors`, `refused.limits`),
+        which a page translates (`grievance.http.refusals`); its own text (`str(refused)`,
+        an f-string, `refused.args`) is for logs, never for a page."""
         if handler.type is None or _called(handler.type) != "InvalidInput" or not handler.name:
             return
         for statement in handler.body:
@@ -494,16 +495,16 @@ class PythonChecker:
                 if not (isinstance(node, ast.Name) and node.id == handler.name):
                     continue
                 parent = module.parents.get(node)
-                if isinstance(parent, ast.Raise):
-                    continue
-                if isinstance(parent, ast.Attribute) and parent.attr == "errors":
-                    user = module.parents.get(parent)
-                    reads_texts = isinstance(user, ast.Subscript) or (
-                        isinstance(user, ast.Attribute) and user.attr in ("values", "items", "get")
+                as_text = (
+                    isinstance(parent, ast.FormattedValue)
+                    or (isinstance(parent, ast.Attribute) and parent.attr == "args")
+                    or (
+                        isinstance(parent, ast.Call)
+                        and _called(parent.func) in ("str", "repr", "format")
                     )
-                    if not reads_texts:
-                        continue
-                self.add(module, node, f"the texts of {handler.name} (InvalidInput)")
+                )
+                if as_text:
+                    self.add(module, node, f"the texts of {handler.name} (InvalidInput)")
 
     def check_error_pages(self) -> None:
         handled: set[int] = set()
@@ -664,7 +665,8 @@ def view():
     except InvalidInput as refused:
         for name in refused.errors:
             mark(name, gettext("Please check this answer."))
-        show(refused.errors["statement"])
+        show(refused.errors["statement"], refused.limits)
+        show(str(refused))
     return render_template("x.html", title="Hello", count=3, label=gettext("Hi"), mark="–")
 """
 

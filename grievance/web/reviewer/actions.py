@@ -34,6 +34,7 @@ from grievance.models import (
 )
 from grievance.services import cases, identity, messages, timekeeping, translations
 from grievance.services.actors import Actor
+from grievance.services.casereads import ComplainantView, ProposalView
 from grievance.services.context import Context
 from grievance.services.errors import NotAllowed, ServiceError
 from grievance.web.reviewer.common import back, pending
@@ -88,12 +89,12 @@ class Offer:
     waiting: bool
     #: Some move of the lifecycle is open to a reviewer from the case's stage.
     moves: bool
-    proposal: DecisionProposal | None
+    proposal: ProposalView | None
     can_confirm: bool
     #: The name of the form that came back (refused, expired), if one did.
     bound: str | None
     #: The complainant whose form it is, for an action on each complainant.
-    complainant: Complainant | None = None
+    complainant: ComplainantView | None = None
 
 
 Handler = Callable[[Submission], "Response | str | None"]
@@ -139,7 +140,7 @@ class Action:
             return f"{self.name}{args.get('complainant_id')}"
         return self.name
 
-    def forms_on(self, offer: Offer, complainants: list[Complainant]) -> list[tuple[str, bool]]:
+    def forms_on(self, offer: Offer, complainants: list[ComplainantView]) -> list[tuple[str, bool]]:
         """The names of this action's forms on a case page, each with whether it is
         offered there."""
         if not self.each_complainant:
@@ -255,7 +256,7 @@ def _revealable(offer: Offer) -> bool:
     return (
         person is not None
         and person.anonymity is not Anonymity.ANONYMOUS
-        and person.erased_at is None
+        and not person.erased
         and not offer.erased
     )
 

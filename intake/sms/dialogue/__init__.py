@@ -2,7 +2,7 @@
 
     step(conversation, inbound, now, config) -> (conversation, actions)
     tick(conversation, now, config) -> (conversation, actions)         # the scheduler
-    filed / attached / status_reply                                   # results coming back
+    filed / refused / attached / status_reply                         # results coming back
 
 The caller keeps one `Conversation` per phone number (found by the number's HMAC, the
 `handle`), stores what `step` returns and carries out the actions in order. Nothing here
@@ -37,6 +37,7 @@ from intake.sms.dialogue.machine import (
     attached,
     can_ask,
     filed,
+    refused,
     status_reply,
     step,
     tick,
@@ -73,6 +74,7 @@ from intake.sms.dialogue.reading import (
 )
 from intake.sms.dialogue.stages import (
     ANONYMITY_CHOICES,
+    ANSWERS,
     HANDLERS,
     QUESTIONS,
     SATISFACTION,
@@ -84,6 +86,7 @@ from intake.sms.dialogue.stages import (
 
 __all__ = [
     "ANONYMITY_CHOICES",
+    "ANSWERS",
     "HANDLERS",
     "INTAKE_STAGES",
     "LANGUAGES",
@@ -121,6 +124,7 @@ __all__ = [
     "filed",
     "pausing",
     "receipt_code",
+    "refused",
     "status_reply",
     "step",
     "tick",

@@ -1,5 +1,6 @@
 """The machine around the stages: a message in (`step`), silence (`tick`), results coming
-back (`filed`, `attached`, `status_reply`), a question put after filing (`ask_satisfaction`).
+back (`filed`, `refused`, `attached`, `status_reply`), a question put after filing
+(`ask_satisfaction`).
 
 Keywords come before any stage: `ALWAYS` (STOP, HELP) even after STOP; then, unless the
 person said STOP, `KEYWORDS`, STATUS with a code, a receipt code; anything else is an
@@ -12,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from intake.sms.dialogue.model import (
     INTAKE_STAGES,
@@ -33,6 +35,7 @@ from intake.sms.dialogue.model import (
 )
 from intake.sms.dialogue.reading import receipt_code
 from intake.sms.dialogue.stages import (
+    ANSWERS,
     QUESTIONS,
     SATISFACTION,
     TABLES,
@@ -92,6 +95,20 @@ def filed(state: Conversation, case_reference: str, receipt_code: str) -> Result
             ),
         )
     return fresh(state, Stage.FILED, case_reference=case_reference), actions
+
+
+def refused(state: Conversation, reasons: Mapping[Stage, Reply]) -> Result:
+    """The caller could not file the intake: the filing service refused the answers of
+    these stages (`ANSWERS`), each with a reply that says why. They are dropped (an intake
+    that expires is filed without them), and the first of them is asked for again, after
+    its reason; the intake goes on from there."""
+    stage = min(reasons, key=list(Stage).index)
+    dropped: dict[str, Any] = {ANSWERS[refused_stage]: "" for refused_stage in reasons}
+    state = replace(state, stage=stage, **dropped)
+    question = TABLES[stage].question
+    if state.opted_out or question is None:
+        return state, []
+    return state, [reasons[stage], Reply(question, language_of(state))]
 
 
 def attached(state: Conversation, case_reference: str | None) -> Result:

@@ -35,6 +35,8 @@ from intake.sms.dialogue.reading import choice, detect_language, tells_a_story
 from intake.sms.keywords import DONE_DIGIT, SKIP_DIGIT, Keyword
 from intake.sms.texts import Text
 
+#: Between the parts of a statement, as filed.
+STATEMENT_JOINER = "\n\n"
 #: The digit sent instead of a keyword that ends a stage (the texts show it).
 ENDING_DIGITS: Mapping[Keyword, str] = {Keyword.DONE: DONE_DIGIT, Keyword.SKIP: SKIP_DIGIT}
 
@@ -113,6 +115,11 @@ TABLES: Mapping[Stage, Table] = {
     # Every message goes to the case; asked again (START), the stage answers HELP.
     Stage.FILED: Table(question=Text.HELP),
 }
+
+
+#: The answers the filing service may refuse (a text too long), by the stage that asks for
+#: them: the `Conversation` field that keeps each, also the filing's field of that name.
+ANSWERS: Mapping[Stage, str] = {Stage.LOCATION: "location", Stage.COMPANY: "companies"}
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,7 @@ def file(state: Conversation) -> Result:
         language=language_of(state),
         anonymity=state.anonymity or "anonymous",
         consents=dict(state.consents),
-        statement="\n\n".join(state.statement),
+        statement=STATEMENT_JOINER.join(state.statement),
         location=state.location,
         companies=state.companies,
     )
@@ -274,7 +281,7 @@ def _consent(state: Conversation, answer: Answer, config: DialogueConfig) -> Res
 def _statement(state: Conversation, answer: Answer, config: DialogueConfig) -> Result:
     if answer.ends:
         return advance(state, config) if state.statement else ask(state, config)
-    if sum(map(len, state.statement)) + len(answer.text) > config.max_statement_chars:
+    if len(STATEMENT_JOINER.join((*state.statement, answer.text))) > config.max_statement_chars:
         return advance(state, config)  # full: this message is not added
     first_part = not state.statement
     state = replace(state, statement=(*state.statement, answer.text))
