@@ -251,6 +251,7 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.admin import blueprint as admin
     from grievance.web.api_clients import blueprint as api_clients
     from grievance.web.auth import blueprint as staff
+    from grievance.web.inbox import blueprint as inbox
     from grievance.web.profile import admin_blueprint as admin_profile
     from grievance.web.profile import blueprint as profile
     from grievance.web.record import blueprint as record
@@ -258,7 +259,8 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.secretariat import blueprint as secretariat
 
     _register(
-        app, (staff, admin, api_clients, secretariat, profile, admin_profile, record, reviewer)
+        app,
+        (staff, admin, api_clients, secretariat, profile, admin_profile, record, reviewer, inbox),
     )
 
 

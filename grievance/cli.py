@@ -80,8 +80,14 @@ def demo_data() -> None:
             err=True,
         )
         sys.exit(2)
+    from grievance.services.mailbox import cancel_all_pending
+
     ctx = service_context()
     report = load_demo(ctx)
+    if report.created:
+        # the demo's history is not mailed (its addresses are made up); what happens
+        # from now on is (under instance/mail/ unless SMTP_URL is set)
+        cancel_all_pending(ctx)
     db.session.commit()
     if report.created:
         click.echo(f"Loaded demo data: {report.summary}.")

@@ -14,8 +14,10 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
@@ -45,6 +47,74 @@ class KdfParameters:
 
 #: Cheap parameters for the test suite; one slow test runs the real ones.
 TEST_KDF = KdfParameters(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+#: `SMTP_URL` schemes: STARTTLS when the server offers it, STARTTLS required, TLS at once.
+SMTP_SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+#: Who mails come from when `MAIL_FROM` is not set (development and tests only).
+DEVELOPMENT_MAIL_FROM = "Grievance mechanism <grievance@localhost>"
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where mail goes (`SMTP_URL`): `smtp://` takes STARTTLS when the server offers it
+    (opportunistic: the certificate is not checked), `smtp+starttls://` requires it and
+    `smtps://` speaks TLS from the start (both check the certificate). The password is
+    kept out of `repr`."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def requires_tls(self) -> bool:
+        return self.scheme != "smtp"
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in ("localhost", "127.0.0.1", "::1")
+
+
+def parse_smtp_url(value: str) -> SmtpServer:
+    """`smtp://[user:password@]host[:port]` (or `smtp+starttls://`, `smtps://`); user and
+    password percent-encoded. Raises `ConfigError` naming what is wrong (never the
+    password)."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ConfigError("SMTP_URL is not a URL (smtp://host:port).") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SMTP_SCHEMES:
+        raise ConfigError(
+            "SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, "
+            f"not {scheme or 'nothing'}://."
+        )
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL names no host (smtp://host:port).")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError("SMTP_URL takes a host and a port only, no path or query.")
+    if (parts.username is None) != (parts.password is None):
+        raise ConfigError("SMTP_URL gives a user without a password, or one without a user.")
+    return SmtpServer(
+        scheme=scheme,
+        host=parts.hostname,
+        port=port or SMTP_SCHEMES[scheme],
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def check_mail_from(value: str) -> str:
+    """One address, optionally with a name (`Name <address@host>`), on one line."""
+    _name, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if "\n" in value or "\r" in value or not local or "." not in domain or not address:
+        raise ConfigError(
+            f"MAIL_FROM must be an e-mail address (Name <address@host>), not {value!r}."
+        )
+    return value.strip()
 
 
 @dataclass(frozen=True)
@@ -76,10 +146,21 @@ class Settings:
     #: Reverse proxies in front of the app that add X-Forwarded-For/-Proto (0: none;
     #: the client's address is the connection's and any X-Forwarded-For is ignored).
     trusted_proxy_hops: int = 0
+    #: Where mail goes; None: into `instance/mail/` outside production, nowhere in
+    #: production (mails wait in the outbox).
+    smtp: SmtpServer | None = None
+    mail_from: str = DEVELOPMENT_MAIL_FROM
+    #: The staff surface's address, when it has a host of its own (links in staff mails).
+    staff_base_url: str | None = None
 
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def staff_url(self) -> str:
+        """Where staff reach their pages (`STAFF_BASE_URL`, else `PUBLIC_BASE_URL`)."""
+        return self.staff_base_url or self.public_base_url
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -134,6 +215,10 @@ class Settings:
                 missing.append("PUBLIC_BASE_URL (e.g. https://complaints.example.org)")
 
         missing.extend(_twilio_missing(get))
+        smtp_url = get("SMTP_URL")
+        mail_from = get("MAIL_FROM")
+        if smtp_url and mail_from is None and not lenient:
+            missing.append("MAIL_FROM (who mails come from, e.g. Complaints <noreply@example.org>)")
         if missing:
             raise ConfigError("Missing settings: " + "; ".join(missing) + ".")
         assert secret_key is not None
@@ -161,6 +246,9 @@ class Settings:
             log_format=_choice(get, "LOG_FORMAT", ("text", "json")),
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI") or "memory://",
             trusted_proxy_hops=_count(get, "TRUSTED_PROXY_HOPS", 0),
+            smtp=parse_smtp_url(smtp_url) if smtp_url else None,
+            mail_from=check_mail_from(mail_from) if mail_from else DEVELOPMENT_MAIL_FROM,
+            staff_base_url=_base_url(get, "STAFF_BASE_URL"),
         )
         if not lenient:
             weak = weak_production_settings(settings)
@@ -185,6 +273,14 @@ def weak_production_settings(settings: Settings) -> list[str]:
         weak.append(f"GRIEVANCE_KDF_MEMORY_KIB must be at least {MIN_KDF.memory_cost_kib}")
     if not settings.public_base_url.startswith("https://"):
         weak.append("PUBLIC_BASE_URL must be an https:// address")
+    if settings.staff_base_url and not settings.staff_base_url.startswith("https://"):
+        weak.append("STAFF_BASE_URL must be an https:// address")
+    smtp = settings.smtp
+    if smtp and smtp.password is not None and not smtp.requires_tls and not smtp.is_loopback:
+        weak.append(
+            "SMTP_URL sends a password: use smtp+starttls:// or smtps://, so it never "
+            "travels in clear"
+        )
     if settings.twilio_api_base_url != TWILIO_API_BASE_URL:
         weak.append(
             f"TWILIO_API_BASE_URL must be {TWILIO_API_BASE_URL} (it receives the auth token)"
@@ -271,6 +367,16 @@ def _count(get: Callable[[str], str | None], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) > 10:
         raise ConfigError(f"{name} must be a whole number from 0 to 10, not {raw!r}.")
     return int(raw)
+
+
+def _base_url(get: Callable[[str], str | None], name: str) -> str | None:
+    raw = get(name)
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http:// or https:// address, not {raw!r}.")
+    return raw.rstrip("/")
 
 
 def _kdf_from_env(get: Callable[[str], str | None]) -> KdfParameters:

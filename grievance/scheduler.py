@@ -102,6 +102,36 @@ def _sms(ctx: Context) -> object:
     )
 
 
+def _mail(ctx: Context) -> object:
+    """The mail outbox: SMTP, files under instance/mail/ outside production, or nothing
+    (production without SMTP_URL: mails wait)."""
+    from flask import current_app
+
+    from grievance.http.mail import MailRenderer, transport_for
+    from grievance.services.mailbox import drain
+
+    settings = current_settings()
+    transport = current_app.extensions.get("grievance.mail_transport") or transport_for(settings)
+    if transport is None:
+        if not current_app.extensions.get("grievance.mail_unset_said"):
+            log.warning("worker: SMTP_URL is not set: e-mails wait in the outbox")
+            current_app.extensions["grievance.mail_unset_said"] = True
+        return ""
+    report = drain(ctx, transport, MailRenderer(current_app), sender=settings.mail_from)
+    if not report:
+        return ""
+    return (
+        f"{report.sent} sent, {report.retried} to retry, {report.failed} failed "
+        f"({report.refused} refused), {report.cancelled} cancelled"
+    )
+
+
+def _digests(ctx: Context) -> object:
+    from grievance.services.digests import queue_digests
+
+    return queue_digests(ctx)
+
+
 def _satisfaction(ctx: Context) -> object:
     from grievance.services.satisfaction import ask_due
     from intake.sms.conversations import ask_satisfaction
@@ -124,6 +154,9 @@ JOBS = (
     Job("pending uploads", 3600, _pending_uploads),
     Job("sign-in throttles", 3600, _sign_in_throttles),
     Job("follow-up sessions", 900, _followup_sessions),
+    # last: what the jobs above told people goes out in the same run
+    Job("mail digests", 600, _digests),
+    Job("mail", 10, _mail),
 )
 
 
@@ -133,7 +166,8 @@ def run_job(app: Flask, job: Job) -> None:
         try:
             outcome = job.run(service_context())
             db.session.commit()
-            # The SMS job runs every few seconds: it says nothing when it did nothing ("").
+            # The SMS and mail jobs run every few seconds: they say nothing when they did
+            # nothing ("").
             level = logging.DEBUG if outcome == "" else logging.INFO
             log.log(level, "worker: %s done: %s", job.name, outcome)
         except Exception:

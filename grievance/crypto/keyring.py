@@ -64,8 +64,9 @@ class Purpose(enum.StrEnum):
       Not rotated: the phone's HMAC is the handle of SMS conversations, opt-outs and the
       outbox, and part of what their sealed fields are bound to.
     - `ACCOUNTS`, `SMS`, `OUTBOX`: AES-256-GCM keys of staff TOTP seeds, of SMS
-      conversations and inbound messages, of outbound messages. Rotation re-seals what
-      is sealed under older versions (`services.keys`).
+      conversations and inbound messages, of outbound messages (texts, and the
+      addresses of e-mails in the mail outbox). Rotation re-seals what is sealed under
+      older versions (`services.keys`).
     """
 
     RECEIPT = "receipt"

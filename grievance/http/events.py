@@ -290,6 +290,13 @@ def _contact(event: EventView, names: Names) -> str:
     return str(gettext("The complainant's contact changed."))
 
 
+@renders("contact_failed", audience=STAFF)
+def _contact_failed(event: EventView, names: Names) -> str:
+    return str(
+        gettext("The complainant's e-mail address refused our mail: nothing more goes to it.")
+    )
+
+
 @renders("satisfaction_asked", audience=COMPLAINANT)
 def _asked_you(event: EventView, names: Names) -> str:
     return str(gettext("We asked you whether the harm was put right."))

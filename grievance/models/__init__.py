@@ -41,6 +41,7 @@ from grievance.models.involvement import (
     RemedyAction,
     RemedyStatus,
 )
+from grievance.models.mail import EmailMode, MailKind, MailMessage
 from grievance.models.mechanism import MECHANISM_CODE, Mechanism, MechanismPolicy
 from grievance.models.message import (
     Attachment,
@@ -92,11 +93,14 @@ __all__ = [
     "DeadlineState",
     "DecisionProposal",
     "Direction",
+    "EmailMode",
     "FollowupSession",
     "InboundSms",
     "Involvement",
     "InvolvementKind",
     "LoginThrottle",
+    "MailKind",
+    "MailMessage",
     "Mechanism",
     "MechanismPolicy",
     "MechanismTask",

@@ -240,6 +240,9 @@ class Complainant(Base):
     )
     created_at: Mapped[datetime]
     erased_at: Mapped[datetime | None]
+    #: The e-mail address was refused for good (an SMTP 5xx at RCPT): nothing more is
+    #: sent to it, and the reviewers see that the channel failed.
+    contact_failed_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(back_populates="complainants")
     consents: Mapped[list[Consent]] = relationship(

@@ -113,11 +113,22 @@ class MechanismTask(Base):
 
 
 class StaffNotification(Base):
-    """Something a staff user must know: a reminder, an escalation, a task due."""
+    """Something a staff user must know (`grievance.services.notifications`): shown in
+    their inbox, e-mailed at once or in the day's digest as they chose."""
 
     __tablename__ = "staff_notification"
     __table_args__ = (
         sa.Index("ix_staff_notification_user_id_read_at", "user_id", "read_at"),
+        # The inbox: a user's notifications, newest first, in keyset pages.
+        sa.Index("ix_staff_notification_user_id_id", "user_id", "id"),
+        # The digest job seeks to what waits for a digest, by user and time.
+        sa.Index(
+            "ix_staff_notification_digest_pending",
+            "user_id",
+            "created_at",
+            sqlite_where=sa.text("digest_pending"),
+            postgresql_where=sa.text("digest_pending"),
+        ),
         sa.Index(
             "uq_staff_notification_deadline",
             "user_id",
@@ -137,6 +148,13 @@ class StaffNotification(Base):
     task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mechanism_task.id"))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+    #: About an urgent case, or a security notice: e-mailed at once in every mode.
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Waits for the day's digest (the user chose one when it was made).
+    digest_pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: The e-mail that told of it at once, and the digest that listed it.
+    mail_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_outbox.id"))
+    digest_mail_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_outbox.id"))
 
 
 class SatisfactionQuestion(Base):
@@ -150,7 +168,8 @@ class SatisfactionQuestion(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
     complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("complainant.id"))
     deadline_id: Mapped[int] = mapped_column(sa.ForeignKey("deadline.id"))
-    #: "sms" or "whatsapp" when texted; "web" when it waits on the follow-up page.
+    #: "sms" or "whatsapp" when texted; "web" when it waits on the follow-up page;
+    #: "email" when it waits there and the complainant was told so by e-mail.
     channel: Mapped[str] = mapped_column(sa.String(16))
     asked_at: Mapped[datetime]
     answered_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grievance.models.base import Base, enum_type
+from grievance.models.mail import EmailMode
 from grievance.models.mechanism import secretariat_membership
 
 if TYPE_CHECKING:
@@ -58,6 +59,12 @@ class User(Base):
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: When notifications are e-mailed (urgent ones and security notices: always at once).
+    email_mode: Mapped[EmailMode] = mapped_column(
+        enum_type(EmailMode), default=EmailMode.IMMEDIATE, server_default=EmailMode.IMMEDIATE.value
+    )
+    #: The language of the e-mails the user gets (a language of the catalogs).
+    language: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
 
     company: Mapped[Company | None] = relationship()
     mechanisms: Mapped[list[Mechanism]] = relationship(

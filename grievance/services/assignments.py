@@ -22,7 +22,7 @@ from grievance.models import (
     Role,
     User,
 )
-from grievance.services import caselog, events
+from grievance.services import case_notices, caselog, events
 from grievance.services.actors import Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, ConflictOfInterest, InvalidInput, NotAllowed
@@ -175,6 +175,7 @@ def place_reviewer(
     )
     caselog.record(ctx.session, case, entry, actor, now)
     ctx.session.expire(case, ["assignments"])
+    case_notices.reviewer_placed(ctx, case, reviewer.id)
     return assignment
 
 

@@ -199,6 +199,8 @@ EVENT_KINDS: dict[str, EventKind] = {
     "contact_changed": EventKind(
         REVIEWERS, {"complainant_id": REVIEWERS, "channel": REVIEWERS, "by": REVIEWERS}
     ),
+    # the complainant's e-mail address was refused for good: nothing more is sent to it
+    "contact_failed": EventKind(REVIEWERS, {"complainant_id": REVIEWERS, "channel": REVIEWERS}),
     "legal_hold_changed": EventKind(INTERNAL, {"legal_hold": INTERNAL, "reason": INTERNAL}),
     "identity_revealed": EventKind(
         INTERNAL, {"complainant_id": INTERNAL, "fields": INTERNAL, "reason": INTERNAL}

@@ -26,6 +26,7 @@ from grievance.models import (
 from grievance.models.case import ENDED_STAGES
 from grievance.services import (
     assignments,
+    case_notices,
     caselog,
     contacts,
     deadlines,
@@ -104,6 +105,7 @@ def _enter_stage(
         deadlines=changes.payload(),
     )
     caselog.record(ctx.session, case, entry, actor, now)
+    case_notices.stage_entered(ctx, case, target)
 
 
 @atomic
@@ -161,6 +163,7 @@ def _propose(
         proposal_id=proposal.id, to_stage=target, reason=proposal.reason
     )
     caselog.record(ctx.session, case, entry, actor, ctx.now())
+    case_notices.decision_proposed(ctx, case, actor.user_id)
     return proposal
 
 

@@ -13,7 +13,7 @@ from grievance.models import (
     ObligationStatus,
     Role,
 )
-from grievance.services import caselog, routing
+from grievance.services import case_notices, caselog, routing
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired
@@ -55,6 +55,7 @@ def add_company(ctx: Context, case: Case, company: Company, actor: Actor) -> Inv
         {"company_id": company.id, "company": company.name},
     )
     routing.drop_conflicted(ctx, case, f"company {company.id} was added to the case")
+    case_notices.company_added(ctx, case, company.id)
     return involvement
 
 

@@ -3,9 +3,10 @@
 - Key-encryption keys: a new version re-wraps every case's data key (`rewrap_all`);
   the data itself is never re-encrypted. Old versions are retired once no data key
   uses them (`retire_old_versions`).
-- Sealing keys (`SEALING_PURPOSES`: staff TOTP seeds, SMS rows, the outbox): a new
-  version re-seals every value sealed with an older one (`reseal_all`, over the
-  `SealedColumn`s of each purpose); old versions are retired once no value uses them.
+- Sealing keys (`SEALING_PURPOSES`: staff TOTP seeds, SMS rows, the outbox of texts and
+  the mail outbox's addresses): a new version re-seals every value sealed with an older
+  one (`reseal_all`, over the `SealedColumn`s of each purpose); old versions are retired
+  once no value uses them.
 - The receipt pepper: a code is never stored, so it cannot be hashed again. A new
   version applies to the codes issued from then on (a new receipt scheme,
   `services.receipts`); a version is retired only when no scheme holding codes uses it.
@@ -25,8 +26,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from grievance.crypto import accounts, derived
 from grievance.crypto.keyring import SEALING_PURPOSES, Keyring, Purpose, purpose_of
 from grievance.crypto.vault import TamperedCiphertext
-from grievance.models import DataKey, OutboundMessage, User
-from grievance.services import outbox, receipts
+from grievance.models import DataKey, MailMessage, OutboundMessage, User
+from grievance.services import mailbox, outbox, receipts
 from grievance.services.accounts.second_factor import TOTP_FIELD
 from grievance.services.context import Context
 
@@ -101,6 +102,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         OutboundMessage.body_enc,
         lambda row: outbox._associated(row.id, "body"),
     ),
+    SealedColumn(mailbox._INFO, MailMessage.address_enc, lambda row: mailbox._associated(row.id)),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grievance.models import Case, Channel, Complainant, Direction, Message, Role
-from grievance.services import caselog, contacts, deadlines, timekeeping
+from grievance.services import case_notices, caselog, contacts, deadlines, timekeeping
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
@@ -72,11 +72,14 @@ def add_message(
         {"message_id": message.id, "channel": channel.value, **changes.payload()},
     )
     if direction is Direction.TO_COMPLAINANT:
-        # Delivered on the complainant's channel: SMS and WhatsApp through the outbox; the
-        # follow-up page shows every message anyway.
+        # Delivered on the complainant's channel: SMS and WhatsApp through the outbox; by
+        # e-mail only a notice to read it on the follow-up page, which shows every message.
         recipients = [complainant] if complainant else case.complainants
         for recipient in recipients:
             contacts.queue_to_phone(ctx, case, recipient, text, message.id)
+            case_notices.message_to_complainant(ctx, case, recipient)
+    else:
+        case_notices.message_from_complainant(ctx, case)
     if direction is Direction.FROM_COMPLAINANT and case.clock_paused_at is not None:
         timekeeping.restart(ctx, case, actor, by_message=True)  # the answer came
     return message

@@ -14,7 +14,7 @@ from grievance.models import (
     RemedyStatus,
     Role,
 )
-from grievance.services import caselog, deadlines, satisfaction
+from grievance.services import case_notices, caselog, deadlines, satisfaction
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
@@ -90,6 +90,7 @@ def record_remedy_action(
             **changes.payload(),
         },
     )
+    case_notices.remedy_reported(ctx, case, actor, action.company_id, bool(changes.opened))
     return action
 
 
@@ -126,6 +127,7 @@ def update_remedy_status(
             **changes.payload(),
         },
     )
+    case_notices.remedy_reported(ctx, case, actor, action.company_id, due=False)
     return action
 
 
@@ -148,6 +150,8 @@ def respond_to_remedy(
         ctx.now(),
         {"remedy_action_id": action.id, "response": response.value},
     )
+    if response is ComplainantResponse.DISPUTED:
+        case_notices.remedy_disputed(ctx, case)
     return action
 
 

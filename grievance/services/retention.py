@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from grievance.models import Attachment, Case, Complainant, Mechanism, Role
 from grievance.models.case import ENDED_STAGES
 from grievance.policies import default_policy
-from grievance.services import caselog, contacts
+from grievance.services import caselog, contacts, mailbox
 from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import NotAllowed, ReasonRequired
@@ -83,6 +83,7 @@ def erase_case_identities(ctx: Context, case: Case, retention_days: int) -> Case
     )
     case.identities_erased_at = now
     contacts.forget_conversations(ctx, case)
+    mailbox.cancel_for_case(ctx, case.id)
     caselog.append(
         ctx.session,
         case,

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from grievance.models import Mechanism, MechanismTask, Role, StaffNotification, TaskState, User
+from grievance.models import Mechanism, MechanismTask, Role, TaskState
 from grievance.models.mechanism import secretariat_membership
+from grievance.services import notifications
 from grievance.services.actors import Actor
 from grievance.services.context import Context, atomic
 from grievance.services.deadlines import add_months
 from grievance.services.errors import NotAllowed, ReasonRequired, ServiceError
 from grievance.services.texts import clean_text
 
-EFFECTIVENESS_REVIEW = "effectiveness_review"
+EFFECTIVENESS_REVIEW = notifications.EFFECTIVENESS_REVIEW
 
 
 def open_review(ctx: Context, mechanism: Mechanism) -> MechanismTask | None:
@@ -59,22 +60,12 @@ def review_job(ctx: Context) -> int:
         task = open_review(ctx, mechanism) or _schedule(ctx, mechanism)
         if task.notified_at is None and task.due_at <= ctx.now():
             task.notified_at = ctx.now()
-            for user_id in ctx.session.scalars(
-                select(User.id)
-                .join(secretariat_membership, secretariat_membership.c.user_id == User.id)
-                .where(
-                    secretariat_membership.c.mechanism_id == mechanism.id,
-                    User.active.is_(True),
-                )
-            ):
-                ctx.session.add(
-                    StaffNotification(
-                        user_id=user_id,
-                        kind=EFFECTIVENESS_REVIEW,
-                        task_id=task.id,
-                        created_at=ctx.now(),
-                    )
-                )
+            notifications.notify(
+                ctx,
+                notifications.secretariat_of(ctx, mechanism.id),
+                notifications.EFFECTIVENESS_REVIEW,
+                task_id=task.id,
+            )
             sent += 1
         ctx.session.commit()
     return sent

@@ -28,7 +28,7 @@ take a reviewer one past their capacity.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -43,12 +43,10 @@ from grievance.models import (
     ReviewerProfile,
     Role,
     Site,
-    StaffNotification,
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.models.mechanism import secretariat_membership
-from grievance.services import assignments, queue
+from grievance.services import assignments, notifications
 from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
@@ -70,9 +68,10 @@ from grievance.services.routing_scores import plan as plan
 from grievance.services.routing_scores import score as score
 from grievance.services.texts import clean_text
 
-#: StaffNotification kinds.
-URGENT_CASE = "urgent_case"  # to each reviewer put on an urgent case
-REVIEWER_NEEDED = "reviewer_needed"  # to the secretariat: routing left a role empty
+#: StaffNotification kinds (`services.notifications`).
+CASE_ASSIGNED = notifications.CASE_ASSIGNED  # to each reviewer put on a case
+URGENT_CASE = notifications.URGENT_CASE  # to each reviewer put on an urgent case
+REVIEWER_NEEDED = notifications.REVIEWER_NEEDED  # to the secretariat: a role stays empty
 
 # -- reading the database -----------------------------------------------------------------
 
@@ -156,39 +155,7 @@ def case_facts(ctx: Context, case: Case) -> CaseFacts:
 
 def secretariat_of(ctx: Context, case: Case) -> list[int]:
     """The active secretariat users of the case's mechanism."""
-    return list(
-        ctx.session.scalars(
-            select(User.id)
-            .join(secretariat_membership, secretariat_membership.c.user_id == User.id)
-            .where(
-                secretariat_membership.c.mechanism_id == case.mechanism_id,
-                User.active.is_(True),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
-def _notify(ctx: Context, user_ids: Iterable[int], kind: str, case: Case) -> list[int]:
-    """A StaffNotification (as the sweep writes them) for each user who has no unread one of
-    this kind about this case yet. Returns who was told."""
-    told = []
-    for user_id in user_ids:
-        waiting = ctx.session.scalar(
-            select(StaffNotification.id).where(
-                StaffNotification.user_id == user_id,
-                StaffNotification.kind == kind,
-                StaffNotification.case_id == case.id,
-                StaffNotification.read_at.is_(None),
-            )
-        )
-        if waiting is None:
-            ctx.session.add(
-                StaffNotification(user_id=user_id, kind=kind, case_id=case.id, created_at=ctx.now())
-            )
-            told.append(user_id)
-    ctx.session.flush()
-    return told
+    return notifications.secretariat_of(ctx, case.mechanism_id)
 
 
 # -- routing a case -----------------------------------------------------------------------
@@ -243,10 +210,10 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
         )
         for pick in chosen.picks
     ]
-    if placed and queue.is_urgent(case, ctx.case_policy(case)):
-        _notify(ctx, [row.reviewer_id for row in placed], URGENT_CASE, case)
     if chosen.unfilled:
-        _notify(ctx, secretariat_of(ctx, case), REVIEWER_NEEDED, case)
+        notifications.notify(
+            ctx, secretariat_of(ctx, case), REVIEWER_NEEDED, case=case, once_unread=True
+        )
     return RoutingResult(placed, list(chosen.unfilled), case.needs_interpreter)
 
 
@@ -328,8 +295,6 @@ def override_assignment(
         trigger="override",
         override_reason=why,
     )
-    if queue.is_urgent(case, ctx.case_policy(case)):
-        _notify(ctx, [reviewer.id], URGENT_CASE, case)
     return assignment
 
 

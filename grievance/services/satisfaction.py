@@ -29,7 +29,7 @@ from grievance.models import (
     DeadlineState,
     SatisfactionQuestion,
 )
-from grievance.services import caselog
+from grievance.services import caselog, mailbox
 from grievance.services.actors import SYSTEM
 from grievance.services.context import Context
 
@@ -109,6 +109,8 @@ def _ask_one(ctx: Context, deadline_id: int, complainant_id: int, ask: Ask | Non
     channel = "web"
     if ask is not None and ask(ctx, case, complainant):
         channel = complainant.contact_channel.value
+    elif mailbox.queue_for_complainant(ctx, case, complainant, mailbox.REMEDY_QUESTION):
+        channel = "email"  # a notice: the question waits on the follow-up page
     question = ctx.session.get_one(SatisfactionQuestion, claimed)
     question.channel = channel
     caselog.append(ctx.session, case, "satisfaction_asked", SYSTEM, now, {"channel": channel})

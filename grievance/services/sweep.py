@@ -29,12 +29,12 @@ from grievance.models import (
     DeadlineNotice,
     DeadlineState,
     NoticeKind,
-    StaffNotification,
+    RemedyAction,
     User,
 )
 from grievance.models.base import UTCDateTime
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog
+from grievance.services import caselog, deadlines, notifications
 from grievance.services.actors import SYSTEM
 from grievance.services.context import Context
 
@@ -154,16 +154,13 @@ def _notify(ctx: Context, kind: _Kind, deadline_id: int, case_id: int, now: date
     session.flush()  # the unique constraint speaks here, before anything else is written
     setattr(deadline, kind.mark, now)
     recipients = _recipients(ctx, case, kind)
-    for user_id in recipients:
-        session.add(
-            StaffNotification(
-                user_id=user_id,
-                kind=kind.event,
-                case_id=case.id,
-                deadline_id=deadline.id,
-                created_at=now,
-            )
-        )
+    notifications.notify(ctx, recipients, kind.event, case=case, deadline_id=deadline.id)
+    company = _company_of(ctx, deadline)
+    if company is not None:  # a remedy action of a company: its users are told too
+        notifications.notify(
+            ctx, notifications.company_users(ctx, company), kind.event, case=case,
+            deadline_id=deadline.id,
+        )  # fmt: skip
     caselog.append(
         session,
         case,
@@ -174,6 +171,18 @@ def _notify(ctx: Context, kind: _Kind, deadline_id: int, case_id: int, now: date
     )
     session.flush()
     return True
+
+
+def _company_of(ctx: Context, deadline: Deadline) -> int | None:
+    """The company whose remedy action the deadline is, if any."""
+    if not deadline.code.startswith(deadlines.REMEDY_ACTION_PREFIX):
+        return None
+    action_id = deadline.code.removeprefix(deadlines.REMEDY_ACTION_PREFIX)
+    if not action_id.isdigit():
+        return None
+    return ctx.session.scalar(
+        select(RemedyAction.company_id).where(RemedyAction.id == int(action_id))
+    )
 
 
 def _recipients(ctx: Context, case: Case, kind: _Kind) -> list[int]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from grievance.models import Case, Deadline, Role
-from grievance.services import caselog, deadlines
+from grievance.services import case_notices, caselog, deadlines
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired, ServiceError
@@ -53,6 +53,7 @@ def pause_clock(ctx: Context, case: Case, actor: Actor, reason: str) -> Case:
         now,
         {"reason": reason, "deadlines": paused},
     )
+    case_notices.information_requested(ctx, case)
     return case
 
 

@@ -18,7 +18,7 @@ address), a statement, a file, a message, a translation and reviewer-only log ev
 - the assigned reviewer; a reviewer replaced on the case; a reviewer not on it (on
   another case);
 - a user of a company in the case, and of another company (there is no company page
-  yet: company users are let in to their home and account pages only);
+  yet: company users are let in to their home, account and inbox pages only);
 - a secretariat user of the case's mechanism, and of another mechanism;
 - an administrator.
 
@@ -62,6 +62,7 @@ from grievance.models import (
     Deadline,
     DeadlineState,
     Role,
+    StaffNotification,
     Stage,
 )
 from grievance.services import (
@@ -72,6 +73,7 @@ from grievance.services import (
     deadlines,
     involvement,
     messages,
+    notifications,
     satisfaction,
     translations,
 )
@@ -198,7 +200,7 @@ REVIEWER_ACTIONS = (
     "reviewer.reveal",
 )
 
-#: Staff home and account pages: every staff role, company users included.
+#: Staff home and account pages, and the inbox: every staff role, company users included.
 ACCOUNT_PAGES = frozenset(
     {
         "staff.home",
@@ -207,6 +209,11 @@ ACCOUNT_PAGES = frozenset(
         "staff.enrol",
         "staff.recovery_codes",
         "staff.sign_out",
+        "inbox.inbox",
+        "inbox.follow",
+        "inbox.mark_read",
+        "inbox.mark_all_read",
+        "inbox.preferences",
     }
 )
 
@@ -225,6 +232,14 @@ MATRIX: tuple[Probe, ...] = (
     _get("staff.enrol", STAFF),
     _post("staff.enrol", STAFF),
     _post("staff.recovery_codes", STAFF),
+    # -- the inbox: everyone's own (notification_id: the assigned reviewer's "put on the
+    #    case"; following or marking it read marks it read) and the e-mail choices --
+    _get("inbox.inbox", STAFF, shows={REVIEWER: frozenset({REFERENCE})}),
+    _get("inbox.follow", frozenset({REVIEWER}), acts=True),
+    _post("inbox.mark_read", frozenset({REVIEWER}), acts=True),
+    _post("inbox.mark_all_read", STAFF),
+    _get("inbox.preferences", STAFF),
+    _post("inbox.preferences", STAFF),
     # -- administrators: staff accounts and reviewers' profiles (user_id: the reviewer) --
     _get("admin.users", frozenset({ADMIN})),
     _get("admin.new_user", frozenset({ADMIN})),
@@ -307,6 +322,7 @@ IN_SCOPE = frozenset(
         "profile",
         "record",
         "followup",
+        "inbox",
     }
 )
 #: The others, and why the matrix leaves them out.
@@ -348,7 +364,7 @@ def test_the_matrix_covers_every_route(app):
     assert all(visitor in EVERYONE for probe in MATRIX for visitor in probe.allowed)
 
 
-def test_company_users_reach_only_their_home_and_account_pages():
+def test_company_users_reach_only_their_home_account_and_inbox_pages():
     """There is no company page yet: company users are let in nowhere else."""
     for probe in MATRIX:
         if probe.public:
@@ -513,6 +529,13 @@ def _world(ctx, clock) -> World:
     clock.advance(hours=1)
     return World(
         values={
+            "notification_id": ctx.session.scalars(
+                select(StaffNotification.id).where(
+                    StaffNotification.user_id == lead.id,
+                    StaffNotification.case_id == case.id,
+                    StaffNotification.kind == notifications.CASE_ASSIGNED,
+                )
+            ).one(),
             "reference": case.reference,
             "attachment_id": attached.id,
             "complainant_id": filed.complainant.id,

@@ -24,12 +24,14 @@ from grievance.models import (
     ContactChannel,
     DataKey,
     InboundSms,
+    MailKind,
+    MailMessage,
     OutboundMessage,
     Role,
     SmsConversation,
     User,
 )
-from grievance.services import contacts, outbox
+from grievance.services import contacts, mailbox, outbox
 from grievance.services.accounts.second_factor import enrol_totp_secret, totp_secret
 from grievance.services.actors import SYSTEM
 from grievance.services.attachments import attach, attachments_of, check_file
@@ -150,7 +152,7 @@ def test_the_commands_rotate_the_key_file_and_retire(app, ctx, keyring, tmp_path
     assert "Key version 2 is current; 3 data keys re-wrapped." in result.output
     assert "accounts key version 2 is current; 1 values re-sealed." in result.output
     assert "sms key version 2 is current; 4 values re-sealed." in result.output
-    assert "outbox key version 2 is current; 2 values re-sealed." in result.output
+    assert "outbox key version 2 is current; 3 values re-sealed." in result.output  # and the mail
     assert "receipt key" not in result.output
     rotated = Keyring.from_file(path)
     assert sorted(rotated.keks) == [1, 2]
@@ -182,10 +184,19 @@ def test_rotation_needs_a_key_ring_file(app, ctx):
     assert "GRIEVANCE_KEYRING_FILE" in result.output
 
 
-# -- sealing keys: TOTP seeds, SMS rows, the outbox -----------------------------------------
+# -- sealing keys: TOTP seeds, SMS rows, the outboxes -----------------------------------------
 
 SEED = b"12345678901234567890"
-OPENED = (SEED, PHONE, "STATUS", PHONE, "start", PHONE, "Your complaint was received.")
+OPENED = (
+    SEED,
+    PHONE,
+    "STATUS",
+    PHONE,
+    "start",
+    PHONE,
+    "Your complaint was received.",
+    "rotated@example.org",
+)
 
 
 @dataclass
@@ -194,10 +205,12 @@ class Sealed:
     inbound: InboundSms
     conversation: SmsConversation
     outbound: OutboundMessage
+    mail: MailMessage
 
 
 def _seal_one_of_each(ctx: Context) -> Sealed:
-    """A TOTP seed, an inbound SMS, a conversation and an outbox row (address and text)."""
+    """A TOTP seed, an inbound SMS, a conversation, an outbox row (address and text) and
+    a mail outbox row (its address)."""
     user = make_user(ctx, Role.REVIEWER)
     enrol_totp_secret(ctx, user, SEED, last_step=None)
     mechanism = make_mechanism(ctx, code="SMS")
@@ -209,8 +222,11 @@ def _seal_one_of_each(ctx: Context) -> Sealed:
     (outbound,) = outbox.queue(
         ctx, channel=Channel.SMS, address=PHONE, handle=handle, body="Your complaint was received."
     )
+    mail = mailbox.new_row(
+        ctx, MailKind.NOTIFICATION, "case_assigned", "en", "rotated@example.org", user_id=user.id
+    )
     ctx.session.flush()
-    return Sealed(user, inbound, conversation, outbound)
+    return Sealed(user, inbound, conversation, outbound, mail)
 
 
 def _open_each(ctx: Context, sealed: Sealed) -> tuple[object, ...]:
@@ -219,6 +235,7 @@ def _open_each(ctx: Context, sealed: Sealed) -> tuple[object, ...]:
     inbound = fresh(InboundSms, sealed.inbound.id, populate_existing=True)
     conversation = fresh(SmsConversation, sealed.conversation.id, populate_existing=True)
     outbound = fresh(OutboundMessage, sealed.outbound.id, populate_existing=True)
+    mail = fresh(MailMessage, sealed.mail.id, populate_existing=True)
     return (
         totp_secret(ctx, user),
         rows.inbound_number(ctx, inbound),
@@ -227,6 +244,7 @@ def _open_each(ctx: Context, sealed: Sealed) -> tuple[object, ...]:
         rows.load_state(ctx, conversation).stage.value,
         outbox._open_address(ctx, outbound),
         outbox.open_body(ctx, outbound),
+        mailbox.open_address(ctx, mail),
     )
 
 
@@ -241,7 +259,7 @@ def test_rotation_reseals_every_sealed_value_and_retires_the_old_versions(ctx, k
     assert reseal_all(rotated, columns, batch_size=1) == {
         Purpose.ACCOUNTS: 1,
         Purpose.SMS: 4,  # the inbound number and text, the conversation's number and state
-        Purpose.OUTBOX: 2,
+        Purpose.OUTBOX: 3,  # the text's address and body, the e-mail's address
     }
     assert reseal_all(rotated, columns) == dict.fromkeys(SEALING_PURPOSES, 0)
     assert sealed_versions_in_use(rotated, columns) == {

@@ -402,6 +402,65 @@ def test_0010_leaves_the_older_codes_without_a_scheme_and_drops_the_mechanism_sa
         assert "receipt_scheme" not in inspect(connection).get_table_names()
 
 
+# -- 0011 keeps the users and notifications made before it --------------------------------------
+
+
+def test_0011_gives_existing_users_and_notifications_what_they_had(scratch_app):
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0010")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO user (id, email, display_name, role, password_hash, active,"
+                    " must_change_password, created_at) VALUES (1, 'r@example.org', 'R',"
+                    " 'reviewer', 'x', 1, 0, :at)"
+                ),
+                {"at": FILED},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO staff_notification (id, user_id, kind, created_at)"
+                    " VALUES (1, 1, 'deadline_reminder', :at)"
+                ),
+                {"at": FILED},
+            )
+        upgrade(directory=str(MIGRATIONS), revision="0011")
+    with scratch_app.app_context(), db.engine.begin() as connection:
+        user = connection.execute(text("SELECT email_mode, language FROM user")).one()
+        notice = connection.execute(
+            text("SELECT urgent, digest_pending, mail_id, digest_mail_id FROM staff_notification")
+        ).one()
+        assert tuple(user) == ("immediate", "en")  # at once, in English, as before
+        assert tuple(notice) == (0, 0, None, None)  # never mailed, and not now either
+        with pytest.raises(IntegrityError), connection.begin_nested():  # one of three modes
+            connection.execute(text("UPDATE user SET email_mode = 'hourly'"))
+        connection.execute(
+            text(
+                "INSERT INTO mail_outbox (kind, topic, user_id, digest_day, language, status,"
+                " attempts, next_attempt_at, created_at, updated_at) VALUES ('digest', 'digest',"
+                " 1, '2026-03-02', 'en', 'pending', 0, :at, :at, :at)"
+            ),
+            {"at": FILED},
+        )
+        with pytest.raises(IntegrityError), connection.begin_nested():  # one digest a day
+            connection.execute(
+                text(
+                    "INSERT INTO mail_outbox (kind, topic, user_id, digest_day, language,"
+                    " status, attempts, next_attempt_at, created_at, updated_at) VALUES"
+                    " ('digest', 'digest', 1, '2026-03-02', 'en', 'pending', 0, :at, :at, :at)"
+                ),
+                {"at": FILED},
+            )
+    with scratch_app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="0010")
+    with scratch_app.app_context(), db.engine.connect() as connection:
+        assert connection.execute(text("SELECT email FROM user")).scalar_one() == "r@example.org"
+        assert connection.execute(text("SELECT kind FROM staff_notification")).scalar_one() == (
+            "deadline_reminder"
+        )
+    assert "mail_outbox" not in _tables(scratch_app)
+
+
 # -- 0014 keeps the complainant's follow-up sessions on the server -------------------------------
 
 

@@ -282,6 +282,10 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
     assert "worker: pending uploads done: 0" in messages
     assert "worker: sign-in throttles done: 0" in messages
     assert "worker: follow-up sessions done: 0" in messages
+    assert "worker: mail digests done: 0" in messages
+    # what the run told people (the reviewers' assignments, reminders, escalations, the
+    # review) goes out in the same run, as files under instance/mail/ in tests
+    assert any(m.startswith("worker: mail done: ") and " 0 failed" in m for m in messages)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], messages
 
     # a second run finds nothing left to do
@@ -297,4 +301,5 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
         "worker: pending uploads done: 0",
         "worker: sign-in throttles done: 0",
         "worker: follow-up sessions done: 0",
+        "worker: mail digests done: 0",
     ]

@@ -374,11 +374,16 @@ def test_an_urgent_case_is_assigned_at_once_and_both_reviewers_are_told(ctx, tex
     assert case.queue_rank == 0  # and first in the queue
 
 
-def test_an_ordinary_case_tells_nobody(ctx, tex):
-    make_reviewer(ctx), make_reviewer(ctx)
+def test_an_ordinary_case_tells_its_reviewers_and_not_the_secretariat(ctx, tex):
+    lead, second = make_reviewer(ctx), make_reviewer(ctx)
     make_secretariat(ctx, tex)
-    new_case(ctx, tex)
-    assert ctx.session.scalars(select(StaffNotification)).all() == []
+    case = new_case(ctx, tex).case
+    told = ctx.session.scalars(select(StaffNotification)).all()
+    assert sorted((row.user_id, row.kind, row.case_id) for row in told) == [
+        (lead.id, routing.CASE_ASSIGNED, case.id),
+        (second.id, routing.CASE_ASSIGNED, case.id),
+    ]
+    assert not any(row.urgent for row in told)
 
 
 def test_a_new_reviewer_of_an_urgent_case_is_told_too(ctx, tex):

@@ -32,6 +32,7 @@ STAFF_BLUEPRINTS = frozenset(
         "profile",
         "record",
         "reviewer",
+        "inbox",
     }
 )
 SHARED_BLUEPRINTS = frozenset({"errors", "health"})

@@ -137,7 +137,9 @@ def test_the_reminder_comes_at_the_configured_share_of_the_time_and_not_before(c
     assert notices(ctx.session) == [(case.id, "acknowledge", REMINDER, moment)]
     reviewers = sorted([lead.id, second.id])
     assert notified(ctx.session, case.id, "deadline_reminder") == reviewers  # not the secretariat
-    row = ctx.session.scalars(select(StaffNotification)).first()
+    row = ctx.session.scalars(
+        select(StaffNotification).where(StaffNotification.kind == "deadline_reminder")
+    ).first()
     assert (row.deadline_id, row.created_at, row.read_at) == (acknowledge.id, moment, None)
     ctx.session.refresh(acknowledge)
     assert (acknowledge.reminded_at, acknowledge.escalated_at) == (moment, None)

@@ -74,6 +74,7 @@ class ComplainantRow(NamedTuple):
     receipt_scheme_version: None
     created_at: datetime
     erased_at: None
+    contact_failed_at: None
 
 
 class AssignmentRow(NamedTuple):

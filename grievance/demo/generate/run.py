@@ -245,6 +245,7 @@ def _case_rows(
             receipt_scheme_version=None,  # no scheme: no code opens it
             created_at=received,
             erased_at=None,
+            contact_failed_at=None,
         )
     )
     for role, reviewer in ((AssignmentRole.LEAD, lead), (AssignmentRole.SECOND, second)):

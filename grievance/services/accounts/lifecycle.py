@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from grievance.config import KdfParameters
 from grievance.crypto.secrets import hash_password, password_hasher, verify_password
 from grievance.models import Company, LoginThrottle, Mechanism, RecoveryCode, Role, User
+from grievance.services import notifications
 from grievance.services.accounts.passwords import (
     EMAIL_PATTERN,
     PASSWORD_MAX,
@@ -28,6 +29,7 @@ from grievance.services.accounts.passwords import (
     normalise_password,
 )
 from grievance.services.accounts.throttle import (
+    UNTRUSTED_CLIENTS,
     _clients,
     _count_failure,
     _forget_failures,
@@ -177,6 +179,9 @@ def authenticate(ctx: Context, email: str, password: str, client_key: str) -> Us
 def complete_sign_in(ctx: Context, user: User, client_key: str) -> None:
     """Every factor checked: the pair's failures are forgotten, the time noted."""
     _forget_failures(ctx, account_key(ctx, user.email), client_key)
+    if client_key == UNTRUSTED_CLIENTS and user.last_login_at is not None:
+        # a browser that never signed in to this account (not the first sign-in ever)
+        notifications.tell_user(ctx, user, notifications.NEW_DEVICE)
     user.last_login_at = ctx.now()
     audit.info("user %d signed in from %s", user.id, _clients(client_key))
 
@@ -232,6 +237,9 @@ def admin_reset_password(
         user.id,
         "removed" if remove_second_factor else "kept",
     )
+    notifications.tell_user(ctx, user, notifications.PASSWORD_RESET)
+    if remove_second_factor:
+        notifications.tell_user(ctx, user, notifications.SECOND_FACTOR_REMOVED)
     return temporary
 
 

@@ -14,6 +14,7 @@ import unicodedata
 
 from grievance.crypto.secrets import hash_password, verify_password
 from grievance.models import User
+from grievance.services import notifications
 from grievance.services.context import Context, atomic
 from grievance.services.errors import ServiceError
 
@@ -173,3 +174,4 @@ def change_password(ctx: Context, user: User, current: str, new: str) -> None:
     user.must_change_password = False
     user.sessions_valid_after = now
     audit.info("user %d changed their password", user.id)
+    notifications.tell_user(ctx, user, notifications.PASSWORD_CHANGED)

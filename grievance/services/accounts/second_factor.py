@@ -23,6 +23,7 @@ from grievance.crypto.accounts import open_account_secret, seal_account_secret
 from grievance.crypto.secrets import hash_password, verify_password
 from grievance.crypto.vault import TamperedCiphertext
 from grievance.models import RecoveryCode, Role, User
+from grievance.services import notifications
 from grievance.services.accounts.throttle import (
     _clients,
     _count_failure,
@@ -175,7 +176,8 @@ def confirm_totp_enrolment(ctx: Context, user: User, sealed: bytes, code: str) -
     if step is None:
         return None
     enrol_totp_secret(ctx, user, secret, last_step=step)
-    return new_recovery_codes(ctx, user)
+    notifications.tell_user(ctx, user, notifications.SECOND_FACTOR_ADDED)
+    return _issue_recovery_codes(ctx, user)
 
 
 def enrol_totp_secret(ctx: Context, user: User, secret: bytes, last_step: int | None) -> None:
@@ -227,7 +229,13 @@ def _lock_user(ctx: Context, user: User) -> User:
 
 
 def new_recovery_codes(ctx: Context, user: User) -> list[str]:
-    """Ten new recovery codes (the old ones stop working); only their hashes are kept."""
+    """Ten new recovery codes (the old ones stop working); only their hashes are kept.
+    The user is told (a security notice)."""
+    notifications.tell_user(ctx, user, notifications.RECOVERY_CODES_RENEWED)
+    return _issue_recovery_codes(ctx, user)
+
+
+def _issue_recovery_codes(ctx: Context, user: User) -> list[str]:
     ctx.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
     now = ctx.now()
@@ -268,5 +276,6 @@ def use_recovery_code(ctx: Context, user: User, text: str) -> bool:
             row.used_at = ctx.now()
             ctx.session.flush()
             audit.warning("user %d used a recovery code; %d left", user.id, len(unused) - 1)
+            notifications.tell_user(ctx, user, notifications.RECOVERY_CODE_USED)
             return True
     return False

@@ -164,7 +164,12 @@ def complainants(ctx: Context, case: Case) -> tuple[ComplainantView, ...]:
     )
     return tuple(
         ComplainantView(
-            row.id, row.anonymity, row.kind, row.contact_channel, row.erased_at is not None
+            row.id,
+            row.anonymity,
+            row.kind,
+            row.contact_channel,
+            row.erased_at is not None,
+            contact_failed=row.contact_failed_at is not None,
         )
         for row in rows
     )

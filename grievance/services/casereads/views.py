@@ -217,6 +217,8 @@ class ComplainantView:
     kind: ComplainantKind
     contact_channel: ContactChannel
     erased: bool
+    #: Their e-mail address refused our mail for good: nothing more goes to it.
+    contact_failed: bool = False
 
 
 @dataclass(frozen=True)
