@@ -21,6 +21,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Response, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -306,13 +307,18 @@ class Traffic:
         self.recording = True
 
     def body_sizes(self) -> dict[str, int]:
-        """Bytes of every response body, by URL (a redirect's from its headers)."""
+        """Bytes of every response body, by URL (a redirect's from its headers; a body
+        the browser no longer holds, such as the icon it fetches beside the page after
+        the next navigation began, from the size it received)."""
         sizes: dict[str, int] = {}
         for response in self.responses:
             if 300 <= response.status < 400:
                 size = response.request.sizes()["responseBodySize"]
             else:
-                size = len(response.body())
+                try:
+                    size = len(response.body())
+                except PlaywrightError:
+                    size = response.request.sizes()["responseBodySize"]
             key = f"{response.request.method} {response.url}"
             sizes[key] = sizes.get(key, 0) + size
         return sizes
