@@ -161,7 +161,7 @@ class CaseLoader:
             if stage in (Stage.INVESTIGATION, Stage.DIALOGUE):
                 add(
                     when + timedelta(days=3),
-                    steps.classify(ctx, case, entry, lead_actor, self.cast.companies),
+                    steps.classify(ctx, case, entry, lead_actor, second_actor, self.cast.companies),
                 )
             if stage is Stage.REMEDY_PLAN:
                 add(

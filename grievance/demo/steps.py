@@ -14,6 +14,7 @@ from grievance.models import (
     Company,
     ComplainantResponse,
     InvolvementKind,
+    Leverage,
     RemedyAction,
     RemedyStatus,
     ReprisalRisk,
@@ -63,19 +64,31 @@ def assess(ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Call
 
 
 def classify(
-    ctx: Context, case: Case, entry: dict[str, Any], lead: Actor, companies: Mapping[str, Company]
+    ctx: Context,
+    case: Case,
+    entry: dict[str, Any],
+    lead: Actor,
+    second: Actor,
+    companies: Mapping[str, Company],
 ) -> Callable[[], None]:
+    """The lead proposes each company's involvement and the second confirms it (four
+    eyes); a linked company holds leverage unless the entry says otherwise."""
+
     def run() -> None:
         for company_entry in entry.get("companies", []):
             if company_entry.get("involvement"):
-                involvement.classify_involvement(
+                kind = InvolvementKind(company_entry["involvement"])
+                default = Leverage.HELD if kind is InvolvementKind.LINKED else Leverage.UNKNOWN
+                proposal = involvement.propose_involvement(
                     ctx,
                     case,
                     companies[company_entry["company"]],
-                    InvolvementKind(company_entry["involvement"]),
+                    kind,
+                    Leverage(company_entry.get("leverage", default.value)),
                     lead,
                     company_entry.get("rationale") or "Classified on the evidence gathered.",
                 )
+                involvement.confirm_involvement(ctx, proposal, second)
 
     return run
 

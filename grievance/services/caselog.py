@@ -57,6 +57,9 @@ class Concerns(enum.Enum):
     COMPANY = "company"
     #: The complainant and the mechanism: messages, files, requests, satisfaction.
     COMPLAINANT = "complainant"
+    #: The company the event names and the mechanism only, never the complainant nor
+    #: another company: a company's private responses, reports and conversation (#13).
+    COMPANY_PRIVATE = "company_private"
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,97 @@ EVENT_KINDS: dict[str, EventKind] = {
             "rationale": PARTIES,
             "trigger": PARTIES,
             "obligations": PARTIES,
+            # four eyes (#13): the leverage held, what a reclassification kept and
+            # superseded, the proposal confirmed and who proposed it
+            "leverage": PARTIES,
+            "obligations_kept": PARTIES,
+            "obligations_superseded": PARTIES,
+            "proposal_id": REVIEWERS,
+            "proposed_by": REVIEWERS,
         },
+        Concerns.COMPANY,
+    ),
+    # -- the company side (#13; services/involvement.py, services/obligations.py) --------
+    "involvement_proposed": EventKind(
+        REVIEWERS,
+        {
+            "proposal_id": REVIEWERS,
+            "company_id": REVIEWERS,
+            "company": REVIEWERS,
+            "kind": REVIEWERS,
+            "leverage": REVIEWERS,
+            "rationale": REVIEWERS,
+            "trigger": REVIEWERS,
+        },
+    ),
+    "involvement_rejected": EventKind(
+        REVIEWERS,
+        {
+            "proposal_id": REVIEWERS,
+            "company_id": REVIEWERS,
+            "company": REVIEWERS,
+            "reason": REVIEWERS,
+        },
+    ),
+    "company_responded": EventKind(
+        PARTIES,
+        {"company_id": PARTIES, "response": PARTIES, **_DEADLINE_FIELDS},
+        Concerns.COMPANY_PRIVATE,
+    ),
+    "classification_answered": EventKind(
+        PARTIES,
+        {
+            "company_id": PARTIES,
+            "kind": PARTIES,
+            "version": PARTIES,
+            "accepted": PARTIES,
+            "reasons": PARTIES,
+        },
+        Concerns.COMPANY_PRIVATE,
+    ),
+    "company_message": EventKind(
+        PARTIES,
+        {"company_id": PARTIES, "from_company": PARTIES, "text": PARTIES},
+        Concerns.COMPANY_PRIVATE,
+    ),
+    "obligation_reported": EventKind(
+        PARTIES,
+        {
+            "company_id": PARTIES,
+            "obligation_id": PARTIES,
+            "code": PARTIES,
+            "reported_status": PARTIES,
+            "reasons": PARTIES,
+            **_DEADLINE_FIELDS,
+        },
+        Concerns.COMPANY_PRIVATE,
+    ),
+    "obligation_verified": EventKind(
+        PARTIES,
+        {
+            "company_id": PARTIES,
+            "obligation_id": PARTIES,
+            "code": PARTIES,
+            "accepted": PARTIES,
+            "status": PARTIES,
+            "note": PARTIES,
+            **_DEADLINE_FIELDS,
+        },
+        Concerns.COMPANY,
+    ),
+    "obligation_linked": EventKind(
+        PARTIES,
+        {
+            "company_id": PARTIES,
+            "obligation_id": PARTIES,
+            "code": PARTIES,
+            "remedy_action_id": PARTIES,
+        },
+        Concerns.COMPANY,
+    ),
+    "company_meeting_arranged": EventKind(
+        PARTIES,
+        {"company_id": PARTIES, "when": PARTIES, "place": PARTIES, "note": REVIEWERS},
         Concerns.COMPANY,
     ),
     "severity_assessed": EventKind(

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from grievance.models import (
+    AssignmentRole,
     Case,
     Company,
     CompanyKind,
@@ -30,9 +31,11 @@ from grievance.services.actors import SYSTEM, Actor
 from grievance.services.overview import DeadlineRow, deadline_overview
 from tests.conftest import START
 from tests.factories import (
+    classify,
     closed_case,
     make_company,
     make_mechanism,
+    make_reviewer,
     make_secretariat,
     new_case,
     open_deadline,
@@ -165,23 +168,13 @@ def test_what_is_done_leaves_the_overview_and_what_is_paused_says_so(ctx, board)
 
 
 def test_a_reclassified_company_is_listed_once(ctx, board):
-    involvement.classify_involvement(
-        ctx,
-        board.first,
-        board.supplier,
-        InvolvementKind.CAUSE,
-        Actor.for_user(board.lead),
-        "Its own payroll.",
-    )
-    involvement.classify_involvement(
-        ctx,
-        board.first,
-        board.supplier,
-        InvolvementKind.CONTRIBUTE,
-        Actor.for_user(board.lead),
-        "A buyer's prices too.",
-        trigger="new_evidence",
-    )
+    second = make_reviewer(ctx)
+    cases.assign_reviewer(ctx, board.first, second, AssignmentRole.SECOND, SYSTEM)
+    classify(ctx, board.first, board.supplier, InvolvementKind.CAUSE, board.lead, second)
+    classify(
+        ctx, board.first, board.supplier, InvolvementKind.CONTRIBUTE, second, board.lead,
+        "A buyer's prices too.", trigger="new_evidence",
+    )  # fmt: skip
     (overdue,) = deadline_overview(ctx).overdue
     assert overdue.companies == ("Akter Garments", "Brand Noord")
 
