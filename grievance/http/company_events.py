@@ -34,6 +34,11 @@ def _proposed(event: EventView, names: Names) -> str:
     return _with(text, _text(event.fields, "rationale"))
 
 
+@renders("site_set", audience=STAFF)
+def _site(event: EventView, names: Names) -> str:
+    return str(gettext("Site of the harm: %(site)s", site=event.fields.get("site")))
+
+
 @renders("involvement_rejected", audience=STAFF)
 def _rejected(event: EventView, names: Names) -> str:
     text = gettext(
@@ -45,7 +50,9 @@ def _rejected(event: EventView, names: Names) -> str:
 
 @renders("company_responded", audience=(COMPANY, *STAFF))
 def _responded(event: EventView, names: Names) -> str:
-    return _with(gettext("The company responded to the complaint."), _text(event.fields, "response"))
+    return _with(
+        gettext("The company responded to the complaint."), _text(event.fields, "response")
+    )
 
 
 @renders("classification_answered", audience=(COMPANY, *STAFF))

@@ -75,6 +75,14 @@ class Involvement(Base):
             sqlite_where=sa.text("superseded_at IS NULL"),
             postgresql_where=sa.text("superseded_at IS NULL"),
         ),
+        # The company portal's case list: a company's cases, newest first, in keyset pages.
+        sa.Index(
+            "ix_involvement_company_current",
+            "company_id",
+            "case_id",
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,9 +132,7 @@ class InvolvementProposal(Base):
     leverage: Mapped[Leverage] = mapped_column(enum_type(Leverage))
     rationale: Mapped[str] = mapped_column(sa.Text)
     trigger: Mapped[str | None] = mapped_column(sa.String(60))
-    state: Mapped[InvolvementProposalState] = mapped_column(
-        enum_type(InvolvementProposalState)
-    )
+    state: Mapped[InvolvementProposalState] = mapped_column(enum_type(InvolvementProposalState))
     proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     proposed_at: Mapped[datetime]
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))

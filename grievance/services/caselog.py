@@ -157,6 +157,9 @@ EVENT_KINDS: dict[str, EventKind] = {
         Concerns.COMPANY,
     ),
     # -- the company side (#13; services/involvement.py, services/obligations.py) --------
+    "site_set": EventKind(
+        REVIEWERS, {"site_id": REVIEWERS, "site": REVIEWERS, "company_id": REVIEWERS}
+    ),
     "involvement_proposed": EventKind(
         REVIEWERS,
         {

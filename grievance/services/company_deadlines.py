@@ -34,7 +34,7 @@ def company_of_code(code: Any) -> int | None:
 
 
 def kind_of_code(code: str) -> str:
-    """"response" or "obligation" for a company's code."""
+    """ "response" or "obligation" for a company's code."""
     parts = code.split(".")
     return parts[2] if len(parts) > 2 else ""
 

@@ -10,6 +10,7 @@ classification still requires, supersedes the others, and opens the new ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from grievance.models import (
     Case,
     Company,
+    CompanyKind,
     Involvement,
     InvolvementKind,
     InvolvementProposal,
@@ -25,6 +27,7 @@ from grievance.models import (
     Obligation,
     ObligationStatus,
     Role,
+    Site,
 )
 from grievance.services import case_notices, caselog, company_deadlines, notifications, routing
 from grievance.services.actors import Actor, require_part
@@ -218,9 +221,7 @@ def reject_involvement(
 
 
 @atomic
-def confirm_involvement(
-    ctx: Context, proposal: InvolvementProposal, actor: Actor
-) -> Involvement:
+def confirm_involvement(ctx: Context, proposal: InvolvementProposal, actor: Actor) -> Involvement:
     """The second reviewer confirms: the classification takes effect, its obligations
     are recomputed from the policy, and the change is logged for the company."""
     case = _decidable(ctx, proposal, actor)
@@ -252,7 +253,9 @@ def confirm_involvement(
     involvement.proposed_by_id = proposal.proposed_by_id
     involvement.decided_by_id = actor.user_id
     ctx.session.flush()
-    rules = {rule.code: rule for rule in policy.obligations_binding(proposal.kind, proposal.leverage)}
+    rules = {
+        rule.code: rule for rule in policy.obligations_binding(proposal.kind, proposal.leverage)
+    }
     kept: list[str] = []
     superseded: list[str] = []
     for obligation in carried:
@@ -321,3 +324,67 @@ def confirm_involvement(
     return involvement
 
 
+@atomic
+def register_company(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    *,
+    name: str,
+    kind: CompanyKind,
+    country: str,
+    sites: Sequence[tuple[str, str, str]] = (),
+) -> Company:
+    """A reviewer (or the secretariat) registers a company the mechanism's register lacks,
+    with its sites (name, kind, country), as adhering to the case's mechanism, and names
+    it in the case."""
+    case = ctx.lock_case(case)
+    if actor.role not in (Role.REVIEWER, Role.SECRETARIAT):
+        raise NotAllowed("companies are registered by reviewers or the secretariat")
+    require_part(ctx, actor, case)
+    name = clean_text(name, "name")
+    errors: dict[str, Code] = {}
+    if not name:
+        errors["name"] = Code.REQUIRED
+    elif ctx.session.scalar(select(Company.id).where(Company.name == name)) is not None:
+        errors["name"] = Code.ALREADY_DONE
+    if len(country) != 2 or not country.isalpha() or not country.isupper():
+        errors["country"] = Code.UNKNOWN
+    cleaned = []
+    for site_name, site_kind, site_country in sites:
+        site_name = clean_text(site_name, "site")
+        if not site_name:
+            continue
+        if len(site_country) != 2 or not site_country.isalpha() or not site_country.isupper():
+            errors["site_country"] = Code.UNKNOWN
+        cleaned.append((site_name, clean_text(site_kind, "site_kind") or "factory", site_country))
+    if errors:
+        raise InvalidInput(errors)
+    company = Company(name=name, kind=kind, country=country, created_at=ctx.now())
+    company.mechanisms.append(case.mechanism)
+    ctx.session.add(company)
+    for site_name, site_kind, site_country in cleaned:
+        ctx.session.add(Site(company=company, name=site_name, kind=site_kind, country=site_country))
+    ctx.session.flush()
+    add_company(ctx, case, company, actor)
+    return company
+
+
+@atomic
+def set_site(ctx: Context, case: Case, site: Site, actor: Actor) -> None:
+    """Say at which site of a company in the case the harm happened."""
+    case = ctx.lock_case(case)
+    if actor.role not in (Role.REVIEWER, Role.SECRETARIAT):
+        raise NotAllowed("the site is set by reviewers or the secretariat")
+    require_part(ctx, actor, case)
+    if current_involvement(ctx, case, site.company) is None:
+        raise InvalidInput({"site": Code.NOT_IN_CASE})
+    case.site_id = site.id
+    caselog.append(
+        ctx.session,
+        case,
+        "site_set",
+        actor,
+        ctx.now(),
+        {"site_id": site.id, "site": site.name, "company_id": site.company_id},
+    )

@@ -7,7 +7,7 @@ Create Date: 2026-12-07 23:40:00.000000
 `involvement_proposal`: a classification one reviewer proposed and a second confirms or
 rejects (at most one pending per company and case). `involvement` gains the leverage the
 company holds over the entity that causes the harm, the reclassification trigger and who
-proposed it. `obligation` gains the company's report (fulfilled or not, with reasons)
+proposed it, and an index for a company's current cases. `obligation` gains the company's report (fulfilled or not, with reasons)
 and who verified it. Existing rows keep their values: leverage unknown (NULL), no
 report. Downgrading drops the new table and columns.
 """
@@ -66,6 +66,13 @@ def upgrade():
             postgresql_where=sa.text("state = 'pending'"),
         )
     with op.batch_alter_table("involvement", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_involvement_company_current",
+            ["company_id", "case_id"],
+            unique=False,
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        )
         batch_op.add_column(sa.Column("leverage", _enum(_LEVERAGE, "leverage"), nullable=True))
         batch_op.add_column(sa.Column("trigger", sa.String(length=60), nullable=True))
         batch_op.add_column(sa.Column("proposed_by_id", sa.Integer(), nullable=True))
@@ -98,6 +105,7 @@ def downgrade():
         for column in ("verified_at", "verified_by_id", "reported_by_id", "reported_at", "report", "reported_status"):
             batch_op.drop_column(column)
     with op.batch_alter_table("involvement", schema=None) as batch_op:
+        batch_op.drop_index("ix_involvement_company_current")
         batch_op.drop_constraint(batch_op.f("fk_involvement_proposed_by_id_user"), type_="foreignkey")
         for column in ("proposed_by_id", "trigger", "leverage"):
             batch_op.drop_column(column)

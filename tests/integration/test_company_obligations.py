@@ -34,7 +34,11 @@ from tests.factories import (
     staff_case,
 )
 
-CAUSE, CONTRIBUTE, LINKED = InvolvementKind.CAUSE, InvolvementKind.CONTRIBUTE, InvolvementKind.LINKED
+CAUSE, CONTRIBUTE, LINKED = (
+    InvolvementKind.CAUSE,
+    InvolvementKind.CONTRIBUTE,
+    InvolvementKind.LINKED,
+)
 
 
 @pytest.fixture
@@ -74,9 +78,7 @@ def test_each_company_gets_exactly_the_policy_obligations(ctx, three):
     assert codes(ctx, case, brand_b) == ["seek_to_prevent_or_mitigate", "use_leverage"]
 
 
-def test_reclassifying_brand_b_adds_its_remedy_obligation_and_keeps_what_it_did(
-    ctx, clock, three
-):
+def test_reclassifying_brand_b_adds_its_remedy_obligation_and_keeps_what_it_did(ctx, clock, three):
     case, lead, second, (_, _, brand_b), users = three
     leverage = next(
         o for o in company_side.obligations_of(ctx, case, brand_b.id) if o.code == "use_leverage"
@@ -99,9 +101,7 @@ def test_reclassifying_brand_b_adds_its_remedy_obligation_and_keeps_what_it_did(
         "remedy_share",
     ]
     assert codes(ctx, case, brand_b, ObligationStatus.FULFILLED) == ["use_leverage"]
-    assert codes(ctx, case, brand_b, ObligationStatus.SUPERSEDED) == [
-        "seek_to_prevent_or_mitigate"
-    ]
+    assert codes(ctx, case, brand_b, ObligationStatus.SUPERSEDED) == ["seek_to_prevent_or_mitigate"]
     current = involvement.current_involvement(ctx, case, brand_b)
     assert {o.code for o in current.obligations} == {
         "use_leverage",
@@ -131,14 +131,19 @@ def test_a_report_sent_back_stays_open_and_needs_a_note(ctx, three):
     case, _, second, (supplier, _, _), users = three
     first = company_side.obligations_of(ctx, case, supplier.id)[0]
     with pytest.raises(ReasonRequired):
-        company_side.report_obligation(ctx, first, Actor.for_user(users["Akter Garments"]), True, "")
+        company_side.report_obligation(
+            ctx, first, Actor.for_user(users["Akter Garments"]), True, ""
+        )
     company_side.report_obligation(
         ctx, first, Actor.for_user(users["Akter Garments"]), True, "Night shifts ended."
     )
     code = f"company.{supplier.id}.obligation.{first.id}"
-    assert ctx.session.scalar(
-        select(Deadline.state).where(Deadline.code == code).order_by(Deadline.id.desc())
-    ) is DeadlineState.MET
+    assert (
+        ctx.session.scalar(
+            select(Deadline.state).where(Deadline.code == code).order_by(Deadline.id.desc())
+        )
+        is DeadlineState.MET
+    )
     with pytest.raises(ReasonRequired):
         company_side.verify_obligation(ctx, first, Actor.for_user(second), False, "")
     company_side.verify_obligation(ctx, first, Actor.for_user(second), False, "Show the rosters.")
@@ -155,7 +160,9 @@ def test_no_company_reports_for_another_or_verifies_or_classifies(ctx, three):
     brand_a_user = Actor.for_user(users["Brand A"])
     with pytest.raises(NotAllowed):
         company_side.report_obligation(ctx, first, brand_a_user, True, "Not ours.")
-    company_side.report_obligation(ctx, first, Actor.for_user(users["Akter Garments"]), True, "Done.")
+    company_side.report_obligation(
+        ctx, first, Actor.for_user(users["Akter Garments"]), True, "Done."
+    )
     with pytest.raises(NotAllowed):
         company_side.verify_obligation(ctx, first, Actor.for_user(users["Akter Garments"]), True)
     with pytest.raises(NotAllowed):
@@ -164,9 +171,7 @@ def test_no_company_reports_for_another_or_verifies_or_classifies(ctx, three):
         )
 
 
-def test_a_company_sees_its_own_responses_and_no_other_company_or_the_complainant_does(
-    ctx, three
-):
+def test_a_company_sees_its_own_responses_and_no_other_company_or_the_complainant_does(ctx, three):
     case, lead, _, (supplier, brand_a, brand_b), users = three
     company_side.respond(ctx, case, Actor.for_user(users["Brand B"]), "B's private response.")
     company_side.answer_classification(
@@ -208,18 +213,20 @@ def test_a_remedy_item_links_to_the_obligation_it_discharges(ctx, three):
         company_side.link_remedy_item(ctx, provide, other, Actor.for_user(lead))
     company_side.link_remedy_item(ctx, provide, item, Actor.for_user(lead))
     assert item.obligation_id == provide.id
-    assert events_of(ctx.session, case, "obligation_linked")[-1].payload["remedy_action_id"] == item.id
+    assert (
+        events_of(ctx.session, case, "obligation_linked")[-1].payload["remedy_action_id"] == item.id
+    )
 
 
-def test_a_missed_company_deadline_is_reminded_then_escalated_to_the_secretariat(
-    ctx, clock, three
-):
+def test_a_missed_company_deadline_is_reminded_then_escalated_to_the_secretariat(ctx, clock, three):
     case, _, _, (supplier, _, _), users = three
     make_secretariat(ctx, case.mechanism)
     clock.advance(days=22)  # 70 % of the 30 days to respond
     sweep.sweep_deadlines(ctx)
     code = f"company.{supplier.id}.response"
-    reminders = [e for e in events_of(ctx.session, case, "deadline_reminder") if e.payload["code"] == code]
+    reminders = [
+        e for e in events_of(ctx.session, case, "deadline_reminder") if e.payload["code"] == code
+    ]
     assert len(reminders) == 1
     clock.advance(days=9)
     sweep.sweep_deadlines(ctx)

@@ -21,7 +21,8 @@ from grievance.models import (
     ObligationStatus,
     Role,
 )
-from grievance.services import cases, involvement, obligations as company_side
+from grievance.services import cases, involvement
+from grievance.services import obligations as company_side
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired
 from tests.conftest import START
@@ -33,8 +34,8 @@ from tests.factories import (
     make_reviewer,
     make_user,
     new_case,
-    staff_case,
     open_deadline,
+    staff_case,
     table_counts,
 )
 
@@ -48,28 +49,35 @@ HELD, LACKING, UNKNOWN = Leverage.HELD, Leverage.LACKING, Leverage.UNKNOWN
 
 #: The default policy's table, written out by hand: (code, requirement, days) for each
 #: kind and leverage state.
-EXPECTED_OBLIGATIONS = {
-    (CAUSE, leverage): [("cease_or_prevent", "required", 30), ("provide_remedy", "required", 90)]
-    for leverage in Leverage
-} | {
-    (CONTRIBUTE, leverage): [
-        ("cease_or_prevent_contribution", "required", 30),
-        ("use_leverage", "required", 60),
-        ("remedy_share", "required", 90),
-    ]
-    for leverage in Leverage
-} | {
-    (LINKED, HELD): [
-        ("seek_to_prevent_or_mitigate", "required", 60),
-        ("use_leverage", "required_if_held", 60),
-    ],
-    (LINKED, LACKING): [
-        ("seek_to_prevent_or_mitigate", "required", 60),
-        ("increase_leverage", "required_if_lacking", 90),
-        ("consider_ending_relationship", "conditional", 180),
-    ],
-    (LINKED, UNKNOWN): [("seek_to_prevent_or_mitigate", "required", 60)],
-}
+EXPECTED_OBLIGATIONS = (
+    {
+        (CAUSE, leverage): [
+            ("cease_or_prevent", "required", 30),
+            ("provide_remedy", "required", 90),
+        ]
+        for leverage in Leverage
+    }
+    | {
+        (CONTRIBUTE, leverage): [
+            ("cease_or_prevent_contribution", "required", 30),
+            ("use_leverage", "required", 60),
+            ("remedy_share", "required", 90),
+        ]
+        for leverage in Leverage
+    }
+    | {
+        (LINKED, HELD): [
+            ("seek_to_prevent_or_mitigate", "required", 60),
+            ("use_leverage", "required_if_held", 60),
+        ],
+        (LINKED, LACKING): [
+            ("seek_to_prevent_or_mitigate", "required", 60),
+            ("increase_leverage", "required_if_lacking", 90),
+            ("consider_ending_relationship", "conditional", 180),
+        ],
+        (LINKED, UNKNOWN): [("seek_to_prevent_or_mitigate", "required", 60)],
+    }
+)
 
 
 @pytest.fixture
@@ -130,7 +138,6 @@ def test_only_reviewers_secretariat_or_system_add_companies(ctx, setting):
     secretariat = make_user(ctx, Role.SECRETARIAT, mechanisms=[case.mechanism])
     involvement.add_company(ctx, case, other, Actor.for_user(secretariat))
     involvement.add_company(ctx, case, make_company(ctx), SYSTEM)
-
 
 
 @pytest.mark.parametrize(("kind", "leverage"), sorted(EXPECTED_OBLIGATIONS), ids=str)

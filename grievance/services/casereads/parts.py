@@ -130,7 +130,10 @@ def company(row: Involvement) -> CompanyView:
         rationale=row.rationale,
         version=row.version,
         obligations=tuple(
-            ObligationView(o.code, o.requirement, o.due_at, o.status) for o in row.obligations
+            ObligationView(
+                o.code, o.requirement, o.due_at, o.status, o.id, o.reported_status, o.report
+            )
+            for o in row.obligations
         ),
     )
 

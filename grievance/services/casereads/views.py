@@ -129,6 +129,10 @@ class ObligationView:
     requirement: str
     due_at: datetime | None
     status: ObligationStatus
+    id: int = 0
+    #: The company's report waiting for a reviewer's verification, and its reasons.
+    reported_status: ObligationStatus | None = None
+    report: str = ""
 
 
 @dataclass(frozen=True)
