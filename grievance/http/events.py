@@ -373,7 +373,3 @@ def _reminder(event: EventView, names: Names) -> str:
 @renders("deadline_escalated", audience=STAFF)
 def _escalated(event: EventView, names: Names) -> str:
     return str(gettext("A time limit was missed; the secretariat was told."))
-
-
-# The company side's renderers register themselves with the ones above.
-from grievance.http import company_events as company_events  # noqa: E402

@@ -132,9 +132,8 @@ def _names(ctx: Context, ids: Iterable[int], mechanism_ids: Sequence[int]) -> di
     wanted = list(ids)
     if not wanted:
         return {}
-    return dict(
-        ctx.session.execute(select(Company.id, Company.name).where(Company.id.in_(wanted))).all()
-    )
+    rows = ctx.session.execute(select(Company.id, Company.name).where(Company.id.in_(wanted)))
+    return {row.id: row.name for row in rows}
 
 
 def register_of(ctx: Context, mechanism: Mechanism) -> list[Company]:

@@ -172,7 +172,7 @@ def test_no_company_reports_for_another_or_verifies_or_classifies(ctx, three):
 
 
 def test_a_company_sees_its_own_responses_and_no_other_company_or_the_complainant_does(ctx, three):
-    case, lead, _, (supplier, brand_a, brand_b), users = three
+    case, lead, _, (_supplier, brand_a, brand_b), users = three
     company_side.respond(ctx, case, Actor.for_user(users["Brand B"]), "B's private response.")
     company_side.answer_classification(
         ctx, case, Actor.for_user(users["Brand B"]), False, "B contests: we hold no leverage."

@@ -47,12 +47,13 @@ def portal(ctx, clock, app):
 
 
 def test_the_case_list_and_page_show_only_the_company_side(portal):
-    case, client, supplier, _ = portal
+    case, client, _supplier, _ = portal
     listing = client.get("/staff/company/?lang=en")
     assert listing.status_code == 200
     assert case.reference in listing.get_data(as_text=True)
     page = client.get(f"/staff/company/cases/{case.reference}?lang=en").get_data(as_text=True)
-    assert "Causes the harm" in page and "Own overtime records." in page
+    assert "Causes the harm" in page
+    assert "Own overtime records." in page
     assert "Cease or prevent the impact" in page
     assert "Remedy items" in page
     assert STATEMENT not in page
@@ -91,7 +92,7 @@ def test_a_contest_without_reasons_keeps_the_choice_and_asks_for_them(ctx, porta
 
 
 def test_a_case_of_another_company_is_a_404(ctx, portal, app, clock):
-    case, client, _, _ = portal
+    _case, client, _, _ = portal
     other_filed, _, _ = staff_case(ctx)
     assert client.get(f"/staff/company/cases/{other_filed.case.reference}").status_code == 404
     assert client.get("/staff/company/cases/NOPE-1").status_code == 404

@@ -45,7 +45,8 @@ NOT_DONE = _l("This could not be done. Reload the page and try again.")
 
 def _user() -> User:
     user = current_staff()
-    assert user is not None and user.role is Role.COMPANY
+    assert user is not None
+    assert user.role is Role.COMPANY
     return user
 
 
