@@ -5,4 +5,4 @@ upload limits. It imports no channel; every channel may import it."""
 
 # The company side's event renderers (#13) join the registry of `events` wherever it is
 # used.
-from grievance.http import company_events as company_events  # noqa: E402
+from grievance.http import company_events as company_events

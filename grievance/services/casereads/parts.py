@@ -135,6 +135,7 @@ def company(row: Involvement) -> CompanyView:
             )
             for o in row.obligations
         ),
+        leverage=row.leverage,
     )
 
 

@@ -21,6 +21,7 @@ from grievance.models import (
     ComplainantResponse,
     ContactChannel,
     InvolvementKind,
+    Leverage,
     ObligationStatus,
     RemedyStatus,
     ReprisalRisk,
@@ -145,6 +146,7 @@ class CompanyView:
     rationale: str
     version: int
     obligations: tuple[ObligationView, ...]
+    leverage: Leverage | None = None
 
 
 @dataclass(frozen=True)
