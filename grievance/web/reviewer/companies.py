@@ -221,9 +221,10 @@ def decide(reference: str, proposal_id: int) -> Response | Page:
             case, user, f"proposal-{proposal_id}", gettext("Confirmed: it takes effect now."),
             lambda: involvement.confirm_involvement(ctx, proposal, actor),
         )  # fmt: skip
+    reason = request.form.get("reason", "")
     return _run(
         case, user, f"proposal-{proposal_id}", gettext("The proposal was not confirmed."),
-        lambda: involvement.reject_involvement(ctx, proposal, actor, request.form.get("reason", "")),
+        lambda: involvement.reject_involvement(ctx, proposal, actor, reason),
     )  # fmt: skip
 
 
