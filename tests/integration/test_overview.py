@@ -119,9 +119,22 @@ def test_overdue_and_due_soon_with_lead_reviewer_and_companies(ctx, board):
         board.lead.display_name: (1, 0),
         board.other_lead.display_name: (0, 1),
     }
-    assert overview.by_company == {
-        "Akter Garments": (1, 1),
-        "Brand Noord": (1, 0),
+    # the case's own time limits are the reviewers' to keep, not the companies' (#15, 9)
+    assert overview.by_company == {}
+
+
+def test_companies_are_counted_for_their_own_deadlines_only(ctx, board):
+    month = deadline_overview(ctx, days=30)  # the companies' 30 days to respond
+    responses = [r for r in month.due_soon if r.code.endswith(".response")]
+    assert sorted(r.owner for r in responses) == [
+        "Akter Garments",
+        "Akter Garments",
+        "Brand Noord",
+        "Brand Zuid",
+    ]
+    assert month.by_company == {
+        "Akter Garments": (0, 2),
+        "Brand Noord": (0, 1),
         "Brand Zuid": (0, 1),
     }
 
@@ -131,12 +144,12 @@ def test_the_overview_filters_by_mechanism(ctx, board):
     assert [(r.case_id, r.code) for r in ova.overdue] == [(board.first.id, "acknowledge")]
     assert [(r.case_id, r.code) for r in ova.due_soon] == [(board.second.id, "acknowledge")]
     assert ova.by_reviewer == {"(unassigned)": (0, 1), board.lead.display_name: (1, 0)}
-    assert "Brand Zuid" not in ova.by_company
+    assert ova.by_company == {}
 
     ovb = deadline_overview(ctx, ["OVB"])
     assert ovb.overdue == []
     assert [r.case_id for r in ovb.due_soon] == [board.third.id]
-    assert ovb.by_company == {"Brand Zuid": (0, 1)}
+    assert ovb.by_company == {}
 
     both = deadline_overview(ctx, ["OVA", "OVB"])
     assert both == deadline_overview(ctx)
@@ -201,9 +214,6 @@ def test_the_deadlines_command_prints_the_overview(app, ctx, board):
         "  (unassigned): 0 / 1",
         *sorted([f"  {lead}: 1 / 0", f"  {other}: 0 / 1"]),
         "By company (overdue / due soon):",
-        "  Akter Garments: 1 / 1",
-        "  Brand Noord: 1 / 0",
-        "  Brand Zuid: 0 / 1",
     ]
 
 
