@@ -46,6 +46,11 @@ PUBLIC, PARTIES, REVIEWERS, INTERNAL = (
 _DEADLINE_FIELDS = {"deadlines_opened": PARTIES, "deadlines_closed": PARTIES}
 
 
+def _all(visibility: Visibility, names: str, deadlines: bool = False) -> dict[str, Visibility]:
+    """These fields (space-separated) at one visibility, and the deadline fields if asked."""
+    return dict.fromkeys(names.split(), visibility) | (_DEADLINE_FIELDS if deadlines else {})
+
+
 class Concerns(enum.Enum):
     """Whom an event the parties may see is about. The complainant sees every `parties`
     event of their case; a company only those of the case as a whole and those that name
@@ -148,99 +153,45 @@ EVENT_KINDS: dict[str, EventKind] = {
             "obligations": PARTIES,
             # four eyes (#13): the leverage held, what a reclassification kept and
             # superseded, the proposal confirmed and who proposed it
-            "leverage": PARTIES,
-            "obligations_kept": PARTIES,
-            "obligations_superseded": PARTIES,
-            "proposal_id": REVIEWERS,
-            "proposed_by": REVIEWERS,
+            **dict.fromkeys(("leverage", "obligations_kept", "obligations_superseded"), PARTIES),
+            **dict.fromkeys(("proposal_id", "proposed_by"), REVIEWERS),
         },
         Concerns.COMPANY,
     ),
     # -- the company side (#13; services/involvement.py, services/obligations.py) --------
-    "site_set": EventKind(
-        REVIEWERS, {"site_id": REVIEWERS, "site": REVIEWERS, "company_id": REVIEWERS}
-    ),
+    "site_set": EventKind(REVIEWERS, _all(REVIEWERS, "site_id site company_id")),
     "involvement_proposed": EventKind(
-        REVIEWERS,
-        {
-            "proposal_id": REVIEWERS,
-            "company_id": REVIEWERS,
-            "company": REVIEWERS,
-            "kind": REVIEWERS,
-            "leverage": REVIEWERS,
-            "rationale": REVIEWERS,
-            "trigger": REVIEWERS,
-        },
+        REVIEWERS, _all(REVIEWERS, "proposal_id company_id company kind leverage rationale trigger")
     ),
     "involvement_rejected": EventKind(
-        REVIEWERS,
-        {
-            "proposal_id": REVIEWERS,
-            "company_id": REVIEWERS,
-            "company": REVIEWERS,
-            "reason": REVIEWERS,
-        },
+        REVIEWERS, _all(REVIEWERS, "proposal_id company_id company reason")
     ),
+    # a company's private words: that company and the mechanism only
     "company_responded": EventKind(
-        PARTIES,
-        {"company_id": PARTIES, "response": PARTIES, **_DEADLINE_FIELDS},
-        Concerns.COMPANY_PRIVATE,
+        PARTIES, _all(PARTIES, "company_id response", True), Concerns.COMPANY_PRIVATE
     ),
     "classification_answered": EventKind(
-        PARTIES,
-        {
-            "company_id": PARTIES,
-            "kind": PARTIES,
-            "version": PARTIES,
-            "accepted": PARTIES,
-            "reasons": PARTIES,
-        },
-        Concerns.COMPANY_PRIVATE,
+        PARTIES, _all(PARTIES, "company_id kind version accepted reasons"), Concerns.COMPANY_PRIVATE
     ),
     "company_message": EventKind(
-        PARTIES,
-        {"company_id": PARTIES, "from_company": PARTIES, "text": PARTIES},
-        Concerns.COMPANY_PRIVATE,
+        PARTIES, _all(PARTIES, "company_id from_company text"), Concerns.COMPANY_PRIVATE
     ),
     "obligation_reported": EventKind(
         PARTIES,
-        {
-            "company_id": PARTIES,
-            "obligation_id": PARTIES,
-            "code": PARTIES,
-            "reported_status": PARTIES,
-            "reasons": PARTIES,
-            **_DEADLINE_FIELDS,
-        },
+        _all(PARTIES, "company_id obligation_id code reported_status reasons", True),
         Concerns.COMPANY_PRIVATE,
     ),
+    # what the mechanism decides of a company's obligations: the parties see it
     "obligation_verified": EventKind(
         PARTIES,
-        {
-            "company_id": PARTIES,
-            "obligation_id": PARTIES,
-            "code": PARTIES,
-            "accepted": PARTIES,
-            "status": PARTIES,
-            "note": PARTIES,
-            **_DEADLINE_FIELDS,
-        },
+        _all(PARTIES, "company_id obligation_id code accepted status note", True),
         Concerns.COMPANY,
     ),
     "obligation_linked": EventKind(
-        PARTIES,
-        {
-            "company_id": PARTIES,
-            "obligation_id": PARTIES,
-            "code": PARTIES,
-            "remedy_action_id": PARTIES,
-        },
-        Concerns.COMPANY,
+        PARTIES, _all(PARTIES, "company_id obligation_id code remedy_action_id"), Concerns.COMPANY
     ),
     "company_meeting_arranged": EventKind(
-        PARTIES,
-        {"company_id": PARTIES, "when": PARTIES, "place": PARTIES, "note": REVIEWERS},
-        Concerns.COMPANY,
+        PARTIES, {**_all(PARTIES, "company_id when place"), "note": REVIEWERS}, Concerns.COMPANY
     ),
     "severity_assessed": EventKind(
         REVIEWERS,

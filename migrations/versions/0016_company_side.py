@@ -102,11 +102,15 @@ def downgrade():
     with op.batch_alter_table("obligation", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_obligation_verified_by_id_user"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_obligation_reported_by_id_user"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("ck_obligation_reported_obligationstatus"), type_="check"
+        )
         for column in ("verified_at", "verified_by_id", "reported_by_id", "reported_at", "report", "reported_status"):
             batch_op.drop_column(column)
     with op.batch_alter_table("involvement", schema=None) as batch_op:
         batch_op.drop_index("ix_involvement_company_current")
         batch_op.drop_constraint(batch_op.f("fk_involvement_proposed_by_id_user"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("ck_involvement_leverage"), type_="check")
         for column in ("proposed_by_id", "trigger", "leverage"):
             batch_op.drop_column(column)
     with op.batch_alter_table("involvement_proposal", schema=None) as batch_op:
