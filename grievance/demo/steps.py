@@ -20,8 +20,9 @@ from grievance.models import (
     ReprisalRisk,
     Role,
     Stage,
+    User,
 )
-from grievance.services import cases, involvement, lifecycle, messages, remedy
+from grievance.services import cases, involvement, lifecycle, messages, obligations, remedy
 from grievance.services.actors import Actor
 from grievance.services.context import Context
 from grievance.services.remedy import Satisfaction
@@ -146,5 +147,46 @@ def message(
     def run() -> None:
         complainant = case.complainants[0]
         messages.add_message(ctx, case, actor, text, channel, complainant)
+
+    return run
+
+
+def company_side(
+    ctx: Context,
+    case: Case,
+    entry: dict[str, Any],
+    lead: Actor,
+    companies: Mapping[str, Company],
+) -> Callable[[], None]:
+    """What each company of the case did (#13): its response, its answer to its
+    classification, its reports on its obligations, and the lead reviewer's verification
+    of each (accepted, sent back with a note, or left waiting)."""
+
+    def run() -> None:
+        for side in entry.get("company_side", []):
+            company = companies[side["company"]]
+            user = ctx.session.scalar(
+                select(User).where(User.company_id == company.id).order_by(User.id).limit(1)
+            )
+            if user is None:
+                continue
+            staff = Actor.for_user(user)
+            if side.get("respond"):
+                obligations.respond(ctx, case, staff, side["respond"])
+            if side.get("answer"):
+                accepted = side["answer"] == "accept"
+                obligations.answer_classification(
+                    ctx, case, staff, accepted, side.get("answer_reasons", "")
+                )
+            owed = {o.code: o for o in obligations.obligations_of(ctx, case, company.id)}
+            for report in side.get("reports", []):
+                obligation = owed[report["code"]]
+                obligations.report_obligation(
+                    ctx, obligation, staff, report["fulfilled"], report["reasons"]
+                )
+                if report.get("verify") == "accept":
+                    obligations.verify_obligation(ctx, obligation, lead, True)
+                elif report.get("verify") == "back":
+                    obligations.verify_obligation(ctx, obligation, lead, False, report["note"])
 
     return run
