@@ -53,6 +53,9 @@ def test_two_reviewers_add_and_classify_three_companies(app, ctx, clock):
         as_text=True
     )
     assert "You proposed it" in page
+    # the second reviewer sees the proposals waiting, on the case page too
+    case_page = other.get(f"/staff/reviewer/cases/{case.reference}?lang=en")
+    assert "3 classifications wait for a second reviewer" in case_page.get_data(as_text=True)
     for proposal in involvement.pending_proposals(ctx, case):
         assert (
             _post(first, case, f"proposals/{proposal.id}", {"decision": "confirm"}).status_code
