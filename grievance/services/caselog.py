@@ -178,7 +178,10 @@ EVENT_KINDS: dict[str, EventKind] = {
     ),
     "obligation_reported": EventKind(
         PARTIES,
-        _all(PARTIES, "company_id obligation_id code reported_status reasons", True),
+        {
+            **_all(PARTIES, "company_id obligation_id code reported_status reasons", True),
+            "attachment_ids": REVIEWERS,
+        },
         Concerns.COMPANY_PRIVATE,
     ),
     # what the mechanism decides of a company's obligations: the parties see it

@@ -10,11 +10,13 @@ accepts the company's report; a report sent back leaves it open, its time limit 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 
 from grievance.models import (
+    Attachment,
     Case,
     Company,
     Obligation,
@@ -25,6 +27,7 @@ from grievance.models import (
 from grievance.services import caselog, company_deadlines, deadlines, notifications
 from grievance.services.actors import Actor, require_part
 from grievance.services.assignments import active_assignments
+from grievance.services.attachments import MAX_FILES, CleanFile, UploadRefused
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed, ReasonRequired
 from grievance.services.involvement import current_involvement
@@ -152,12 +155,62 @@ def write(ctx: Context, case: Case, company: Company, actor: Actor, text: str) -
         )  # fmt: skip
 
 
+def _seal_evidence(
+    ctx: Context, case: Case, obligation: Obligation, files: Sequence[CleanFile], now: datetime
+) -> list[int]:
+    """Files checked and stripped by the attachment pipeline (`attachments.check_file`),
+    sealed under the case's data key as every attachment is."""
+    if len(files) > MAX_FILES:
+        raise UploadRefused("too_many")
+    ids = []
+    for file in files:
+        attachment = Attachment(
+            case_id=case.id,
+            obligation_id=obligation.id,
+            filename_enc=b"",
+            content_type=file.content_type,
+            size=file.size,
+            content_enc=b"",
+            uploaded_by_role=Role.COMPANY.value,
+            created_at=now,
+        )
+        ctx.session.add(attachment)
+        ctx.session.flush()
+        attachment.filename_enc = ctx.vault.seal(
+            case.id, f"attachment.{attachment.id}.name", file.filename
+        )
+        attachment.content_enc = ctx.vault.seal_bytes(
+            case.id, f"attachment.{attachment.id}.content", file.data
+        )
+        ids.append(attachment.id)
+    return ids
+
+
+def evidence_of(ctx: Context, case: Case) -> dict[int, list[Attachment]]:
+    """The evidence files of the case's obligation reports, by obligation."""
+    found: dict[int, list[Attachment]] = {}
+    rows = ctx.session.scalars(
+        select(Attachment)
+        .where(Attachment.case_id == case.id, Attachment.obligation_id.is_not(None))
+        .order_by(Attachment.id)
+    )
+    for row in rows:
+        assert row.obligation_id is not None
+        found.setdefault(row.obligation_id, []).append(row)
+    return found
+
+
 @atomic
 def report_obligation(
-    ctx: Context, obligation: Obligation, actor: Actor, fulfilled: bool, reasons: str
+    ctx: Context,
+    obligation: Obligation,
+    actor: Actor,
+    fulfilled: bool,
+    reasons: str,
+    files: Sequence[CleanFile] = (),
 ) -> Obligation:
-    """The company reports an open obligation fulfilled or not, with its reasons (and
-    evidence); a reviewer verifies the report before the status changes."""
+    """The company reports an open obligation fulfilled or not, with its reasons and
+    evidence files; a reviewer verifies the report before the status changes."""
     case = ctx.lock_case(ctx.session.get_one(Case, obligation.case_id))
     company = _as_company(ctx, case, actor)
     ctx.session.refresh(obligation)
@@ -173,6 +226,7 @@ def report_obligation(
     obligation.report = reasons
     obligation.reported_at = now
     obligation.reported_by_id = actor.user_id
+    evidence = _seal_evidence(ctx, case, obligation, files, now)
     closed = company_deadlines.close_deadline(
         ctx.session, case, company_deadlines.obligation_code(company.id, obligation.id), now
     )
@@ -188,6 +242,7 @@ def report_obligation(
             "code": obligation.code,
             "reported_status": obligation.reported_status.value,
             "reasons": reasons,
+            **({"attachment_ids": evidence} if evidence else {}),
             **_closed(closed),
         },
     )

@@ -8,7 +8,8 @@ Create Date: 2026-12-07 23:40:00.000000
 rejects (at most one pending per company and case). `involvement` gains the leverage the
 company holds over the entity that causes the harm, the reclassification trigger and who
 proposed it, and an index for a company's current cases. `obligation` gains the company's report (fulfilled or not, with reasons)
-and who verified it. Existing rows keep their values: leverage unknown (NULL), no
+and who verified it; `attachment` the obligation a company's evidence file was given
+with. Existing rows keep their values: leverage unknown (NULL), no
 report. Downgrading drops the new table and columns.
 """
 
@@ -96,9 +97,17 @@ def upgrade():
         )
     with op.batch_alter_table("obligation", schema=None) as batch_op:
         batch_op.alter_column("report", server_default=None)
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("obligation_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_attachment_obligation_id_obligation"), "obligation", ["obligation_id"], ["id"]
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_attachment_obligation_id_obligation"), type_="foreignkey")
+        batch_op.drop_column("obligation_id")
     with op.batch_alter_table("obligation", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_obligation_verified_by_id_user"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_obligation_reported_by_id_user"), type_="foreignkey")

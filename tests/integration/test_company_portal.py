@@ -13,6 +13,7 @@ from grievance.models import CompanyKind, InvolvementKind, Leverage, Obligation,
 from grievance.services import involvement
 from grievance.services import obligations as company_side
 from grievance.services.actors import Actor
+from grievance.services.errors import NotAllowed
 from tests.factories import classify, events_of, make_company, make_staff, staff_case
 from tests.integration.test_staff_auth import sign_in
 
@@ -96,3 +97,67 @@ def test_a_case_of_another_company_is_a_404(ctx, portal, app, clock):
     other_filed, _, _ = staff_case(ctx)
     assert client.get(f"/staff/company/cases/{other_filed.case.reference}").status_code == 404
     assert client.get("/staff/company/cases/NOPE-1").status_code == 404
+
+
+def test_evidence_files_are_stripped_sealed_and_never_the_complainants(ctx, portal, app, clock):
+    import io
+
+    from PIL import Image
+
+    from grievance.models import Attachment
+    from grievance.services import casereads
+
+    case, client, supplier, _ = portal
+    picture = Image.new("RGB", (40, 30), "red")
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker with a name"
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", exif=exif)
+    page = client.get(f"/staff/company/cases/{case.reference}?lang=en").get_data(as_text=True)
+    obligation = company_side.obligations_of(ctx, case, supplier.id)[0]
+    url = f"/staff/company/cases/{case.reference}/obligations/{obligation.id}?lang=en"
+    refused = client.post(
+        url,
+        data={
+            "csrf_token": token(page), "fulfilled": "yes", "reasons": "",
+            "files": (io.BytesIO(buffer.getvalue()), "site-photo.jpg"),
+        },
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert "site-photo.jpg" in refused.get_data(as_text=True)  # kept, held for the next try
+    held = re.search(r'name="held" value="([^"]+)"', refused.get_data(as_text=True)).group(1)
+    done = client.post(
+        url,
+        data={"csrf_token": token(page), "fulfilled": "yes", "reasons": "Fixed.", "held": held},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 303
+    ctx.session.expire_all()
+    (evidence,) = ctx.session.query(Attachment).filter_by(obligation_id=obligation.id).all()
+    assert b"Camera maker" not in evidence.content_enc  # sealed
+    kept = attachments_read(ctx, evidence)
+    assert b"Camera maker" not in kept.data  # stripped
+    complainant = casereads.complainant_view(ctx, case, case.complainants[0])
+    assert evidence.id not in {f.id for f in complainant.files}
+    from grievance.services import attachments
+
+    with pytest.raises(NotAllowed):
+        attachments.read_attachment(ctx, Actor.for_complainant(case.complainants[0]), evidence)
+
+
+def attachments_read(ctx, evidence):
+    from grievance.services import attachments
+
+    reviewer = next(iter(cases_assigned(ctx, evidence.case_id)))
+    return attachments.read_attachment(ctx, Actor.for_user(reviewer), evidence)
+
+
+def cases_assigned(ctx, case_id):
+    from grievance.models import Case, User
+    from grievance.services import cases
+
+    case = ctx.session.get(Case, case_id)
+    return [
+        ctx.session.get(User, a.reviewer_id) for a in cases.active_assignments(ctx, case).values()
+    ]

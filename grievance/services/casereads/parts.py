@@ -204,7 +204,9 @@ def files(ctx: Context, case: Case, message_ids: set[int] | None = None) -> tupl
     return tuple(
         FileView(a.id, attachments.filename_of(ctx, a), a.size, a.content_type, a.created_at)
         for a in attachments.attachments_of(ctx, case)
-        if message_ids is None or a.message_id is None or a.message_id in message_ids
+        # the complainant's (message_ids given): never a company's evidence (#13)
+        if message_ids is None
+        or (a.obligation_id is None and (a.message_id is None or a.message_id in message_ids))
     )
 
 

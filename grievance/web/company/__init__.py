@@ -19,13 +19,13 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from grievance.extensions import db
-from grievance.http import refusals
+from grievance.http import refusals, uploads
 from grievance.http.company_events import obligation_label
 from grievance.http.context import service_context
 from grievance.http.events import describe
 from grievance.http.labels import INVOLVEMENT_NAMES, STAGE_NAMES, limit_label
 from grievance.models import Case, Obligation, Role, User
-from grievance.services import casereads, company_cases
+from grievance.services import attachments, casereads, company_cases
 from grievance.services import obligations as company_side
 from grievance.services.actors import Actor, acts_on_case
 from grievance.services.casereads import Audience
@@ -84,7 +84,14 @@ def cases() -> str:
 Page = tuple[str, int]
 
 
-def _page(case: Case, user: User, error: str = "", form: str = "", kept: Any = None) -> Page:
+def _page(
+    case: Case,
+    user: User,
+    error: str = "",
+    form: str = "",
+    kept: Any = None,
+    files: Any = None,
+) -> Page:
     ctx = service_context()
     company = user.company
     assert company is not None
@@ -114,6 +121,8 @@ def _page(case: Case, user: User, error: str = "", form: str = "", kept: Any = N
         error=error,
         form=form,
         kept=kept or {},
+        files=files,
+        accept=uploads.ACCEPT,
     )
     return html, 422 if error else 200
 
@@ -125,7 +134,7 @@ def case(reference: str) -> Page:
     return _page(the_case, user)
 
 
-def _refused(case: Case, user: User, form: str, refused: ServiceError) -> Page:
+def _refused(case: Case, user: User, form: str, refused: ServiceError, files: Any = None) -> Page:
     if isinstance(refused, ReasonRequired):
         message = str(GIVE_REASONS)
     elif isinstance(refused, InvalidInput):
@@ -133,7 +142,7 @@ def _refused(case: Case, user: User, form: str, refused: ServiceError) -> Page:
         message = refusals.message(refused, field)
     else:
         message = str(NOT_DONE)
-    return _page(case, user, message, form, request.form)
+    return _page(case, user, message, form, request.form, files)
 
 
 def _done(case: Case, message: str, anchor: str) -> Response:
@@ -185,24 +194,29 @@ def report(reference: str, obligation_id: int) -> Response | Page:
     obligation = db.session.get(Obligation, obligation_id)
     if obligation is None or obligation.case_id != the_case.id:
         abort(404)
+    name = f"obligation-{obligation_id}"
+    ctx = service_context()
+    files = uploads.collect(ctx)  # checked and stripped, held while the form comes back
     fulfilled = request.form.get("fulfilled", "")
+    if files.errors:
+        return _page(the_case, user, " ".join(files.errors), name, request.form, files)
     if fulfilled not in ("yes", "no"):
-        return _refused(
-            the_case, user, f"obligation-{obligation_id}",
-            InvalidInput({"fulfilled": Code.UNKNOWN}),
-        )  # fmt: skip
+        return _refused(the_case, user, name, InvalidInput({"fulfilled": Code.UNKNOWN}), files)
     try:
         company_side.report_obligation(
-            service_context(),
+            ctx,
             obligation,
             Actor.for_user(user),
             fulfilled == "yes",
             request.form.get("reasons", ""),
+            files.clean_files,
         )
     except NotAllowed:
         abort(404)  # another company's obligation: nothing to say about it
     except ServiceError as refused:
-        return _refused(the_case, user, f"obligation-{obligation_id}", refused)
+        return _refused(the_case, user, name, refused, files)
+    attachments.release(ctx, files.tokens)
+    db.session.commit()
     return _done(
         the_case, gettext("Your report was sent to the reviewers for verification."), "obligations"
     )

@@ -63,6 +63,7 @@ def _page(case: Case, user: User, error: str = "", form: str = "", kept: Any = N
     register = [c for c in company_cases.register_of(ctx, case.mechanism) if c.id not in in_case]
     companies = {c.id: c for c in db.session.query(Company).filter(Company.id.in_(in_case))}
     sites = [site for cid in sorted(in_case) for site in companies[cid].sites]
+    files = {file.id: file for file in view.files}
     side: dict[int, list[str]] = {cid: [] for cid in in_case}
     for event in view.events:
         company_id = event.fields.get("company_id")
@@ -76,6 +77,10 @@ def _page(case: Case, user: User, error: str = "", form: str = "", kept: Any = N
         view=view,
         user=user,
         proposals=involvement.pending_proposals(ctx, case),
+        evidence={
+            obligation_id: [files[row.id] for row in rows if row.id in files]
+            for obligation_id, rows in company_side.evidence_of(ctx, case).items()
+        },
         register=register,
         sites=sites,
         side=side,
