@@ -60,6 +60,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/sms_webhook.py
 	$(BIN)/python bench/attachments.py
 	BENCH_CASES=$${BENCH_CASES:-100000} $(BIN)/python bench/reviewer_queue.py
+	BENCH_CASES=$${BENCH_CASES:-100000} $(BIN)/python bench/company_cases.py
 
 ## Extract the strings to translate and merge them into every catalog.
 extract: $(BIN)/.installed

@@ -251,6 +251,7 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.admin import blueprint as admin
     from grievance.web.api_clients import blueprint as api_clients
     from grievance.web.auth import blueprint as staff
+    from grievance.web.company import blueprint as company
     from grievance.web.inbox import blueprint as inbox
     from grievance.web.profile import admin_blueprint as admin_profile
     from grievance.web.profile import blueprint as profile
@@ -260,7 +261,18 @@ def register_staff_blueprints(app: Flask) -> None:
 
     _register(
         app,
-        (staff, admin, api_clients, secretariat, profile, admin_profile, record, reviewer, inbox),
+        (
+            staff,
+            admin,
+            api_clients,
+            secretariat,
+            profile,
+            admin_profile,
+            record,
+            reviewer,
+            inbox,
+            company,
+        ),
     )
 
 

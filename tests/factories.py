@@ -25,6 +25,9 @@ from grievance.models import (
     Deadline,
     DeadlineState,
     DecisionProposal,
+    Involvement,
+    InvolvementKind,
+    Leverage,
     Mechanism,
     MechanismPolicy,
     ReviewerProfile,
@@ -344,3 +347,25 @@ def make_staff(
         accounts.enrol_totp_secret(ctx, user, seed, last_step=None)
         ctx.session.flush()
     return user, seed
+
+
+def classify(
+    ctx: Context,
+    case: Case,
+    company: Company,
+    kind: InvolvementKind,
+    proposer: User,
+    confirmer: User,
+    rationale: str = "On the evidence.",
+    *,
+    leverage: Leverage = Leverage.UNKNOWN,
+    trigger: str | None = None,
+) -> Involvement:
+    """Classify a company's involvement with four eyes: one reviewer proposes, the other
+    confirms (services.involvement)."""
+    from grievance.services import involvement
+
+    proposal = involvement.propose_involvement(
+        ctx, case, company, kind, leverage, Actor.for_user(proposer), rationale, trigger
+    )
+    return involvement.confirm_involvement(ctx, proposal, Actor.for_user(confirmer))

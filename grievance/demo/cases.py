@@ -161,8 +161,13 @@ class CaseLoader:
             if stage in (Stage.INVESTIGATION, Stage.DIALOGUE):
                 add(
                     when + timedelta(days=3),
-                    steps.classify(ctx, case, entry, lead_actor, self.cast.companies),
+                    steps.classify(ctx, case, entry, lead_actor, second_actor, self.cast.companies),
                 )
+                if entry.get("company_side"):
+                    add(
+                        when + timedelta(days=8),
+                        steps.company_side(ctx, case, entry, lead_actor, self.cast.companies),
+                    )
             if stage is Stage.REMEDY_PLAN:
                 add(
                     when + timedelta(days=5),

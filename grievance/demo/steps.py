@@ -14,13 +14,15 @@ from grievance.models import (
     Company,
     ComplainantResponse,
     InvolvementKind,
+    Leverage,
     RemedyAction,
     RemedyStatus,
     ReprisalRisk,
     Role,
     Stage,
+    User,
 )
-from grievance.services import cases, involvement, lifecycle, messages, remedy
+from grievance.services import cases, involvement, lifecycle, messages, obligations, remedy
 from grievance.services.actors import Actor
 from grievance.services.context import Context
 from grievance.services.remedy import Satisfaction
@@ -63,19 +65,31 @@ def assess(ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Call
 
 
 def classify(
-    ctx: Context, case: Case, entry: dict[str, Any], lead: Actor, companies: Mapping[str, Company]
+    ctx: Context,
+    case: Case,
+    entry: dict[str, Any],
+    lead: Actor,
+    second: Actor,
+    companies: Mapping[str, Company],
 ) -> Callable[[], None]:
+    """The lead proposes each company's involvement and the second confirms it (four
+    eyes); a linked company holds leverage unless the entry says otherwise."""
+
     def run() -> None:
         for company_entry in entry.get("companies", []):
             if company_entry.get("involvement"):
-                involvement.classify_involvement(
+                kind = InvolvementKind(company_entry["involvement"])
+                default = Leverage.HELD if kind is InvolvementKind.LINKED else Leverage.UNKNOWN
+                proposal = involvement.propose_involvement(
                     ctx,
                     case,
                     companies[company_entry["company"]],
-                    InvolvementKind(company_entry["involvement"]),
+                    kind,
+                    Leverage(company_entry.get("leverage", default.value)),
                     lead,
                     company_entry.get("rationale") or "Classified on the evidence gathered.",
                 )
+                involvement.confirm_involvement(ctx, proposal, second)
 
     return run
 
@@ -133,5 +147,46 @@ def message(
     def run() -> None:
         complainant = case.complainants[0]
         messages.add_message(ctx, case, actor, text, channel, complainant)
+
+    return run
+
+
+def company_side(
+    ctx: Context,
+    case: Case,
+    entry: dict[str, Any],
+    lead: Actor,
+    companies: Mapping[str, Company],
+) -> Callable[[], None]:
+    """What each company of the case did (#13): its response, its answer to its
+    classification, its reports on its obligations, and the lead reviewer's verification
+    of each (accepted, sent back with a note, or left waiting)."""
+
+    def run() -> None:
+        for side in entry.get("company_side", []):
+            company = companies[side["company"]]
+            user = ctx.session.scalar(
+                select(User).where(User.company_id == company.id).order_by(User.id).limit(1)
+            )
+            if user is None:
+                continue
+            staff = Actor.for_user(user)
+            if side.get("respond"):
+                obligations.respond(ctx, case, staff, side["respond"])
+            if side.get("answer"):
+                accepted = side["answer"] == "accept"
+                obligations.answer_classification(
+                    ctx, case, staff, accepted, side.get("answer_reasons", "")
+                )
+            owed = {o.code: o for o in obligations.obligations_of(ctx, case, company.id)}
+            for report in side.get("reports", []):
+                obligation = owed[report["code"]]
+                obligations.report_obligation(
+                    ctx, obligation, staff, report["fulfilled"], report["reasons"]
+                )
+                if report.get("verify") == "accept":
+                    obligations.verify_obligation(ctx, obligation, lead, True)
+                elif report.get("verify") == "back":
+                    obligations.verify_obligation(ctx, obligation, lead, False, report["note"])
 
     return run

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from grievance.models import AssignmentRole, Channel, InvolvementKind, ReprisalRisk, Stage
 from grievance.policies import Calendar, TimeLimit
 from grievance.services.casereads import TimeLimitView
+from grievance.services.company_deadlines import company_of_code, kind_of_code
 
 STAGE_NAMES = {
     Stage.RECEIVED: _l("Received"),
@@ -113,7 +114,18 @@ def describe(limit: TimeLimit, calendar: Calendar) -> str:
 def limit_label(limit: TimeLimitView) -> str:
     """An open time limit's name, in the reader's language."""
     # policy labels are extracted by grievance.policies.extract
-    return str(gettext(limit.label)) if limit.label else str(gettext("Remedy action"))
+    if limit.label:
+        return str(gettext(limit.label))
+    return company_limit_label(limit.code) or str(gettext("Remedy action"))
+
+
+def company_limit_label(code: str) -> str | None:
+    """A company's own time limit's name (to respond, to meet an obligation), if it is one."""
+    if company_of_code(code) is None:
+        return None
+    if kind_of_code(code) == "response":
+        return str(gettext("The company's response to the complaint"))
+    return str(gettext("A company obligation"))
 
 
 INVOLVEMENT_NAMES = {

@@ -46,6 +46,9 @@ MESSAGES: Mapping[Code, Any] = {
     Code.ALREADY_WITHDRAWN: _l("This conflict was already withdrawn."),
     Code.ALREADY_IN_CASE: _l("This company is already in the case."),
     Code.NOT_IN_CASE: _l("Add the company to the case first."),
+    Code.ALREADY_PROPOSED: _l("A classification of this company is waiting for a second reviewer."),
+    Code.SAME_REVIEWER: _l("Another reviewer of the case must confirm this."),
+    Code.ALREADY_DONE: _l("This was already decided."),
     Code.NO_EXTENSION_LEFT: _l("This time limit cannot be extended any more."),
 }
 

@@ -30,6 +30,21 @@ class ObligationStatus(enum.StrEnum):
     SUPERSEDED = "superseded"  # the involvement was reclassified
 
 
+class Leverage(enum.StrEnum):
+    """Whether the company holds leverage over the entity that causes the harm (UNGP 19):
+    the policy's conditional obligations follow it."""
+
+    HELD = "held"
+    LACKING = "lacking"
+    UNKNOWN = "unknown"
+
+
+class InvolvementProposalState(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
 class RemedyStatus(enum.StrEnum):
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"
@@ -60,6 +75,14 @@ class Involvement(Base):
             sqlite_where=sa.text("superseded_at IS NULL"),
             postgresql_where=sa.text("superseded_at IS NULL"),
         ),
+        # The company portal's case list: a company's cases, newest first, in keyset pages.
+        sa.Index(
+            "ix_involvement_company_current",
+            "company_id",
+            "case_id",
+            sqlite_where=sa.text("superseded_at IS NULL"),
+            postgresql_where=sa.text("superseded_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +90,12 @@ class Involvement(Base):
     company_id: Mapped[int] = mapped_column(sa.ForeignKey("company.id"), index=True)
     kind: Mapped[InvolvementKind | None] = mapped_column(enum_type(InvolvementKind))
     rationale: Mapped[str] = mapped_column(sa.Text, default="")
+    leverage: Mapped[Leverage | None] = mapped_column(enum_type(Leverage))
+    #: The reclassification trigger from the policy's list (None for a first one).
+    trigger: Mapped[str | None] = mapped_column(sa.String(60))
     version: Mapped[int] = mapped_column(default=1)
+    #: The reviewer who proposed it; `decided_by_id` is the second, who confirmed it.
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime]
     superseded_at: Mapped[datetime | None]
@@ -81,8 +109,44 @@ class Involvement(Base):
     )
 
 
+class InvolvementProposal(Base):
+    """A classification proposed by one reviewer of the case, waiting for a second one
+    (four eyes): confirmed, it becomes the company's current `Involvement`."""
+
+    __tablename__ = "involvement_proposal"
+    __table_args__ = (
+        sa.Index(
+            "uq_involvement_proposal_pending",
+            "case_id",
+            "company_id",
+            unique=True,
+            sqlite_where=sa.text("state = 'pending'"),
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("company.id"))
+    kind: Mapped[InvolvementKind] = mapped_column(enum_type(InvolvementKind))
+    leverage: Mapped[Leverage] = mapped_column(enum_type(Leverage))
+    rationale: Mapped[str] = mapped_column(sa.Text)
+    trigger: Mapped[str | None] = mapped_column(sa.String(60))
+    state: Mapped[InvolvementProposalState] = mapped_column(enum_type(InvolvementProposalState))
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    proposed_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+
+    company: Mapped[Company] = relationship(lazy="joined", innerjoin=True)
+
+
 class Obligation(Base):
-    """What a company must do, derived from its involvement by the policy tables."""
+    """What a company must do, derived from its involvement by the policy tables.
+
+    The company reports it fulfilled or not (`reported_status`, with its reasons); the
+    status changes only when a reviewer verifies the report (`services.obligations`)."""
 
     __tablename__ = "obligation"
 
@@ -96,6 +160,15 @@ class Obligation(Base):
     status: Mapped[ObligationStatus] = mapped_column(enum_type(ObligationStatus))
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    #: The company's report, waiting for a reviewer's verification.
+    reported_status: Mapped[ObligationStatus | None] = mapped_column(
+        enum_type(ObligationStatus, "reported_obligationstatus")
+    )
+    report: Mapped[str] = mapped_column(sa.Text, default="")
+    reported_at: Mapped[datetime | None]
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    verified_at: Mapped[datetime | None]
 
     involvement: Mapped[Involvement] = relationship(back_populates="obligations")
     company: Mapped[Company] = relationship()

@@ -108,6 +108,9 @@ class Attachment(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"), index=True)
     remedy_action_id: Mapped[int | None] = mapped_column(sa.ForeignKey("remedy_action.id"))
+    #: Evidence a company gave with its report on an obligation (#13): the company's and
+    #: the mechanism's, never shown to the complainant.
+    obligation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("obligation.id"))
     filename_enc: Mapped[bytes]
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]

@@ -21,7 +21,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grievance.models.case import Stage
-from grievance.models.involvement import InvolvementKind
+from grievance.models.involvement import InvolvementKind, Leverage
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default.toml")
 
@@ -73,12 +73,30 @@ class ObligationRule(_Strict):
     requirement: Literal[
         "required", "required_if_held", "required_if_lacking", "conditional", "voluntary"
     ]
+    #: Days the company has to meet it, from its classification (None: no due date).
+    days: int | None = Field(default=None, gt=0, le=3660)
     source: str = ""
+    #: Where the due date comes from.
+    days_source: str = ""
 
     @property
     def binding(self) -> bool:
-        """Whether it becomes an `Obligation` the company reports on."""
+        """Whether it can become an `Obligation` the company reports on."""
         return self.requirement != "voluntary"
+
+    def applies(self, leverage: Leverage) -> bool:
+        """Whether it binds a company with this leverage: `required_if_held` binds only
+        when the leverage is held, `required_if_lacking` (and `conditional`, weighed when
+        the leverage cannot be increased) only when it is lacking; while it is unknown,
+        neither does (the reviewers find out first)."""
+        return self.requirement in _BINDS.get(leverage, ())
+
+
+_BINDS = {
+    Leverage.HELD: ("required", "required_if_held"),
+    Leverage.LACKING: ("required", "required_if_lacking", "conditional"),
+    Leverage.UNKNOWN: ("required",),
+}
 
 
 class InvolvementRule(_Strict):
@@ -95,6 +113,16 @@ class InvolvementRule(_Strict):
 
 class Reclassification(_Strict):
     triggers: tuple[str, ...] = ()
+
+
+class CompanyTimeLimits(_Strict):
+    """The companies' own time limits in a case (their deadlines are swept like the
+    case's: reminded at `reminder_share` of the time, escalated when missed)."""
+
+    #: Days a company named in a case has to respond to the complaint.
+    response_days: int = Field(default=30, gt=0, le=366)
+    response_source: str = ""
+    reminder_share: float = Field(default=0.7, gt=0, lt=1)
 
 
 class RemedyType(_Strict):
@@ -163,6 +191,7 @@ class Policy(_Strict):
     time_limit: tuple[TimeLimit, ...]
     involvement: dict[InvolvementKind, InvolvementRule]
     reclassification: Reclassification = Reclassification()
+    company: CompanyTimeLimits = CompanyTimeLimits()
     remedy_type: tuple[RemedyType, ...] = Field(min_length=1)
     theme: tuple[Theme, ...] = Field(min_length=1)
     language: tuple[Language, ...] = Field(min_length=1)
@@ -217,6 +246,14 @@ class Policy(_Strict):
 
     def obligations_for(self, kind: InvolvementKind) -> tuple[ObligationRule, ...]:
         return self.involvement[kind].obligation
+
+    def obligations_binding(
+        self, kind: InvolvementKind, leverage: Leverage
+    ) -> tuple[ObligationRule, ...]:
+        """The obligations a company of this involvement and leverage must meet."""
+        return tuple(
+            rule for rule in self.obligations_for(kind) if rule.binding and rule.applies(leverage)
+        )
 
     def language_named(self, code: str) -> Language | None:
         return next((language for language in self.language if language.code == code), None)

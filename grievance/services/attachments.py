@@ -298,6 +298,8 @@ def read_attachment(ctx: Context, actor: Actor, attachment: Attachment) -> Clean
     require_part(ctx, actor, case)
     if actor.role not in (Role.COMPLAINANT, Role.REVIEWER, Role.SECRETARIAT):
         raise NotAllowed(f"{actor.role} does not read a complainant's files")
+    if attachment.obligation_id is not None and actor.role is Role.COMPLAINANT:
+        raise NotAllowed("a company's evidence is the company's and the mechanism's")
     data = ctx.vault.open_bytes(
         case.id, f"attachment.{attachment.id}.content", attachment.content_enc
     )

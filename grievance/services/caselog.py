@@ -46,6 +46,11 @@ PUBLIC, PARTIES, REVIEWERS, INTERNAL = (
 _DEADLINE_FIELDS = {"deadlines_opened": PARTIES, "deadlines_closed": PARTIES}
 
 
+def _all(visibility: Visibility, names: str, deadlines: bool = False) -> dict[str, Visibility]:
+    """These fields (space-separated) at one visibility, and the deadline fields if asked."""
+    return dict.fromkeys(names.split(), visibility) | (_DEADLINE_FIELDS if deadlines else {})
+
+
 class Concerns(enum.Enum):
     """Whom an event the parties may see is about. The complainant sees every `parties`
     event of their case; a company only those of the case as a whole and those that name
@@ -57,6 +62,9 @@ class Concerns(enum.Enum):
     COMPANY = "company"
     #: The complainant and the mechanism: messages, files, requests, satisfaction.
     COMPLAINANT = "complainant"
+    #: The company the event names and the mechanism only, never the complainant nor
+    #: another company: a company's private responses, reports and conversation (#13).
+    COMPANY_PRIVATE = "company_private"
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,50 @@ EVENT_KINDS: dict[str, EventKind] = {
             "rationale": PARTIES,
             "trigger": PARTIES,
             "obligations": PARTIES,
+            # four eyes (#13): the leverage held, what a reclassification kept and
+            # superseded, the proposal confirmed and who proposed it
+            **dict.fromkeys(("leverage", "obligations_kept", "obligations_superseded"), PARTIES),
+            **dict.fromkeys(("proposal_id", "proposed_by"), REVIEWERS),
         },
         Concerns.COMPANY,
+    ),
+    # -- the company side (#13; services/involvement.py, services/obligations.py) --------
+    "site_set": EventKind(REVIEWERS, _all(REVIEWERS, "site_id site company_id")),
+    "involvement_proposed": EventKind(
+        REVIEWERS, _all(REVIEWERS, "proposal_id company_id company kind leverage rationale trigger")
+    ),
+    "involvement_rejected": EventKind(
+        REVIEWERS, _all(REVIEWERS, "proposal_id company_id company reason")
+    ),
+    # a company's private words: that company and the mechanism only
+    "company_responded": EventKind(
+        PARTIES, _all(PARTIES, "company_id response", True), Concerns.COMPANY_PRIVATE
+    ),
+    "classification_answered": EventKind(
+        PARTIES, _all(PARTIES, "company_id kind version accepted reasons"), Concerns.COMPANY_PRIVATE
+    ),
+    "company_message": EventKind(
+        PARTIES, _all(PARTIES, "company_id from_company text"), Concerns.COMPANY_PRIVATE
+    ),
+    "obligation_reported": EventKind(
+        PARTIES,
+        {
+            **_all(PARTIES, "company_id obligation_id code reported_status reasons", True),
+            "attachment_ids": REVIEWERS,
+        },
+        Concerns.COMPANY_PRIVATE,
+    ),
+    # what the mechanism decides of a company's obligations: the parties see it
+    "obligation_verified": EventKind(
+        PARTIES,
+        _all(PARTIES, "company_id obligation_id code accepted status note", True),
+        Concerns.COMPANY,
+    ),
+    "obligation_linked": EventKind(
+        PARTIES, _all(PARTIES, "company_id obligation_id code remedy_action_id"), Concerns.COMPANY
+    ),
+    "company_meeting_arranged": EventKind(
+        PARTIES, {**_all(PARTIES, "company_id when place"), "note": REVIEWERS}, Concerns.COMPANY
     ),
     "severity_assessed": EventKind(
         REVIEWERS,

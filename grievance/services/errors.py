@@ -85,6 +85,12 @@ class Code(enum.StrEnum):
     ALREADY_IN_CASE = "already_in_case"
     #: The company is not in the case.
     NOT_IN_CASE = "not_in_case"
+    #: A classification of this company waits for a second reviewer already.
+    ALREADY_PROPOSED = "already_proposed"
+    #: The same reviewer cannot be both pairs of eyes.
+    SAME_REVIEWER = "same_reviewer"
+    #: Done already (an obligation verified, a proposal decided).
+    ALREADY_DONE = "already_done"
     #: The time limit has no extension left.
     NO_EXTENSION_LEFT = "no_extension_left"
 

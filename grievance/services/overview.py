@@ -19,8 +19,11 @@ from grievance.models import (
     DeadlineState,
     Involvement,
     Mechanism,
+    RemedyAction,
     User,
 )
+from grievance.services.casereads.audiences import remedy_action_of_code
+from grievance.services.company_deadlines import company_of_code
 from grievance.services.context import Context
 
 
@@ -34,6 +37,11 @@ class DeadlineRow:
     paused: bool
     reviewer: str | None
     companies: tuple[str, ...]
+    #: The company whose own deadline it is (to respond, an obligation, a remedy action):
+    #: None for the case's own time limits, which the reviewers keep.
+    owner: str | None = None
+    #: What it is about when the code alone does not say (a remedy action's description).
+    detail: str = ""
 
 
 @dataclass
@@ -80,6 +88,7 @@ def deadline_overview(
         ):
             companies[case_id].append(name)
 
+    owners, details = _owners(ctx, [deadline.code for deadline, _, _, _ in found])
     overview = Overview()
     reviewer_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     company_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -93,12 +102,50 @@ def deadline_overview(
             paused=deadline.paused_at is not None,
             reviewer=reviewer,
             companies=tuple(companies[deadline.case_id]),
+            owner=owners.get(deadline.code),
+            detail=details.get(deadline.code, ""),
         )
         column = 0 if deadline.due_at < now else 1
         (overview.overdue if column == 0 else overview.due_soon).append(row)
         reviewer_counts[reviewer or "(unassigned)"][column] += 1
-        for company in row.companies:
-            company_counts[company][column] += 1
+        if row.owner is not None:  # a company's own deadline: never the reviewers'
+            company_counts[row.owner][column] += 1
     overview.by_reviewer = {name: (c[0], c[1]) for name, c in sorted(reviewer_counts.items())}
     overview.by_company = {name: (c[0], c[1]) for name, c in sorted(company_counts.items())}
     return overview
+
+
+def _owners(ctx: Context, codes: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """By deadline code: the name of the company whose deadline it is, and a remedy
+    action's description (two queries, whatever the number of rows)."""
+    actions = {code: remedy_action_of_code(code) for code in codes}
+    action_ids = {number for number in actions.values() if number is not None}
+    found = (
+        ctx.session.execute(
+            select(RemedyAction.id, RemedyAction.company_id, RemedyAction.description).where(
+                RemedyAction.id.in_(action_ids)
+            )
+        ).all()
+        if action_ids
+        else []
+    )
+    by_action = {row.id: row for row in found}
+    company_of: dict[str, int] = {}
+    details: dict[str, str] = {}
+    for code in codes:
+        own = company_of_code(code)
+        number = actions[code]
+        if own is not None:
+            company_of[code] = own
+        elif number is not None and number in by_action:
+            action = by_action[number]
+            details[code] = action.description
+            if action.company_id is not None:
+                company_of[code] = action.company_id
+    names: dict[int, str] = {}
+    if company_of:
+        rows = ctx.session.execute(
+            select(Company.id, Company.name).where(Company.id.in_(set(company_of.values())))
+        )
+        names = {row.id: row.name for row in rows}
+    return {code: names[cid] for code, cid in company_of.items() if cid in names}, details

@@ -34,7 +34,7 @@ from grievance.models import (
 )
 from grievance.models.base import UTCDateTime
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, deadlines, notifications
+from grievance.services import caselog, company_deadlines, deadlines, notifications
 from grievance.services.actors import SYSTEM
 from grievance.services.context import Context
 
@@ -174,7 +174,11 @@ def _notify(ctx: Context, kind: _Kind, deadline_id: int, case_id: int, now: date
 
 
 def _company_of(ctx: Context, deadline: Deadline) -> int | None:
-    """The company whose remedy action the deadline is, if any."""
+    """The company whose deadline it is, if any: a company's own (to respond, an
+    obligation), or a remedy action of a company."""
+    own = company_deadlines.company_of_code(deadline.code)
+    if own is not None:
+        return own
     if not deadline.code.startswith(deadlines.REMEDY_ACTION_PREFIX):
         return None
     action_id = deadline.code.removeprefix(deadlines.REMEDY_ACTION_PREFIX)

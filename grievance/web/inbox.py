@@ -143,8 +143,10 @@ def _target(user: User, notification: StaffNotification) -> str:
         return url_for("inbox.inbox")
     if user.role is Role.REVIEWER:
         return url_for("reviewer.case", reference=case.reference)
-    if user.role is Role.SECRETARIAT and notification.deadline_id is not None:
-        return url_for("secretariat.deadlines", mechanism=case.mechanism.code, days=30)
+    if user.role is Role.SECRETARIAT:
+        return url_for("secretariat.case", reference=case.reference)
+    if user.role is Role.COMPANY:
+        return url_for("company.case", reference=case.reference)
     return url_for("inbox.inbox")
 
 

@@ -248,6 +248,9 @@ PROBLEMS: dict[Code, str] = {
     Code.ALREADY_WITHDRAWN: "Already withdrawn.",
     Code.ALREADY_IN_CASE: "Already in this case.",
     Code.NOT_IN_CASE: "Not in this case.",
+    Code.ALREADY_PROPOSED: "A proposal waits for a second reviewer already.",
+    Code.SAME_REVIEWER: "Another reviewer of the case must confirm this.",
+    Code.ALREADY_DONE: "This was already decided.",
     Code.NO_EXTENSION_LEFT: "No extension is left.",
 }
 

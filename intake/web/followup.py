@@ -290,6 +290,7 @@ def download(attachment_id: int) -> Response:
         attachment is None
         or attachment.case_id != complainant.case_id
         or not attachment.content_enc
+        or attachment.obligation_id is not None  # a company's evidence (#13)
     ):
         abort(404)  # not theirs, or erased
     ctx = service_context()

@@ -17,8 +17,10 @@ address), a statement, a file, a message, a translation and reviewer-only log ev
   let in, to their own case, and sees and changes nothing of this one);
 - the assigned reviewer; a reviewer replaced on the case; a reviewer not on it (on
   another case);
-- a user of a company in the case, and of another company (there is no company page
-  yet: company users are let in to their home, account and inbox pages only);
+- a user of a company in the case, and of another company (company users are let in to
+  their home, account and inbox pages and the company portal: the case's pages for the
+  company in it only, which sees its own private response and never the private response
+  of the other company in the case, Brand Zuid, whose users are no visitor here);
 - a secretariat user of the case's mechanism, and of another mechanism;
 - an administrator.
 
@@ -61,6 +63,8 @@ from grievance.models import (
     ContactChannel,
     Deadline,
     DeadlineState,
+    InvolvementKind,
+    Leverage,
     Role,
     StaffNotification,
     Stage,
@@ -77,16 +81,19 @@ from grievance.services import (
     satisfaction,
     translations,
 )
+from grievance.services import obligations as company_side
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.attachments import check_file
 from grievance.services.filing import ComplainantDetails
 from tests.clients import BrowserLikeClient, HttpsClient
 from tests.factories import (
     assigned_ids,
+    classify,
     make_company,
     make_mechanism,
     make_reviewer,
     make_staff,
+    make_user,
     new_case,
     put_reviewers,
     staff_case,
@@ -142,10 +149,15 @@ TRANSLATION = "translation"
 PROPOSAL = "proposed decision's reasons"
 WITHDRAWAL = "withdrawn proposal's reasons"
 SEVERITY = "severity assessment"
+OWN_RESPONSE = "the visiting company's own private response"
+CO_PARTY_RESPONSE = "another company's private response"
 
 IDENTITY = frozenset({NAME, PHONE, EMAIL})
 REVIEWER_ONLY = frozenset({TRANSLATION, PROPOSAL, WITHDRAWAL, SEVERITY})
-CASE_DATA = frozenset({REFERENCE, STATEMENT, MESSAGE, FILE_NAME}) | IDENTITY | REVIEWER_ONLY
+RESPONSES = frozenset({OWN_RESPONSE, CO_PARTY_RESPONSE})
+CASE_DATA = (
+    frozenset({REFERENCE, STATEMENT, MESSAGE, FILE_NAME}) | IDENTITY | REVIEWER_ONLY | RESPONSES
+)
 
 #: What each visitor may see of the case on a page they are let in to. The identity is on
 #: no page of the matrix (only the reveal action's response shows it, to an assigned
@@ -153,7 +165,11 @@ CASE_DATA = frozenset({REFERENCE, STATEMENT, MESSAGE, FILE_NAME}) | IDENTITY | R
 MAY_SEE: dict[str, frozenset[str]] = {
     REVIEWER: CASE_DATA - IDENTITY,
     COMPLAINANT: frozenset({REFERENCE, STATEMENT, MESSAGE, FILE_NAME}),
-    SECRETARIAT: frozenset({REFERENCE}),  # the deadlines of their mechanism
+    # the deadlines of their mechanism, and the case's read-only view: the reviewers' log
+    # (never the complainant's words, messages, files or their translations)
+    SECRETARIAT: frozenset({REFERENCE, PROPOSAL, WITHDRAWAL, SEVERITY}) | RESPONSES,
+    # the company portal: the case, and its own side of it only
+    COMPANY: frozenset({REFERENCE, OWN_RESPONSE}),
 }
 
 # -- the matrix -------------------------------------------------------------------------------
@@ -270,6 +286,33 @@ MATRIX: tuple[Probe, ...] = (
         query="days=30&mechanism={mechanism}",
         shows={SECRETARIAT: frozenset({REFERENCE})},
     ),
+    # -- secretariat: a case of theirs read-only, and the companies' missed deadlines --
+    _get(
+        "secretariat.case",
+        frozenset({SECRETARIAT}),
+        shows={SECRETARIAT: frozenset({REFERENCE}) | RESPONSES},
+    ),
+    _get("secretariat.companies", SECRETARIATS),
+    # -- the company portal: its cases; the case's pages for the company in it only --
+    _get("company.cases", COMPANIES, shows={COMPANY: frozenset({REFERENCE})}),
+    _get(
+        "company.case", frozenset({COMPANY}), shows={COMPANY: frozenset({REFERENCE, OWN_RESPONSE})}
+    ),
+    _post("company.respond", frozenset({COMPANY})),
+    _post("company.classification", frozenset({COMPANY})),
+    _post("company.report", frozenset({COMPANY})),  # obligation_id: the company's own
+    _post("company.write", frozenset({COMPANY})),
+    # -- the companies of the case, for its reviewers (proposal_id: the lead's pending
+    #    proposal, so the lead's decision is refused; obligation_id: not reported yet) --
+    _get(
+        "reviewer.companies",
+        frozenset({REVIEWER}),
+        shows={REVIEWER: frozenset({REFERENCE}) | RESPONSES},
+    ),
+    *(
+        _post(f"reviewer.companies_{name}", frozenset({REVIEWER}))
+        for name in ("add", "register", "site", "propose", "write", "decide", "verify")
+    ),
     # -- a reviewer's own profile (conflict_id: the assigned reviewer's conflict) --
     _get("profile.save", REVIEWERS),
     _post("profile.save", REVIEWERS),
@@ -323,6 +366,7 @@ IN_SCOPE = frozenset(
         "record",
         "followup",
         "inbox",
+        "company",
     }
 )
 #: The others, and why the matrix leaves them out.
@@ -364,14 +408,21 @@ def test_the_matrix_covers_every_route(app):
     assert all(visitor in EVERYONE for probe in MATRIX for visitor in probe.allowed)
 
 
-def test_company_users_reach_only_their_home_account_and_inbox_pages():
-    """There is no company page yet: company users are let in nowhere else."""
+def test_company_users_reach_only_their_account_pages_and_the_company_portal():
+    """Company users are let in nowhere else; a company not in the case only to its own
+    (empty) list of cases; no company page records or changes an involvement."""
     for probe in MATRIX:
         if probe.public:
             continue
-        if probe.endpoint not in ACCOUNT_PAGES:
+        if probe.endpoint in ACCOUNT_PAGES:
+            continue
+        if probe.endpoint.startswith("company."):
+            expected = COMPANIES if probe.endpoint == "company.cases" else {COMPANY}
+            assert probe.allowed == expected, probe
+        else:
             assert not probe.allowed & COMPANIES, probe
-    assert not any(MAY_SEE.get(company) for company in COMPANIES)
+    assert not MAY_SEE.get(OTHER_COMPANY)
+    assert CO_PARTY_RESPONSE not in MAY_SEE[COMPANY]
 
 
 def test_no_reviewer_reaches_a_case_they_are_not_on():
@@ -392,6 +443,8 @@ TRANSLATION_TEXT = "Translated: overtime of three months unpaid at the Gazipur p
 PROPOSAL_TEXT = "Reviewers only: the plant may fall outside the covenant."
 WITHDRAWAL_TEXT = "Reviewers only: the plant is covered after all."
 SEVERITY_TEXT = "Severity assessed: scale 4, scope 3, irremediability 2, likelihood 5."
+OWN_RESPONSE_TEXT = "Dhaka Knitwear answers: the overtime was paid in cash in June."
+CO_PARTY_RESPONSE_TEXT = "Brand Zuid answers privately: we stopped ordering in May."
 OTHER_STATEMENT = "The dormitory doors are locked at night at the Ashulia site."
 OTHER_NAME = "Nasima Akter Khatun"
 OTHER_MESSAGE = "The doors were locked again last night."
@@ -408,6 +461,8 @@ MARKERS = {
     PROPOSAL: PROPOSAL_TEXT,
     WITHDRAWAL: WITHDRAWAL_TEXT,
     SEVERITY: SEVERITY_TEXT,
+    OWN_RESPONSE: OWN_RESPONSE_TEXT,
+    CO_PARTY_RESPONSE: CO_PARTY_RESPONSE_TEXT,
 }
 
 
@@ -469,6 +524,16 @@ def _world(ctx, clock) -> World:
     second = make_reviewer(ctx, languages=["en"])
     put_reviewers(ctx, case, lead, second)  # the first second reviewer leaves the case
     involvement.add_company(ctx, case, in_case, SYSTEM)
+    co_party = make_company(ctx, ours, name="Brand Zuid")
+    involvement.add_company(ctx, case, co_party, SYSTEM)
+    classify(ctx, case, in_case, InvolvementKind.CAUSE, lead, second, "Its own payroll.")
+    pending = involvement.propose_involvement(
+        ctx, case, co_party, InvolvementKind.LINKED, Leverage.HELD, Actor.for_user(lead), "Buys."
+    )
+    company_side.respond(
+        ctx, case, Actor.for_user(make_user(ctx, Role.COMPANY, company=co_party)),
+        CO_PARTY_RESPONSE_TEXT,
+    )  # fmt: skip
     [attached] = attachments.attach(
         ctx, case, Actor.for_complainant(filed.complainant), [check_file(FILE_TEXT, PDF)]
     )
@@ -522,6 +587,7 @@ def _world(ctx, clock) -> World:
         OTHER_SECRETARIAT: make_staff(ctx, Role.SECRETARIAT, mechanisms=[theirs]),
         ADMIN: make_staff(ctx, Role.ADMIN),
     }
+    company_side.respond(ctx, case, Actor.for_user(users[COMPANY][0]), OWN_RESPONSE_TEXT)
     partner = api_clients.create_client(
         ctx, Actor.for_user(users[ADMIN][0]), name="Worker Voice app", organisation="Awaj"
     )
@@ -543,6 +609,8 @@ def _world(ctx, clock) -> World:
             "user_id": lead.id,
             "mechanism": ours.code,
             "client_id": partner.client.id,
+            "proposal_id": pending.id,
+            "obligation_id": company_side.obligations_of(ctx, case, in_case.id)[0].id,
         },
         markers={REFERENCE: case.reference, **MARKERS},
         users=users,

@@ -50,6 +50,7 @@ from grievance.services.casereads import (
 from grievance.services.errors import NotAllowed
 from grievance.services.filing import ComplainantDetails
 from tests.factories import (
+    classify,
     make_company,
     make_reviewer,
     make_secretariat,
@@ -117,12 +118,8 @@ def world(ctx) -> World:
         involvement.add_company(ctx, case, company, SYSTEM)
     cases.transition(ctx, case, Stage.ACKNOWLEDGED, reviewer)
     cases.transition(ctx, case, Stage.ADMISSIBILITY, reviewer, MOVE_REASON)
-    involvement.classify_involvement(
-        ctx, case, alpha, InvolvementKind.CAUSE, reviewer, ALPHA_RATIONALE
-    )
-    involvement.classify_involvement(
-        ctx, case, beta, InvolvementKind.LINKED, reviewer, BETA_RATIONALE
-    )
+    classify(ctx, case, alpha, InvolvementKind.CAUSE, second, lead, ALPHA_RATIONALE)
+    classify(ctx, case, beta, InvolvementKind.LINKED, second, lead, BETA_RATIONALE)
     cases.assess_severity(ctx, case, reviewer, scale=4, scope=3, irremediability=2, likelihood=4)
     cases.assess_reprisal_risk(ctx, case, reviewer, ReprisalRisk.HIGH)
     messages.add_message(ctx, case, complainant, FROM_COMPLAINANT, Channel.WEB)

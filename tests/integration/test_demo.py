@@ -292,3 +292,39 @@ def test_the_command_refuses_production(app, session, settings, monkeypatch):
     assert result.exit_code == 2
     assert "never runs in production" in result.output
     assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_multi_company_case_shows_the_company_side(demo):
+    """#13: a case with a supplier that causes, a brand that contributes and a brand
+    linked, each classified with four eyes, obligations in several states, and each
+    demo company user with cases to work on."""
+    from grievance.models import (
+        Involvement,
+        InvolvementProposal,
+        InvolvementProposalState,
+        Obligation,
+        ObligationStatus,
+        Role,
+        User,
+    )
+
+    session = demo.session
+    kinds = {}
+    for row in session.scalars(select(Involvement).where(Involvement.superseded_at.is_(None))):
+        kinds.setdefault(row.case_id, set()).add(row.kind)
+    assert any(len({k for k in found if k}) == 3 for found in kinds.values())
+    confirmed = session.scalars(select(InvolvementProposal.state).distinct()).all()
+    assert InvolvementProposalState.CONFIRMED in confirmed
+    statuses = set(session.scalars(select(Obligation.status).distinct()))
+    assert {
+        ObligationStatus.OPEN,
+        ObligationStatus.FULFILLED,
+        ObligationStatus.NOT_FULFILLED,
+    } <= statuses
+    assert session.scalar(select(func.count()).where(Obligation.reported_status.is_not(None)))
+    for user in session.scalars(select(User).where(User.role == Role.COMPANY)):
+        assert session.scalar(
+            select(func.count())
+            .select_from(Involvement)
+            .where(Involvement.company_id == user.company_id, Involvement.superseded_at.is_(None))
+        ), user.email

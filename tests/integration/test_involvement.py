@@ -1,7 +1,10 @@
-"""Companies in a case: their OECD involvement, the obligations the policy table derives
-from it, reclassification with history, and who may classify."""
+"""Companies in a case: their OECD involvement (proposed by one reviewer, confirmed by
+another), the obligations the policy table derives from it for each kind and leverage,
+reclassification with history, and who may classify."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,22 +14,27 @@ from grievance.models import (
     CaseEvent,
     Involvement,
     InvolvementKind,
+    InvolvementProposalState,
+    Leverage,
     MechanismPolicy,
     Obligation,
     ObligationStatus,
     Role,
 )
 from grievance.services import cases, involvement
+from grievance.services import obligations as company_side
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired
 from tests.conftest import START
 from tests.factories import (
     case_state,
+    classify,
     make_company,
     make_mechanism,
     make_reviewer,
     make_user,
     new_case,
+    open_deadline,
     staff_case,
     table_counts,
 )
@@ -37,30 +45,48 @@ CAUSE, CONTRIBUTE, LINKED = (
     InvolvementKind.LINKED,
 )
 
-#: The default policy's table, written out by hand.
-EXPECTED_OBLIGATIONS = {
-    CAUSE: [("cease_or_prevent", "required"), ("provide_remedy", "required")],
-    CONTRIBUTE: [
-        ("cease_or_prevent_contribution", "required"),
-        ("use_leverage", "required"),
-        ("remedy_share", "required"),
-    ],
-    LINKED: [
-        ("seek_to_prevent_or_mitigate", "required"),
-        ("use_leverage", "required_if_held"),
-        ("increase_leverage", "required_if_lacking"),
-        ("consider_ending_relationship", "conditional"),
-    ],
-}
+HELD, LACKING, UNKNOWN = Leverage.HELD, Leverage.LACKING, Leverage.UNKNOWN
+
+#: The default policy's table, written out by hand: (code, requirement, days) for each
+#: kind and leverage state.
+EXPECTED_OBLIGATIONS = (
+    {
+        (CAUSE, leverage): [
+            ("cease_or_prevent", "required", 30),
+            ("provide_remedy", "required", 90),
+        ]
+        for leverage in Leverage
+    }
+    | {
+        (CONTRIBUTE, leverage): [
+            ("cease_or_prevent_contribution", "required", 30),
+            ("use_leverage", "required", 60),
+            ("remedy_share", "required", 90),
+        ]
+        for leverage in Leverage
+    }
+    | {
+        (LINKED, HELD): [
+            ("seek_to_prevent_or_mitigate", "required", 60),
+            ("use_leverage", "required_if_held", 60),
+        ],
+        (LINKED, LACKING): [
+            ("seek_to_prevent_or_mitigate", "required", 60),
+            ("increase_leverage", "required_if_lacking", 90),
+            ("consider_ending_relationship", "conditional", 180),
+        ],
+        (LINKED, UNKNOWN): [("seek_to_prevent_or_mitigate", "required", 60)],
+    }
+)
 
 
 @pytest.fixture
 def setting(ctx):
-    """A case with two reviewers, a company named in it, and the reviewer's actor."""
-    filed, lead, _ = staff_case(ctx)
+    """A case with two reviewers, a company named in it: (case, company, lead, second)."""
+    filed, lead, second = staff_case(ctx)
     company = make_company(ctx, filed.case.mechanism)
     involvement.add_company(ctx, filed.case, company, Actor.for_user(lead))
-    return filed.case, company, Actor.for_user(lead)
+    return filed.case, company, lead, second
 
 
 def obligations(ctx, involvement_id: int) -> list[Obligation]:
@@ -87,6 +113,9 @@ def test_add_company_names_it_unclassified(ctx):
     assert (row.kind, row.version, row.superseded_at, row.created_at) == (None, 1, None, START)
     assert obligations(ctx, row.id) == []
     assert case_state(ctx.session, filed.case.id).event_count == before.event_count + 1
+    # its time limit to respond opens (policy: company.response_days)
+    response = open_deadline(ctx.session, filed.case, f"company.{company.id}.response")
+    assert response.due_at == START + timedelta(days=30)
     event = last_event(ctx, filed.case)
     assert event.kind == "company_added"
     assert event.payload == {"company_id": company.id, "company": "Dhaka Knit"}
@@ -96,7 +125,7 @@ def test_add_company_names_it_unclassified(ctx):
 
 
 def test_only_reviewers_secretariat_or_system_add_companies(ctx, setting):
-    case, company, _ = setting
+    case, company, _, _ = setting
     other = make_company(ctx, case.mechanism)
     for actor in (
         Actor.for_user(make_user(ctx, Role.COMPANY, company=company)),
@@ -111,57 +140,97 @@ def test_only_reviewers_secretariat_or_system_add_companies(ctx, setting):
     involvement.add_company(ctx, case, make_company(ctx), SYSTEM)
 
 
-@pytest.mark.parametrize("kind", list(InvolvementKind), ids=str)
-def test_classification_creates_the_obligations_of_the_policy_table(ctx, setting, kind):
-    case, company, reviewer = setting
-    row = involvement.classify_involvement(ctx, case, company, kind, reviewer, "  The facts. ")
-    assert (row.kind, row.version, row.rationale) == (kind, 1, "The facts.")
-    assert row.decided_by_id == reviewer.user_id
-    rows = ctx.session.scalars(select(Involvement).where(Involvement.case_id == case.id)).all()
-    assert rows == [row], "the named company is filled in, not added again"
+@pytest.mark.parametrize(("kind", "leverage"), sorted(EXPECTED_OBLIGATIONS), ids=str)
+def test_a_confirmed_classification_creates_exactly_the_policy_obligations(
+    ctx, setting, kind, leverage
+):
+    case, company, lead, second = setting
+    proposal = involvement.propose_involvement(
+        ctx, case, company, kind, leverage, Actor.for_user(lead), "  The facts. "
+    )
+    assert involvement.current_involvement(ctx, case, company).kind is None, "not yet"
+    assert last_event(ctx, case).kind == "involvement_proposed"
+    row = involvement.confirm_involvement(ctx, proposal, Actor.for_user(second))
+    assert (row.kind, row.leverage, row.version, row.rationale) == (kind, leverage, 1, "The facts.")
+    assert (row.proposed_by_id, row.decided_by_id) == (lead.id, second.id)
+    assert proposal.state is InvolvementProposalState.CONFIRMED
     created = obligations(ctx, row.id)
-    assert [(o.code, o.requirement) for o in created] == EXPECTED_OBLIGATIONS[kind]
-    for obligation in created:
+    expected = EXPECTED_OBLIGATIONS[(kind, leverage)]
+    assert [(o.code, o.requirement) for o in created] == [(c, r) for c, r, _ in expected]
+    for obligation, (_, _, days) in zip(created, expected, strict=True):
         assert (obligation.case_id, obligation.company_id) == (case.id, company.id)
         assert obligation.status is ObligationStatus.OPEN
-        assert (obligation.created_at, obligation.closed_at) == (START, None)
+        assert obligation.due_at == START + timedelta(days=days)
+        code = f"company.{company.id}.obligation.{obligation.id}"
+        assert open_deadline(ctx.session, case, code).due_at == obligation.due_at
     event = last_event(ctx, case)
     assert event.kind == "involvement_classified"
-    assert (event.actor_role, event.actor_id) == (Role.REVIEWER, reviewer.user_id)
+    assert (event.actor_role, event.actor_id) == (Role.REVIEWER, second.id)
     assert event.payload == {
         "company_id": company.id,
         "company": company.name,
         "kind": kind.value,
+        "leverage": leverage.value,
         "version": 1,
         "rationale": "The facts.",
-        "obligations": [code for code, _ in EXPECTED_OBLIGATIONS[kind]],
+        "obligations": [code for code, _, _ in expected],
+        "proposal_id": proposal.id,
+        "proposed_by": lead.id,
     }
 
 
-def test_voluntary_entries_do_not_become_obligations(ctx, setting):
-    case, company, reviewer = setting
-    row = involvement.classify_involvement(ctx, case, company, LINKED, reviewer, "Supplier.")
-    codes = {o.code for o in obligations(ctx, row.id)}
-    assert "remediation_role" not in codes
-    assert len(codes) == 4
+def test_the_proposer_cannot_confirm_and_a_rejection_needs_reasons(ctx, setting):
+    case, company, lead, second = setting
+    proposal = involvement.propose_involvement(
+        ctx, case, company, CAUSE, UNKNOWN, Actor.for_user(lead), "Own factory."
+    )
+    before = table_counts(ctx.session)
+    with pytest.raises(InvalidInput) as raised:
+        involvement.confirm_involvement(ctx, proposal, Actor.for_user(lead))
+    assert raised.value.errors == {"proposal": "same_reviewer"}
+    with pytest.raises(InvalidInput) as raised:
+        involvement.propose_involvement(
+            ctx, case, company, LINKED, HELD, Actor.for_user(second), "Another view."
+        )
+    assert raised.value.errors == {"company": "already_proposed"}
+    with pytest.raises(ReasonRequired):
+        involvement.reject_involvement(ctx, proposal, Actor.for_user(second), " ")
+    assert table_counts(ctx.session) == before
+    involvement.reject_involvement(ctx, proposal, Actor.for_user(second), "Not shown yet.")
+    assert proposal.state is InvolvementProposalState.REJECTED
+    assert last_event(ctx, case).kind == "involvement_rejected"
+    assert involvement.current_involvement(ctx, case, company).kind is None
+    with pytest.raises(InvalidInput):
+        involvement.confirm_involvement(ctx, proposal, Actor.for_user(second))
 
 
 def test_reclassification_supersedes_and_keeps_history(ctx, clock, setting):
-    case, company, reviewer = setting
-    first = involvement.classify_involvement(ctx, case, company, CAUSE, reviewer, "Own factory.")
+    case, company, lead, second = setting
+    first = classify(ctx, case, company, CAUSE, lead, second, "Own factory.")
     first_obligations = obligations(ctx, first.id)
-    fulfilled = first_obligations[0]
-    fulfilled.status = ObligationStatus.FULFILLED
-    ctx.session.flush()
+    company_side.report_obligation(
+        ctx,
+        first_obligations[0],
+        Actor.for_user(make_user(ctx, Role.COMPANY, company=company)),
+        True,
+        "Stopped the night shifts.",
+    )
+    company_side.verify_obligation(ctx, first_obligations[0], Actor.for_user(second), True)
     clock.advance(days=40)
     later = clock.now()
 
-    second = involvement.classify_involvement(
-        ctx, case, company, CONTRIBUTE, reviewer, "Orders pushed overtime.", trigger="new_evidence"
-    )
+    with pytest.raises(InvalidInput) as raised:  # a reclassification names its trigger
+        involvement.propose_involvement(
+            ctx, case, company, CONTRIBUTE, UNKNOWN, Actor.for_user(lead), "Orders."
+        )
+    assert raised.value.errors == {"trigger": "required"}
+    again = classify(
+        ctx, case, company, CONTRIBUTE, second, lead, "Orders pushed overtime.",
+        trigger="new_evidence",
+    )  # fmt: skip
 
-    assert second.id != first.id
-    assert (second.kind, second.version, second.superseded_at) == (CONTRIBUTE, 2, None)
+    assert again.id != first.id
+    assert (again.kind, again.version, again.superseded_at) == (CONTRIBUTE, 2, None)
     ctx.session.refresh(first)
     assert (first.kind, first.version, first.superseded_at) == (CAUSE, 1, later)
     history = ctx.session.scalars(
@@ -170,16 +239,19 @@ def test_reclassification_supersedes_and_keeps_history(ctx, clock, setting):
         .order_by(Involvement.version)
     ).all()
     assert [(h.version, h.kind) for h in history] == [(1, CAUSE), (2, CONTRIBUTE)]
-    assert involvement.current_involvement(ctx, case, company) == second
+    assert involvement.current_involvement(ctx, case, company) == again
 
-    old = {o.code: o for o in obligations(ctx, first.id)}
-    assert old["cease_or_prevent"].status is ObligationStatus.FULFILLED, "a closed one stays"
-    assert old["cease_or_prevent"].closed_at is None
-    assert old["provide_remedy"].status is ObligationStatus.SUPERSEDED
-    assert old["provide_remedy"].closed_at == later
-    new = obligations(ctx, second.id)
-    assert [o.code for o in new] == [code for code, _ in EXPECTED_OBLIGATIONS[CONTRIBUTE]]
-    assert {o.status for o in new} == {ObligationStatus.OPEN}
+    kept = {o.code: o for o in obligations(ctx, again.id)}
+    assert kept["cease_or_prevent"].status is ObligationStatus.FULFILLED, "a done one stays"
+    superseded = ctx.session.scalars(
+        select(Obligation).where(Obligation.status == ObligationStatus.SUPERSEDED)
+    ).all()
+    assert [(o.code, o.closed_at) for o in superseded] == [("provide_remedy", later)]
+    assert [code for code in kept if kept[code].status is ObligationStatus.OPEN] == [
+        "cease_or_prevent_contribution",
+        "use_leverage",
+        "remedy_share",
+    ]
 
     event = last_event(ctx, case)
     assert event.kind == "involvement_classified"
@@ -187,21 +259,18 @@ def test_reclassification_supersedes_and_keeps_history(ctx, clock, setting):
     assert event.payload["kind"] == "contribute"
     assert event.payload["version"] == 2
     assert event.payload["trigger"] == "new_evidence"
-
-    third = involvement.classify_involvement(ctx, case, company, LINKED, reviewer, "Sold on.")
-    assert third.version == 3
-    assert last_event(ctx, case).payload["previous_kind"] == "contribute"
-    assert {o.status for o in obligations(ctx, second.id)} == {ObligationStatus.SUPERSEDED}
+    assert event.payload["obligations_kept"] == ["cease_or_prevent"]
+    assert event.payload["obligations_superseded"] == ["provide_remedy"]
 
 
 def test_a_reclassification_with_an_unknown_trigger_writes_nothing(ctx, setting):
-    case, company, reviewer = setting
-    involvement.classify_involvement(ctx, case, company, CAUSE, reviewer, "Own factory.")
+    case, company, lead, second = setting
+    classify(ctx, case, company, CAUSE, lead, second, "Own factory.")
     before = table_counts(ctx.session)
     state = case_state(ctx.session, case.id)
     with pytest.raises(InvalidInput) as raised:
-        involvement.classify_involvement(
-            ctx, case, company, LINKED, reviewer, "Because.", trigger="mood"
+        involvement.propose_involvement(
+            ctx, case, company, LINKED, HELD, Actor.for_user(lead), "Because.", trigger="mood"
         )
     assert set(raised.value.errors) == {"trigger"}
     assert table_counts(ctx.session) == before
@@ -210,25 +279,29 @@ def test_a_reclassification_with_an_unknown_trigger_writes_nothing(ctx, setting)
 
 
 def test_a_classification_needs_a_rationale(ctx, setting):
-    case, company, reviewer = setting
+    case, company, lead, _ = setting
     before = table_counts(ctx.session)
     with pytest.raises(ReasonRequired):
-        involvement.classify_involvement(ctx, case, company, CAUSE, reviewer, "  ")
+        involvement.propose_involvement(
+            ctx, case, company, CAUSE, UNKNOWN, Actor.for_user(lead), "  "
+        )
     assert table_counts(ctx.session) == before
 
 
 def test_a_company_not_in_the_case_cannot_be_classified(ctx, setting):
-    case, _, reviewer = setting
+    case, _, lead, _ = setting
     stranger = make_company(ctx, case.mechanism)
     before = table_counts(ctx.session)
     with pytest.raises(InvalidInput) as raised:
-        involvement.classify_involvement(ctx, case, stranger, CAUSE, reviewer, "Because.")
+        involvement.propose_involvement(
+            ctx, case, stranger, CAUSE, UNKNOWN, Actor.for_user(lead), "Because."
+        )
     assert set(raised.value.errors) == {"company"}
     assert table_counts(ctx.session) == before
 
 
-def test_only_assigned_reviewers_classify(ctx, setting):
-    case, company, _ = setting
+def test_only_assigned_reviewers_propose_or_confirm(ctx, setting):
+    case, company, lead, _ = setting
     actors = {
         "company": Actor.for_user(make_user(ctx, Role.COMPANY, company=company)),
         "secretariat": Actor.for_user(
@@ -242,7 +315,15 @@ def test_only_assigned_reviewers_classify(ctx, setting):
     before = table_counts(ctx.session)
     for name, actor in actors.items():
         with pytest.raises(NotAllowed):
-            involvement.classify_involvement(ctx, case, company, CAUSE, actor, "We decide.")
+            involvement.propose_involvement(ctx, case, company, CAUSE, UNKNOWN, actor, "We decide.")
+        assert table_counts(ctx.session) == before, name
+    proposal = involvement.propose_involvement(
+        ctx, case, company, CAUSE, UNKNOWN, Actor.for_user(lead), "Own site."
+    )
+    before = table_counts(ctx.session)
+    for name, actor in actors.items():
+        with pytest.raises(NotAllowed):
+            involvement.confirm_involvement(ctx, proposal, actor)
         assert table_counts(ctx.session) == before, name
     assert involvement.current_involvement(ctx, case, company).kind is None
 
@@ -270,9 +351,10 @@ def test_a_mechanism_policy_override_changes_the_derived_obligations(ctx):
     reviewer = make_reviewer(ctx)
     cases.assign_reviewer(ctx, filed.case, reviewer, AssignmentRole.LEAD, SYSTEM)
     company = make_company(ctx, mechanism)
-    actor = Actor.for_user(reviewer)
-    involvement.add_company(ctx, filed.case, company, actor)
-    row = involvement.classify_involvement(ctx, filed.case, company, CAUSE, actor, "Own site.")
+    second = make_reviewer(ctx)
+    cases.assign_reviewer(ctx, filed.case, second, AssignmentRole.SECOND, SYSTEM)
+    involvement.add_company(ctx, filed.case, company, Actor.for_user(reviewer))
+    row = classify(ctx, filed.case, company, CAUSE, reviewer, second, "Own site.")
     assert [(o.code, o.requirement) for o in obligations(ctx, row.id)] == [
         ("cease_or_prevent", "required"),
         ("report_publicly", "required"),
@@ -281,7 +363,7 @@ def test_a_mechanism_policy_override_changes_the_derived_obligations(ctx):
 
 def test_a_case_keeps_the_policy_version_it_was_filed_under(ctx):
     mechanism = make_mechanism(ctx, "VER")
-    filed, lead, _ = staff_case(ctx, mechanism=mechanism)
+    filed, lead, second = staff_case(ctx, mechanism=mechanism)
     assert filed.case.policy_version == 0
     ctx.session.add(
         MechanismPolicy(mechanism_id=mechanism.id, version=1, overrides=OVERRIDES, created_at=START)
@@ -291,8 +373,8 @@ def test_a_case_keeps_the_policy_version_it_was_filed_under(ctx):
     company = make_company(ctx, mechanism)
     actor = Actor.for_user(lead)
     involvement.add_company(ctx, filed.case, company, actor)
-    row = involvement.classify_involvement(ctx, filed.case, company, CAUSE, actor, "Own site.")
-    assert [(o.code, o.requirement) for o in obligations(ctx, row.id)] == EXPECTED_OBLIGATIONS[
-        CAUSE
+    row = classify(ctx, filed.case, company, CAUSE, lead, second, "Own site.")
+    assert [(o.code, o.requirement) for o in obligations(ctx, row.id)] == [
+        (code, requirement) for code, requirement, _ in EXPECTED_OBLIGATIONS[(CAUSE, UNKNOWN)]
     ]
     assert new_case(ctx, mechanism).case.policy_version == 1

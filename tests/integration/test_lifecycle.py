@@ -600,7 +600,13 @@ def _reloaded(ctx, case_id: int) -> Case:
 def test_a_failure_after_the_stage_was_set_leaves_nothing(ctx, clock, world, monkeypatch):
     case_id = world.case.id
     before = case_state(ctx.session, case_id)
-    assert {d[0] for d in before.deadlines} == {"acknowledge", "admissibility"}
+    # the company named in the case has its own time limit to respond (#13)
+    company_id = world.case.involvements[0].company_id
+    assert {d[0] for d in before.deadlines} == {
+        "acknowledge",
+        "admissibility",
+        f"company.{company_id}.response",
+    }
     clock.advance(days=1)
     seen = {}
 
@@ -617,7 +623,7 @@ def test_a_failure_after_the_stage_was_set_leaves_nothing(ctx, clock, world, mon
         cases.transition(ctx, world.case, Stage.ACKNOWLEDGED, world.actors["reviewer"])
     monkeypatch.undo()
 
-    assert seen == {"stage": Stage.ACKNOWLEDGED, "deadlines": 4}, "failed too early to prove it"
+    assert seen == {"stage": Stage.ACKNOWLEDGED, "deadlines": 5}, "failed too early to prove it"
     case = _reloaded(ctx, case_id)
     assert case.stage is Stage.RECEIVED
     assert case.stage_entered_at == before.stage_entered_at
@@ -687,5 +693,5 @@ def test_a_database_failure_rolls_back_closed_deadlines(ctx, clock, world, monke
     monkeypatch.undo()
     _reloaded(ctx, world.case.id)
     assert case_state(ctx.session, world.case.id) == before
-    states = {code: state for code, state, *_ in before.deadlines}
+    states = {code: state for code, state, *_ in before.deadlines if "company" not in code}
     assert states == {"acknowledge": "open", "admissibility": "open"}

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from grievance.models import (
+    AssignmentRole,
     Case,
     Company,
     CompanyKind,
@@ -30,9 +31,11 @@ from grievance.services.actors import SYSTEM, Actor
 from grievance.services.overview import DeadlineRow, deadline_overview
 from tests.conftest import START
 from tests.factories import (
+    classify,
     closed_case,
     make_company,
     make_mechanism,
+    make_reviewer,
     make_secretariat,
     new_case,
     open_deadline,
@@ -116,9 +119,22 @@ def test_overdue_and_due_soon_with_lead_reviewer_and_companies(ctx, board):
         board.lead.display_name: (1, 0),
         board.other_lead.display_name: (0, 1),
     }
-    assert overview.by_company == {
-        "Akter Garments": (1, 1),
-        "Brand Noord": (1, 0),
+    # the case's own time limits are the reviewers' to keep, not the companies' (#15, 9)
+    assert overview.by_company == {}
+
+
+def test_companies_are_counted_for_their_own_deadlines_only(ctx, board):
+    month = deadline_overview(ctx, days=30)  # the companies' 30 days to respond
+    responses = [r for r in month.due_soon if r.code.endswith(".response")]
+    assert sorted(r.owner for r in responses) == [
+        "Akter Garments",
+        "Akter Garments",
+        "Brand Noord",
+        "Brand Zuid",
+    ]
+    assert month.by_company == {
+        "Akter Garments": (0, 2),
+        "Brand Noord": (0, 1),
         "Brand Zuid": (0, 1),
     }
 
@@ -128,12 +144,12 @@ def test_the_overview_filters_by_mechanism(ctx, board):
     assert [(r.case_id, r.code) for r in ova.overdue] == [(board.first.id, "acknowledge")]
     assert [(r.case_id, r.code) for r in ova.due_soon] == [(board.second.id, "acknowledge")]
     assert ova.by_reviewer == {"(unassigned)": (0, 1), board.lead.display_name: (1, 0)}
-    assert "Brand Zuid" not in ova.by_company
+    assert ova.by_company == {}
 
     ovb = deadline_overview(ctx, ["OVB"])
     assert ovb.overdue == []
     assert [r.case_id for r in ovb.due_soon] == [board.third.id]
-    assert ovb.by_company == {"Brand Zuid": (0, 1)}
+    assert ovb.by_company == {}
 
     both = deadline_overview(ctx, ["OVA", "OVB"])
     assert both == deadline_overview(ctx)
@@ -165,23 +181,13 @@ def test_what_is_done_leaves_the_overview_and_what_is_paused_says_so(ctx, board)
 
 
 def test_a_reclassified_company_is_listed_once(ctx, board):
-    involvement.classify_involvement(
-        ctx,
-        board.first,
-        board.supplier,
-        InvolvementKind.CAUSE,
-        Actor.for_user(board.lead),
-        "Its own payroll.",
-    )
-    involvement.classify_involvement(
-        ctx,
-        board.first,
-        board.supplier,
-        InvolvementKind.CONTRIBUTE,
-        Actor.for_user(board.lead),
-        "A buyer's prices too.",
-        trigger="new_evidence",
-    )
+    second = make_reviewer(ctx)
+    cases.assign_reviewer(ctx, board.first, second, AssignmentRole.SECOND, SYSTEM)
+    classify(ctx, board.first, board.supplier, InvolvementKind.CAUSE, board.lead, second)
+    classify(
+        ctx, board.first, board.supplier, InvolvementKind.CONTRIBUTE, second, board.lead,
+        "A buyer's prices too.", trigger="new_evidence",
+    )  # fmt: skip
     (overdue,) = deadline_overview(ctx).overdue
     assert overdue.companies == ("Akter Garments", "Brand Noord")
 
@@ -208,9 +214,6 @@ def test_the_deadlines_command_prints_the_overview(app, ctx, board):
         "  (unassigned): 0 / 1",
         *sorted([f"  {lead}: 1 / 0", f"  {other}: 0 / 1"]),
         "By company (overdue / due soon):",
-        "  Akter Garments: 1 / 1",
-        "  Brand Noord: 1 / 0",
-        "  Brand Zuid: 0 / 1",
     ]
 
 

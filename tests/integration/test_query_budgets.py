@@ -58,6 +58,10 @@ FOLLOW_UP_BUDGET = 15  # measured 13 from the read model (10 before)
 #: the staff layout's inbox link (#14)
 DEADLINES_BUDGET = 9
 FORM_BUDGET = 6  # measured 4
+#: the company portal (#13): its list of cases (measured 3: the user, the page of cases
+#: in one query, the inbox count) and one case (measured 13, from the read model)
+COMPANY_CASES_BUDGET = 5
+COMPANY_CASE_BUDGET = 15
 #: measured 54 on SQLite: 51, and since receipt codes have versioned schemes (#12, item 3)
 #: the scheme is read (made, at the first filing) and the new code checked to open
 #: nothing; 66 since each reviewer routing puts on the case is told (#14), six statements
@@ -221,6 +225,51 @@ def test_the_secretariat_deadlines(app, ctx, clock, query_counter):
     overdue = page.split('id="overdue"')[1].split('id="due-soon"')[0]
     assert overdue.count("Acknowledge receipt") == 20
     _within(DEADLINES_BUDGET, small, large)
+
+
+# -- the company portal (#13) -------------------------------------------------------------
+
+
+def test_the_company_case_list_and_case_page(app, ctx, clock, query_counter):
+    """2 cases of a company, then 20; one case with 1 message each way, then 10, and a
+    remedy item of the company, then 10."""
+    from grievance.models import InvolvementKind
+    from grievance.services import obligations as company_side
+    from grievance.services import remedy
+    from tests.factories import classify
+
+    filed, lead, second = staff_case(ctx)
+    company = make_company(ctx, filed.case.mechanism, name="Portal Brand")
+    involvement.add_company(ctx, filed.case, company, SYSTEM)
+    classify(ctx, filed.case, company, InvolvementKind.CONTRIBUTE, lead, second)
+    user, seed = make_staff(ctx, Role.COMPANY, company=company)
+
+    def grow(count: int) -> None:
+        for number in range(count):
+            other = new_case(ctx, filed.case.mechanism)
+            involvement.add_company(ctx, other.case, company, SYSTEM)
+            company_side.write(ctx, filed.case, company, Actor.for_user(lead), f"Q{number}.")
+            company_side.write(ctx, filed.case, company, Actor.for_user(user), f"A{number}.")
+            remedy.record_remedy_action(
+                ctx, filed.case, Actor.for_user(lead), remedy_type="apology",
+                description=f"Item {number}.", company=company,
+            )  # fmt: skip
+
+    grow(1)
+    client = app.test_client()
+    sign_in(client, user, seed, clock)
+    listing = "/staff/company/?lang=en"
+    one = f"/staff/company/cases/{filed.case.reference}?lang=en"
+    small_list, _ = _count(query_counter, client, listing)
+    small_case, _ = _count(query_counter, client, one)
+    grow(9)
+    large_list, page = _count(query_counter, client, listing)
+    assert page.count('href="/staff/company/cases/') == 11
+    large_case, page = _count(query_counter, client, one)
+    assert "Item 8." in page
+    assert "A8." in page
+    _within(COMPANY_CASES_BUDGET, small_list, large_list)
+    _within(COMPANY_CASE_BUDGET, small_case, large_case)
 
 
 # -- the complaint form -------------------------------------------------------------------

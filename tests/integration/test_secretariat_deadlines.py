@@ -93,3 +93,46 @@ def test_the_page_is_in_the_readers_language(app, ctx, clock, board):
     page = client.get("/staff/secretariat/deadlines?lang=nl").get_data(as_text=True)
     assert '<html lang="nl"' in page
     assert "Acknowledge receipt" not in page
+
+
+def test_case_numbers_link_to_the_secretariats_read_only_case_view(app, ctx, clock, board):
+    ours, _theirs, late, lead, _acknowledged, elsewhere = board
+    client = _secretariat(ctx, clock, app, ours)
+    page = client.get("/staff/secretariat/deadlines?lang=en").get_data(as_text=True)
+    link = f'href="/staff/secretariat/cases/{late.case.reference}"'
+    assert link in page
+    view = client.get(f"/staff/secretariat/cases/{late.case.reference}?lang=en")
+    assert view.status_code == 200
+    text = view.get_data(as_text=True)
+    assert "Dhaka Knitwear" in text
+    assert lead.display_name in text  # assignments
+    assert "Acknowledge receipt" in text  # time limits
+    assert text.count("<form") == 1  # read-only: only the sign-out form of the menu
+    # another mechanism's case, or none: the same 404
+    assert client.get(f"/staff/secretariat/cases/{elsewhere.case.reference}").status_code == 404
+    assert client.get("/staff/secretariat/cases/NONE-1").status_code == 404
+
+
+def test_remedy_action_rows_are_told_apart_by_their_description(app, ctx, clock, board):
+    from grievance.services import remedy
+
+    ours, _theirs, late, lead, _acknowledged, _elsewhere = board
+    for description in ("Back pay of overtime.", "A written apology."):
+        remedy.record_remedy_action(
+            ctx, late.case, Actor.for_user(lead), remedy_type="apology",
+            description=description, due_on=(clock.now() + timedelta(days=3)).date(),
+        )  # fmt: skip
+    client = _secretariat(ctx, clock, app, ours)
+    page = client.get("/staff/secretariat/deadlines?lang=en").get_data(as_text=True)
+    assert page.count("Remedy action: Back pay of overtime.") == 1
+    assert page.count("Remedy action: A written apology.") == 1
+
+
+def test_the_companies_record_of_missed_deadlines(app, ctx, clock, board):
+    ours, _theirs, _late, _lead, _acknowledged, _elsewhere = board
+    clock.advance(days=30)  # the 30 days to respond have passed
+    client = _secretariat(ctx, clock, app, ours)
+    page = client.get("/staff/secretariat/companies?lang=en").get_data(as_text=True)
+    assert "Dhaka Knitwear" in page
+    assert "response to the complaint" in page
+    assert "Overdue" in page

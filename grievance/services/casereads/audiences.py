@@ -14,6 +14,7 @@ from typing import Any
 
 from grievance.models import CaseEvent, Visibility
 from grievance.services.caselog import EVENT_KINDS, Concerns
+from grievance.services.company_deadlines import company_of_code
 from grievance.services.deadlines import REMEDY_ACTION_PREFIX
 
 
@@ -90,7 +91,16 @@ def reader_sees(reader: Reader, kind: str) -> bool:
     spec = EVENT_KINDS.get(kind)
     if spec is None or spec.visibility > VISIBILITY[reader]:
         return False
+    if reader is Reader.COMPLAINANT or reader is Reader.PUBLIC:
+        return spec.concerns is not Concerns.COMPANY_PRIVATE
     return reader is not Reader.COMPANY or spec.concerns is not Concerns.COMPLAINANT
+
+
+def private_to_a_company(kind: str) -> bool:
+    """Whether events of this kind are a company's private ones (its responses, reports,
+    conversation): only that company and the mechanism's staff see them."""
+    spec = EVENT_KINDS.get(kind)
+    return spec is not None and spec.concerns is Concerns.COMPANY_PRIVATE
 
 
 def remedy_action_of_code(code: Any) -> int | None:
@@ -116,7 +126,13 @@ class CompanyScope:
 
     def company_of_code(self, code: Any) -> int | None:
         action = remedy_action_of_code(code)
-        return self.company_of_action(action) if action is not None else None
+        if action is not None:
+            return self.company_of_action(action)
+        return company_of_code(code)  # a company's own time limit (response, obligation)
+
+    @staticmethod
+    def is_company_code(code: Any) -> bool:
+        return remedy_action_of_code(code) is not None or company_of_code(code) is not None
 
     def names_company(self, payload: Mapping[str, Any]) -> tuple[bool, int | None]:
         """Whether an event's payload names a company (directly, by a remedy action or by
@@ -126,7 +142,7 @@ class CompanyScope:
             return True, company if isinstance(company, int) else None
         if "remedy_action_id" in payload:
             return True, self.company_of_action(payload["remedy_action_id"])
-        if remedy_action_of_code(payload.get("code")) is not None:
+        if self.is_company_code(payload.get("code")):
             return True, self.company_of_code(payload.get("code"))
         return False, None
 
@@ -144,6 +160,6 @@ class CompanyScope:
     def keeps_code(self, code: Any, company_id: int) -> bool:
         """Whether a company may see a time limit: the case's own ones, and the time
         limits of its own remedy actions."""
-        if remedy_action_of_code(code) is None:
+        if not self.is_company_code(code):
             return True
         return self.company_of_code(code) == company_id

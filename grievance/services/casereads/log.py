@@ -11,7 +11,12 @@ from sqlalchemy import select
 
 from grievance.models import Case, CaseEvent
 from grievance.services.caselog import visible_payload
-from grievance.services.casereads.audiences import Audience, CompanyScope
+from grievance.services.casereads.audiences import (
+    Audience,
+    CompanyScope,
+    Reader,
+    private_to_a_company,
+)
 from grievance.services.casereads.views import EventView, freeze
 from grievance.services.context import Context
 
@@ -39,6 +44,10 @@ def event_views(
         fields = visible_payload(event, audience.visibility)
         if fields is None:
             continue
+        if audience.reader in (Reader.COMPLAINANT, Reader.PUBLIC) and private_to_a_company(
+            event.kind
+        ):
+            continue  # a company's private responses are the company's and the mechanism's
         if audience.company_id is not None:
             assert scope is not None, "a company's view needs the case's company scope"
             if not scope.concerns_company(event, audience.company_id):

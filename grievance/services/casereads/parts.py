@@ -130,8 +130,12 @@ def company(row: Involvement) -> CompanyView:
         rationale=row.rationale,
         version=row.version,
         obligations=tuple(
-            ObligationView(o.code, o.requirement, o.due_at, o.status) for o in row.obligations
+            ObligationView(
+                o.code, o.requirement, o.due_at, o.status, o.id, o.reported_status, o.report
+            )
+            for o in row.obligations
         ),
+        leverage=row.leverage,
     )
 
 
@@ -200,7 +204,9 @@ def files(ctx: Context, case: Case, message_ids: set[int] | None = None) -> tupl
     return tuple(
         FileView(a.id, attachments.filename_of(ctx, a), a.size, a.content_type, a.created_at)
         for a in attachments.attachments_of(ctx, case)
-        if message_ids is None or a.message_id is None or a.message_id in message_ids
+        # the complainant's (message_ids given): never a company's evidence (#13)
+        if message_ids is None
+        or (a.obligation_id is None and (a.message_id is None or a.message_id in message_ids))
     )
 
 

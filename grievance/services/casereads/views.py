@@ -21,6 +21,7 @@ from grievance.models import (
     ComplainantResponse,
     ContactChannel,
     InvolvementKind,
+    Leverage,
     ObligationStatus,
     RemedyStatus,
     ReprisalRisk,
@@ -129,6 +130,10 @@ class ObligationView:
     requirement: str
     due_at: datetime | None
     status: ObligationStatus
+    id: int = 0
+    #: The company's report waiting for a reviewer's verification, and its reasons.
+    reported_status: ObligationStatus | None = None
+    report: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,7 @@ class CompanyView:
     rationale: str
     version: int
     obligations: tuple[ObligationView, ...]
+    leverage: Leverage | None = None
 
 
 @dataclass(frozen=True)

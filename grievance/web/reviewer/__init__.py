@@ -17,6 +17,8 @@ The modules, each depending only on those listed before it:
   handler (one service call), messages, when the case page offers it;
 - `queue`: the queue page;
 - `case`: the case page (and file downloads), with the forms the table offers;
+- `companies`: the companies of a case, their involvement (four eyes), obligations and
+  conversation (#13);
 - `dispatch`: the action routes, derived from the table: running a form and its
   handler, refusals, expired forms.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from grievance.web.reviewer import case, dispatch, queue
+from grievance.web.reviewer import case, companies, dispatch, queue
 
 __all__ = ["blueprint", "make_blueprint"]
 
@@ -38,6 +40,7 @@ def make_blueprint() -> Blueprint:
     queue.register(blueprint)
     case.register(blueprint)
     dispatch.register(blueprint)
+    companies.register_routes(blueprint)
     return blueprint
 
 

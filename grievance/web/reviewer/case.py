@@ -16,7 +16,7 @@ from grievance.http.labels import STAGE_NAMES, limit_label
 from grievance.http.uploads import size_label
 from grievance.models import Attachment, Case, Role, User
 from grievance.policies import Policy
-from grievance.services import attachments, casereads, queue
+from grievance.services import attachments, casereads, involvement, queue
 from grievance.services.actors import Actor
 from grievance.web.auth import staff_required
 from grievance.web.reviewer import actions
@@ -104,6 +104,7 @@ def case_page(
         proposal_stage=STAGE_NAMES[proposal.to_stage] if proposal else None,
         proposer=view.staff_names.get(proposal.proposed_by_id, "") if proposal else None,
         offered=offered,
+        company_proposals=len(involvement.pending_proposals(ctx, case)),
     )
 
 
