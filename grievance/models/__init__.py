@@ -52,6 +52,7 @@ from grievance.models.message import (
     PendingUpload,
     Translation,
 )
+from grievance.models.remedy import ConsultationAnswer, PlanState, RemedyPlan, RemedyReport
 from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
 from grievance.models.user import (
     STAFF_ROLES,
@@ -116,6 +117,10 @@ __all__ = [
     "RecoveryCode",
     "ReferenceCounter",
     "RemedyAction",
+    "RemedyPlan",
+    "RemedyReport",
+    "PlanState",
+    "ConsultationAnswer",
     "RemedyStatus",
     "ReprisalRisk",
     "ReviewerProfile",
