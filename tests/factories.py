@@ -22,18 +22,20 @@ from grievance.models import (
     CompanyKind,
     ComplainantKind,
     Conflict,
+    ConsultationAnswer,
     Deadline,
     DeadlineState,
     DecisionProposal,
     Mechanism,
     MechanismPolicy,
+    RemedyAction,
     ReviewerProfile,
     Role,
     Site,
     Stage,
     User,
 )
-from grievance.services import cases, lifecycle
+from grievance.services import cases, lifecycle, remedy_plan
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails, FiledCase, Filing, file_case
@@ -211,7 +213,11 @@ def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: U
     for step in path[1:]:
         move = lifecycle.find(case.stage, step)
         assert move is not None
-        if move.four_eyes:
+        if step is Stage.REMEDY_IMPLEMENTATION:
+            # into implementation only with a plan the complainant agreed to, approved
+            approve_plan(ctx, filed, lead, second)
+            case = filed.case
+        elif move.four_eyes:
             proposal = cases.propose_decision(ctx, case, step, Actor.for_user(lead), "Reasons.")
             case = cases.confirm_decision(ctx, proposal, Actor.for_user(second))
         elif Role.REVIEWER in move.roles:
@@ -220,6 +226,33 @@ def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: U
             complainant = Actor.for_complainant(filed.complainant)
             case = cases.transition(ctx, case, step, complainant, "Reasons.")
     return case
+
+
+def approve_plan(
+    ctx: Context,
+    filed: FiledCase,
+    lead: User,
+    second: User,
+    items: list[remedy_plan.ItemInput] | None = None,
+) -> list[RemedyAction]:
+    """Draft a remedy plan (by default one apology), have the complainant agree on the web
+    and the two reviewers approve it: the case moves into implementation."""
+    case, reviewer = filed.case, Actor.for_user(lead)
+    drafted = [
+        remedy_plan.draft_item(ctx, case, reviewer, item)
+        for item in items or [remedy_plan.ItemInput("apology", "A public apology.")]
+    ]
+    remedy_plan.put_to_complainant(ctx, case, reviewer)
+    remedy_plan.answer(
+        ctx,
+        case,
+        Actor.for_complainant(filed.complainant),
+        ConsultationAnswer.AGREE,
+        "web",
+    )
+    remedy_plan.propose_approval(ctx, case, reviewer, "The complainant agreed.")
+    remedy_plan.confirm_approval(ctx, case, Actor.for_user(second))
+    return drafted
 
 
 @dataclass(frozen=True)

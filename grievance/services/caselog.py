@@ -214,6 +214,10 @@ EVENT_KINDS: dict[str, EventKind] = {
             "description": PARTIES,
             "due_on": PARTIES,
             "status": PARTIES,
+            "share_percent": PARTIES,
+            "beneficiary_count": PARTIES,
+            "beneficiaries": PARTIES,
+            "plan_version": PARTIES,
             **_DEADLINE_FIELDS,
         },
         Concerns.COMPANY,
@@ -224,12 +228,68 @@ EVENT_KINDS: dict[str, EventKind] = {
             "remedy_action_id": PARTIES,
             "status": PARTIES,
             "previous_status": PARTIES,
+            "note": PARTIES,
             **_DEADLINE_FIELDS,
         },
         Concerns.COMPANY,
     ),
     "remedy_response": EventKind(
-        PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}, Concerns.COMPANY
+        PARTIES,
+        {"remedy_action_id": PARTIES, "response": PARTIES, "channel": REVIEWERS},
+        Concerns.COMPANY,
+    ),
+    # -- the remedy plan (services/remedy_plan.py, remedy_delivery.py, remedy_closing.py)
+    "remedy_plan_put": EventKind(PARTIES, {"plan_version": PARTIES}, Concerns.CASE),
+    "remedy_plan_answered": EventKind(
+        PARTIES,
+        {"answer": PARTIES, "channel": REVIEWERS, "plan_version": PARTIES},
+        Concerns.CASE,
+    ),
+    "remedy_plan_approval_proposed": EventKind(
+        REVIEWERS, {"plan_version": REVIEWERS, "reason": REVIEWERS}
+    ),
+    "remedy_plan_approval_withdrawn": EventKind(
+        REVIEWERS, {"plan_version": REVIEWERS, "reason": REVIEWERS}
+    ),
+    "remedy_plan_approved": EventKind(
+        PARTIES,
+        {
+            "plan_version": PARTIES,
+            "proposed_by": REVIEWERS,
+            "reason": PARTIES,
+            "answer": PARTIES,
+            "answer_channel": REVIEWERS,
+            "remedy_action_ids": REVIEWERS,
+            **_DEADLINE_FIELDS,
+        },
+        Concerns.CASE,
+    ),
+    "remedy_progress_reported": EventKind(
+        PARTIES,
+        {
+            "remedy_action_id": PARTIES,
+            "report_id": REVIEWERS,
+            "note": PARTIES,
+            "status": PARTIES,
+            "previous_status": PARTIES,
+            "attachment_ids": REVIEWERS,
+            **_DEADLINE_FIELDS,
+        },
+        Concerns.COMPANY,
+    ),
+    "remedy_verified": EventKind(
+        PARTIES, {"remedy_action_id": PARTIES, "note": PARTIES}, Concerns.COMPANY
+    ),
+    "closed_with_remedy_disputed": EventKind(
+        PARTIES,
+        {
+            "proposed_by": REVIEWERS,
+            "confirmed_by": REVIEWERS,
+            "reason": PARTIES,
+            "second_reason": PARTIES,
+            "remedy_action_ids": REVIEWERS,
+        },
+        Concerns.CASE,
     ),
     # A reviewer's translation of the statement or of a message (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
