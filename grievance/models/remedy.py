@@ -70,7 +70,8 @@ class RemedyReport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
     remedy_action_id: Mapped[int] = mapped_column(sa.ForeignKey("remedy_action.id"), index=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("company.id"))
+    #: None: an item no company carries out, reported by a reviewer.
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"))
     reported_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(sa.Text)
     completed: Mapped[bool] = mapped_column(default=False)

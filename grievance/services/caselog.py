@@ -33,6 +33,7 @@ from grievance.services.canonical import canonical_text as canonical_text
 from grievance.services.canonical import compute_hash as compute_hash
 from grievance.services.canonical import event_digest as event_digest
 from grievance.services.canonical import time_text as time_text
+from grievance.services.remedy_events import REMEDY_EVENT_KINDS
 
 GENESIS = "0" * 64
 
@@ -238,65 +239,21 @@ EVENT_KINDS: dict[str, EventKind] = {
         {"remedy_action_id": PARTIES, "response": PARTIES, "channel": REVIEWERS},
         Concerns.COMPANY,
     ),
-    # -- the remedy plan (services/remedy_plan.py, remedy_delivery.py, remedy_closing.py)
-    "remedy_plan_put": EventKind(PARTIES, {"plan_version": PARTIES}, Concerns.CASE),
-    "remedy_plan_answered": EventKind(
-        PARTIES,
-        {"answer": PARTIES, "channel": REVIEWERS, "plan_version": PARTIES},
-        Concerns.CASE,
-    ),
-    "remedy_plan_approval_proposed": EventKind(
-        REVIEWERS, {"plan_version": REVIEWERS, "reason": REVIEWERS}
-    ),
-    "remedy_plan_approval_withdrawn": EventKind(
-        REVIEWERS, {"plan_version": REVIEWERS, "reason": REVIEWERS}
-    ),
-    "remedy_plan_approved": EventKind(
-        PARTIES,
-        {
-            "plan_version": PARTIES,
-            "proposed_by": REVIEWERS,
-            "reason": PARTIES,
-            "answer": PARTIES,
-            "answer_channel": REVIEWERS,
-            "remedy_action_ids": REVIEWERS,
-            **_DEADLINE_FIELDS,
-        },
-        Concerns.CASE,
-    ),
-    "remedy_progress_reported": EventKind(
-        PARTIES,
-        {
-            "remedy_action_id": PARTIES,
-            "report_id": REVIEWERS,
-            "note": PARTIES,
-            "status": PARTIES,
-            "previous_status": PARTIES,
-            "attachment_ids": REVIEWERS,
-            **_DEADLINE_FIELDS,
-        },
-        Concerns.COMPANY,
-    ),
-    "remedy_verified": EventKind(
-        PARTIES, {"remedy_action_id": PARTIES, "note": PARTIES}, Concerns.COMPANY
-    ),
-    "closed_with_remedy_disputed": EventKind(
-        PARTIES,
-        {
-            "proposed_by": REVIEWERS,
-            "confirmed_by": REVIEWERS,
-            "reason": PARTIES,
-            "second_reason": PARTIES,
-            "remedy_action_ids": REVIEWERS,
-        },
-        Concerns.CASE,
-    ),
     # A reviewer's translation of the statement or of a message (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
     "translation_added": EventKind(
         REVIEWERS, {"translation_id": REVIEWERS, "language": REVIEWERS, "message_id": REVIEWERS}
     ),
 }
+
+
+# The remedy plan's kinds live beside it (services/remedy_events.py).
+EVENT_KINDS.update(
+    {
+        kind: EventKind(visibility, fields, Concerns(concerns))
+        for kind, (visibility, fields, concerns) in REMEDY_EVENT_KINDS.items()
+    }
+)
 
 
 class UnknownEventField(ValueError):

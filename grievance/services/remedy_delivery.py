@@ -50,9 +50,12 @@ def report_progress(
     files: Sequence[CleanFile] = (),
 ) -> RemedyReport:
     """The responsible company says what it did; `completed` when the item is done (its
-    time limit is met then, or stays missed). Only that company reports on the item."""
+    time limit is met then, or stays missed). Only that company reports on the item; an
+    item no company carries out (the mechanism's own, or another party's) is reported by
+    a reviewer. Verification is a separate step either way (`verify`)."""
     case = _approved_item(ctx, item)
-    if actor.role is not Role.COMPANY or actor.user_id is None:
+    reporter = Role.COMPANY if item.company_id is not None else Role.REVIEWER
+    if actor.role is not reporter or actor.user_id is None:
         raise NotAllowed("the responsible company reports on its items")
     require_part(ctx, actor, case)
     if item.company_id != actor.company_id:
@@ -65,11 +68,10 @@ def report_progress(
     if len(files) > MAX_FILES:
         raise UploadRefused("too_many")
     now = ctx.now()
-    assert actor.company_id is not None
     report = RemedyReport(
         case_id=case.id,
         remedy_action_id=item.id,
-        company_id=actor.company_id,
+        company_id=item.company_id,
         reported_by_id=actor.user_id,
         note=note,
         completed=completed,

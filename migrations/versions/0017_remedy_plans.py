@@ -108,7 +108,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("remedy_action_id", sa.Integer(), nullable=False),
-        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=True),
         sa.Column("reported_by_id", sa.Integer(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("completed", sa.Boolean(), nullable=False),
