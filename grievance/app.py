@@ -241,6 +241,7 @@ def register_intake_blueprints(app: Flask) -> None:
     from intake.api import blueprint as api
     from intake.sms.webhook import blueprint as sms
     from intake.web import blueprint as complaint
+    from intake.web import followup_remedy  # noqa: F401 - its routes join the follow-up's
     from intake.web.followup import blueprint as followup
     from intake.web.public import blueprint as public
 
@@ -251,6 +252,7 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.admin import blueprint as admin
     from grievance.web.api_clients import blueprint as api_clients
     from grievance.web.auth import blueprint as staff
+    from grievance.web.company_remedy import blueprint as company_remedy
     from grievance.web.inbox import blueprint as inbox
     from grievance.web.profile import admin_blueprint as admin_profile
     from grievance.web.profile import blueprint as profile
@@ -260,7 +262,18 @@ def register_staff_blueprints(app: Flask) -> None:
 
     _register(
         app,
-        (staff, admin, api_clients, secretariat, profile, admin_profile, record, reviewer, inbox),
+        (
+            staff,
+            admin,
+            api_clients,
+            secretariat,
+            profile,
+            admin_profile,
+            record,
+            reviewer,
+            inbox,
+            company_remedy,
+        ),
     )
 
 

@@ -18,7 +18,8 @@ The modules, each depending only on those listed before it:
 - `queue`: the queue page;
 - `case`: the case page (and file downloads), with the forms the table offers;
 - `dispatch`: the action routes, derived from the table: running a form and its
-  handler, refusals, expired forms.
+  handler, refusals, expired forms;
+- `remedy`: the case's remedy plan page and its actions.
 
 This module makes the blueprint and lets each of them register its routes.
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from grievance.web.reviewer import case, dispatch, queue
+from grievance.web.reviewer import case, dispatch, queue, remedy
 
 __all__ = ["blueprint", "make_blueprint"]
 
@@ -38,6 +39,7 @@ def make_blueprint() -> Blueprint:
     queue.register(blueprint)
     case.register(blueprint)
     dispatch.register(blueprint)
+    remedy.register(blueprint)
     return blueprint
 
 
