@@ -96,12 +96,11 @@ def plan_view(
         rows = [row for row in rows if row.status is not RemedyStatus.PROPOSED]
     ids = [row.id for row in rows]
     companies = {row.company_id for row in rows if row.company_id}
-    names: dict[int, str] = {
-        company_id: name
-        for company_id, name in ctx.session.execute(
-            select(Company.id, Company.name).where(Company.id.in_(companies))
-        ).tuples()
-    }
+    names: dict[int, str] = {}
+    for company_id, name in ctx.session.execute(
+        select(Company.id, Company.name).where(Company.id.in_(companies))
+    ).tuples():
+        names[company_id] = name
     reports: dict[int, list[ReportView]] = defaultdict(list)
     for report in ctx.session.scalars(
         select(RemedyReport).where(RemedyReport.remedy_action_id.in_(ids)).order_by(RemedyReport.id)
