@@ -154,6 +154,7 @@ MAY_SEE: dict[str, frozenset[str]] = {
     REVIEWER: CASE_DATA - IDENTITY,
     COMPLAINANT: frozenset({REFERENCE, STATEMENT, MESSAGE, FILE_NAME}),
     SECRETARIAT: frozenset({REFERENCE}),  # the deadlines of their mechanism
+    COMPANY: frozenset({REFERENCE}),  # its remedy items of the case
 }
 
 # -- the matrix -------------------------------------------------------------------------------
@@ -198,6 +199,28 @@ REVIEWER_ACTIONS = (
     "reviewer.recuse",
     "reviewer.add_translation",
     "reviewer.reveal",
+)
+
+#: The remedy plan's actions on the reviewers' remedy page (grievance/web/reviewer/remedy.py).
+REMEDY_ACTIONS = tuple(
+    f"reviewer.remedy_{name}"
+    for name in (
+        "draft",
+        "take_in",
+        "set_aside",
+        "put",
+        "propose_approval",
+        "confirm_approval",
+        "withdraw_approval",
+        "verify",
+        "send_back",
+        "close",
+        "close_confirm",
+    )
+)
+#: The company's remedy page: users of a company in the case only (never verifying).
+COMPANY_REMEDY_PAGES = frozenset(
+    {"company_remedy.remedy", "company_remedy.propose", "company_remedy.report"}
 )
 
 #: Staff home and account pages, and the inbox: every staff role, company users included.
@@ -291,6 +314,14 @@ MATRIX: tuple[Probe, ...] = (
         shows={REVIEWER: CASE_DATA - IDENTITY},
     ),
     _get("reviewer.download", frozenset({REVIEWER})),
+    # -- the remedy plan: the case's reviewers; the company in the case for its items --
+    _get("reviewer.remedy", frozenset({REVIEWER}), shows={REVIEWER: frozenset({REFERENCE})}),
+    *(_post(endpoint, frozenset({REVIEWER})) for endpoint in REMEDY_ACTIONS),
+    _get(
+        "company_remedy.remedy", frozenset({COMPANY}), shows={COMPANY: frozenset({REFERENCE})}
+    ),
+    _post("company_remedy.propose", frozenset({COMPANY})),
+    _post("company_remedy.report", frozenset({COMPANY})),
     # (the severity form comes filled with the current assessment: sent, it assesses again)
     *(
         _post(endpoint, frozenset({REVIEWER}), acts=endpoint == "reviewer.assess_severity")
@@ -307,6 +338,8 @@ MATRIX: tuple[Probe, ...] = (
     ),
     _post("followup.case", COMPLAINANTS),
     _post("followup.satisfaction_answer", COMPLAINANTS),
+    _post("followup.remedy_plan_answer", COMPLAINANTS),
+    _post("followup.remedy_item_answer", COMPLAINANTS),
     _get("followup.download", frozenset({COMPLAINANT})),  # the case's file
 )
 
@@ -323,6 +356,7 @@ IN_SCOPE = frozenset(
         "record",
         "followup",
         "inbox",
+        "company_remedy",
     }
 )
 #: The others, and why the matrix leaves them out.
@@ -364,14 +398,19 @@ def test_the_matrix_covers_every_route(app):
     assert all(visitor in EVERYONE for probe in MATRIX for visitor in probe.allowed)
 
 
-def test_company_users_reach_only_their_home_account_and_inbox_pages():
-    """There is no company page yet: company users are let in nowhere else."""
+def test_company_users_reach_only_their_home_account_inbox_and_remedy_pages():
+    """Company users are let in to their own pages and, for a case their company is in,
+    its remedy page (the reference, nothing else of the matrix's markers); a company not
+    in the case nowhere; no company reaches a reviewer's action (verifying its remedy)."""
     for probe in MATRIX:
         if probe.public:
             continue
-        if probe.endpoint not in ACCOUNT_PAGES:
+        if probe.endpoint in COMPANY_REMEDY_PAGES:
+            assert probe.allowed == {COMPANY}, probe
+        elif probe.endpoint not in ACCOUNT_PAGES:
             assert not probe.allowed & COMPANIES, probe
-    assert not any(MAY_SEE.get(company) for company in COMPANIES)
+    assert MAY_SEE.get(COMPANY) == {REFERENCE}
+    assert not MAY_SEE.get(OTHER_COMPANY)
 
 
 def test_no_reviewer_reaches_a_case_they_are_not_on():
