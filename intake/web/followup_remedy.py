@@ -31,6 +31,7 @@ from grievance.models import (
     ComplainantResponse,
     ConsultationAnswer,
     RemedyAction,
+    RemedyPlan,
 )
 from grievance.services import remedy_delivery, remedy_plan
 from grievance.services.actors import Actor
@@ -67,10 +68,15 @@ def _case() -> tuple[Any, Case] | None:
 def remedy_section(reference: str) -> dict[str, Any] | None:
     """What the follow-up page shows of the plan of the case it shows (its reference comes
     from the page's read model, built for the signed-in complainant: never from a request)."""
-    case = db.session.scalar(select(Case).where(Case.reference == reference))
-    if case is None:
+    found = db.session.scalar(
+        select(RemedyPlan)
+        .join(Case, Case.id == RemedyPlan.case_id)
+        .where(Case.reference == reference)
+    )
+    if found is None:  # one query on every follow-up page, none more without a plan
         return None
-    plan = plan_view(service_context(), case)
+    case = db.session.get_one(Case, found.case_id)
+    plan = plan_view(service_context(), case, plan=found)
     if plan is None or not plan.items:
         return None
     return {

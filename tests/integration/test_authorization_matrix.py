@@ -317,9 +317,7 @@ MATRIX: tuple[Probe, ...] = (
     # -- the remedy plan: the case's reviewers; the company in the case for its items --
     _get("reviewer.remedy", frozenset({REVIEWER}), shows={REVIEWER: frozenset({REFERENCE})}),
     *(_post(endpoint, frozenset({REVIEWER})) for endpoint in REMEDY_ACTIONS),
-    _get(
-        "company_remedy.remedy", frozenset({COMPANY}), shows={COMPANY: frozenset({REFERENCE})}
-    ),
+    _get("company_remedy.remedy", frozenset({COMPANY}), shows={COMPANY: frozenset({REFERENCE})}),
     _post("company_remedy.propose", frozenset({COMPANY})),
     _post("company_remedy.report", frozenset({COMPANY})),
     # (the severity form comes filled with the current assessment: sent, it assesses again)

@@ -19,6 +19,7 @@ from grievance.models import (
     ConsultationAnswer,
     PlanState,
     RemedyAction,
+    RemedyPlan,
     RemedyReport,
     RemedyStatus,
 )
@@ -78,10 +79,16 @@ class PlanView:
 
 
 def plan_view(
-    ctx: Context, case: Case, *, company_id: int | None = None, reviewer: bool = False
+    ctx: Context,
+    case: Case,
+    *,
+    company_id: int | None = None,
+    reviewer: bool = False,
+    plan: RemedyPlan | None = None,
 ) -> PlanView | None:
-    """The plan for the complainant (default), a reviewer, or one company (`company_id`)."""
-    plan = plan_of(ctx, case)
+    """The plan for the complainant (default), a reviewer, or one company (`company_id`);
+    `plan`: the case's plan, when the caller has read it already."""
+    plan = plan or plan_of(ctx, case)
     if plan is None:
         return None
     rows = list(
