@@ -28,7 +28,7 @@ from grievance.services import remedy_plan
 from grievance.services.errors import FourEyesViolation, InvalidInput, ServiceError
 from grievance.services.remedy_rules import PlanNotApproved, RemedyOutstanding
 
-REQUIRED = _l("Please fill this in.")
+REQUIRED = _l("Please answer this question.")
 TEXT_MAX = 4000
 
 
@@ -128,7 +128,7 @@ def refusal(error: ServiceError, form: Any | None = None) -> str:
             text = refusals.message(error, name)
             if field is not None:
                 field.errors = [*field.errors, text]
-        return str(gettext("Please correct what is marked below."))
+        return str(gettext("Please check what you wrote."))
     if isinstance(error, remedy_plan.ConsultationMissing):
         return str(gettext("The complainant has not agreed to the plan as it is now."))
     if isinstance(error, remedy_plan.PlanClosed):
