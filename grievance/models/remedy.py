@@ -47,6 +47,8 @@ class RemedyPlan(Base):
     )
     consultation_channel: Mapped[str | None] = mapped_column(sa.String(16))
     consultation_answered_at: Mapped[datetime | None]
+    #: The version the complainant was last asked about by text (the scheduler's job).
+    texted_version: Mapped[int | None]
     approval_proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     approval_proposed_at: Mapped[datetime | None]
     approval_reason: Mapped[str] = mapped_column(sa.Text, default="")

@@ -306,6 +306,7 @@ def put_to_complainant(ctx: Context, case: Case, actor: Actor) -> RemedyPlan:
     plan.consultation_answer = None
     plan.consultation_channel = None
     plan.consultation_answered_at = None
+    plan.texted_version = None  # each time it is put, an SMS complainant is texted again
     caselog.append(
         ctx.session, case, "remedy_plan_put", actor, ctx.now(), {"plan_version": plan.version}
     )

@@ -65,6 +65,7 @@ def upgrade():
         ),
         sa.Column("consultation_channel", sa.String(length=16), nullable=True),
         sa.Column("consultation_answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("texted_version", sa.Integer(), nullable=True),
         sa.Column("approval_proposed_by_id", sa.Integer(), nullable=True),
         sa.Column("approval_proposed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("approval_reason", sa.Text(), nullable=False),
