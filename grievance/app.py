@@ -239,6 +239,7 @@ def _register(app: Flask, blueprints: Iterable[Blueprint]) -> None:
 
 def register_intake_blueprints(app: Flask) -> None:
     from intake.api import blueprint as api
+    from intake.api import remedy as _api_remedy  # noqa: F401 - its routes join the API's
     from intake.sms.webhook import blueprint as sms
     from intake.web import blueprint as complaint
     from intake.web import followup_remedy  # noqa: F401 - its routes join the follow-up's

@@ -221,3 +221,53 @@ def test_the_remedy_loop_through_the_pages(app, ctx, clock, board):
     assert item.complainant_response is ComplainantResponse.CONFIRMED
     assert events_of(ctx.session, case, "remedy_response")[-1].payload["channel"] == "web"
     assert plan.state is PlanState.APPROVED
+
+
+def test_the_json_api_shows_the_plan_and_takes_the_answers(app, ctx, board):
+    from grievance.services import remedy_delivery, remedy_plan
+
+    filed, lead, second, supplier, (company_user, _), _other = board
+    client = app.test_client()
+    code = {"receipt_code": filed.receipt_code}
+    assert client.post("/api/v1/followup/remedy", json=code).get_json() == {
+        "asked": False,
+        "answer": None,
+        "approved": False,
+        "items": [],
+    }
+    reviewer = Actor.for_user(lead)
+    item = remedy_plan.draft_item(
+        ctx,
+        filed.case,
+        reviewer,
+        remedy_plan.ItemInput("apology", "A letter.", supplier.id, beneficiary_count=3),
+    )
+    remedy_plan.put_to_complainant(ctx, filed.case, reviewer)
+    ctx.session.commit()
+    plan = client.post("/api/v1/followup/remedy", json=code).get_json()
+    assert plan["asked"] is True
+    assert plan["items"][0]["description"] == "A letter."
+    assert plan["items"][0]["beneficiary_count"] == 3
+    refused = client.post("/api/v1/followup/remedy/answer", json={**code, "answer": "maybe"})
+    assert refused.status_code == 422
+    answered = client.post("/api/v1/followup/remedy/answer", json={**code, "answer": "agree"})
+    assert answered.status_code == 200
+    assert answered.get_json()["answer"] == "agree"
+    remedy_plan.propose_approval(ctx, filed.case, reviewer, "Agreed.")
+    remedy_plan.confirm_approval(ctx, filed.case, Actor.for_user(second))
+    ctx.session.commit()
+    too_early = client.post(
+        "/api/v1/followup/remedy/items", json={**code, "item": item.id, "response": "confirmed"}
+    )
+    assert too_early.status_code == 422  # not reported done yet
+    remedy_delivery.report_progress(
+        ctx, item, Actor.for_user(company_user), "Sent.", completed=True
+    )
+    ctx.session.commit()
+    done = client.post(
+        "/api/v1/followup/remedy/items", json={**code, "item": item.id, "response": "disputed"}
+    )
+    assert done.status_code == 200
+    assert done.get_json()["items"][0]["complainant_response"] == "disputed"
+    ctx.session.refresh(item)
+    assert item.complainant_response_channel == "api"
