@@ -33,6 +33,7 @@ STAFF_BLUEPRINTS = frozenset(
         "record",
         "reviewer",
         "inbox",
+        "company_remedy",
     }
 )
 SHARED_BLUEPRINTS = frozenset({"errors", "health"})
