@@ -270,3 +270,39 @@ def test_a_withdrawn_override_does_not_let_a_later_closing_through(ctx, s):
     cases.withdraw_decision(ctx, proposal, s.second, "Not yet.")
     with pytest.raises(RemedyOutstanding):
         cases.propose_decision(ctx, s.case, Stage.CLOSED, s.lead, "Done.")
+
+
+def test_each_audience_sees_the_plan_it_may(ctx, s):
+    """A company sees only its own items; the complainant every item of the plan but no
+    company's proposal nor any evidence file; the reviewers everything."""
+    from grievance.services.casereads.remedy import plan_view
+
+    brand = make_company(ctx, s.case.mechanism)
+    involvement.add_company(ctx, s.case, brand, s.lead)
+    brand_user = Actor.for_user(make_user(ctx, Role.COMPANY, company=brand))
+    supplier_item = remedy_plan.draft_item(ctx, s.case, s.lead, s.item())
+    brand_item = remedy_plan.draft_item(
+        ctx, s.case, s.lead, s.item(company_id=brand.id, remedy_type="apology")
+    )
+    proposal = remedy_plan.propose_item(
+        ctx, s.case, brand_user, s.item(remedy_type="injunction", company_id=None)
+    )
+    s.approve(ctx)
+    photo = CleanFile("slip.jpg", "image/jpeg", _photo())
+    remedy_delivery.report_progress(
+        ctx, supplier_item, s.supplier_user, "Paid.", completed=True, files=[photo]
+    )
+
+    def ids(view):
+        return [item.id for item in view.items]
+
+    assert ids(plan_view(ctx, s.case, company_id=s.supplier.id)) == [supplier_item.id]
+    assert ids(plan_view(ctx, s.case, company_id=brand.id)) == [brand_item.id, proposal.id]
+    complainant = plan_view(ctx, s.case)
+    assert ids(complainant) == [supplier_item.id, brand_item.id]
+    assert all(item.evidence == () for item in complainant.items)
+    assert complainant.outstanding == ()
+    reviewer = plan_view(ctx, s.case, reviewer=True)
+    assert ids(reviewer) == [supplier_item.id, brand_item.id, proposal.id]
+    assert len(reviewer.items[0].evidence) == 1
+    assert set(reviewer.outstanding) == {supplier_item.id, brand_item.id}
