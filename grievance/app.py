@@ -239,8 +239,10 @@ def _register(app: Flask, blueprints: Iterable[Blueprint]) -> None:
 
 def register_intake_blueprints(app: Flask) -> None:
     from intake.api import blueprint as api
+    from intake.api import remedy as _api_remedy  # noqa: F401 - its routes join the API's
     from intake.sms.webhook import blueprint as sms
     from intake.web import blueprint as complaint
+    from intake.web import followup_remedy  # noqa: F401 - its routes join the follow-up's
     from intake.web.followup import blueprint as followup
     from intake.web.public import blueprint as public
 
@@ -252,6 +254,7 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.api_clients import blueprint as api_clients
     from grievance.web.auth import blueprint as staff
     from grievance.web.company import blueprint as company
+    from grievance.web.company_remedy import blueprint as company_remedy
     from grievance.web.inbox import blueprint as inbox
     from grievance.web.profile import admin_blueprint as admin_profile
     from grievance.web.profile import blueprint as profile
@@ -272,6 +275,7 @@ def register_staff_blueprints(app: Flask) -> None:
             reviewer,
             inbox,
             company,
+            company_remedy,
         ),
     )
 

@@ -139,6 +139,13 @@ def _satisfaction(ctx: Context) -> object:
     return ask_due(ctx, ask_satisfaction)
 
 
+def _remedy_plans(ctx: Context) -> object:
+    from grievance.services.remedy_texts import text_due
+    from intake.sms.conversations import ask_remedy_plan
+
+    return text_due(ctx, ask_remedy_plan)
+
+
 def _reviews(ctx: Context) -> object:
     from grievance.services.reviews import review_job
 
@@ -150,6 +157,7 @@ JOBS = (
     Job("deadline sweep", 60, _sweep),
     Job("retention", 3600, _retention),
     Job("satisfaction checks", 3600, _satisfaction),
+    Job("remedy plan questions", 300, _remedy_plans),
     Job("effectiveness reviews", 3600, _reviews),
     Job("pending uploads", 3600, _pending_uploads),
     Job("sign-in throttles", 3600, _sign_in_throttles),

@@ -22,6 +22,7 @@ from grievance.models import (
     CompanyKind,
     ComplainantKind,
     Conflict,
+    ConsultationAnswer,
     Deadline,
     DeadlineState,
     DecisionProposal,
@@ -30,13 +31,15 @@ from grievance.models import (
     Leverage,
     Mechanism,
     MechanismPolicy,
+    RemedyAction,
+    RemedyStatus,
     ReviewerProfile,
     Role,
     Site,
     Stage,
     User,
 )
-from grievance.services import cases, lifecycle
+from grievance.services import cases, lifecycle, remedy_delivery, remedy_plan
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails, FiledCase, Filing, file_case
@@ -214,6 +217,19 @@ def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: U
     for step in path[1:]:
         move = lifecycle.find(case.stage, step)
         assert move is not None
+        if step is Stage.REMEDY_IMPLEMENTATION:
+            # into implementation only with a plan the complainant agreed to, approved
+            approve_plan(ctx, filed, lead, second)
+            case = filed.case
+            continue
+        if step is Stage.REMEDY_VERIFICATION:
+            # the plan's items (of no company) reported done by one reviewer, verified by
+            # the other: nothing outstanding keeps the case from closing
+            for item in remedy_plan.items_of(ctx, case):
+                remedy_delivery.report_progress(
+                    ctx, item, Actor.for_user(lead), "Done.", completed=True
+                )
+                remedy_delivery.verify(ctx, item, Actor.for_user(second))
         if move.four_eyes:
             proposal = cases.propose_decision(ctx, case, step, Actor.for_user(lead), "Reasons.")
             case = cases.confirm_decision(ctx, proposal, Actor.for_user(second))
@@ -223,6 +239,33 @@ def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: U
             complainant = Actor.for_complainant(filed.complainant)
             case = cases.transition(ctx, case, step, complainant, "Reasons.")
     return case
+
+
+def approve_plan(
+    ctx: Context,
+    filed: FiledCase,
+    lead: User,
+    second: User,
+    items: list[remedy_plan.ItemInput] | None = None,
+) -> list[RemedyAction]:
+    """Draft a remedy plan (by default one apology), have the complainant agree on the web
+    and the two reviewers approve it: the case moves into implementation."""
+    case, reviewer = filed.case, Actor.for_user(lead)
+    drafted = [
+        remedy_plan.draft_item(ctx, case, reviewer, item)
+        for item in items or [remedy_plan.ItemInput("apology", "A public apology.")]
+    ]
+    remedy_plan.put_to_complainant(ctx, case, reviewer)
+    remedy_plan.answer(
+        ctx,
+        case,
+        Actor.for_complainant(filed.complainant),
+        ConsultationAnswer.AGREE,
+        "web",
+    )
+    remedy_plan.propose_approval(ctx, case, reviewer, "The complainant agreed.")
+    remedy_plan.confirm_approval(ctx, case, Actor.for_user(second))
+    return drafted
 
 
 @dataclass(frozen=True)
@@ -369,3 +412,25 @@ def classify(
         ctx, case, company, kind, leverage, Actor.for_user(proposer), rationale, trigger
     )
     return involvement.confirm_involvement(ctx, proposal, Actor.for_user(confirmer))
+
+
+def make_remedy_item(
+    ctx: Context,
+    case: Case,
+    company: Company | None,
+    description: str,
+    remedy_type: str = "apology",
+) -> RemedyAction:
+    """A planned remedy item written straight to the database (test data: the services
+    draft items only in their stages; see `approve_plan` for the whole way)."""
+    item = RemedyAction(
+        case_id=case.id,
+        company_id=company.id if company else None,
+        remedy_type=remedy_type,
+        description=description,
+        status=RemedyStatus.PLANNED,
+        created_at=ctx.now(),
+    )
+    ctx.session.add(item)
+    ctx.session.flush()
+    return item

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from grievance.clock import FixedClock
-from grievance.demo import steps
+from grievance.demo import remedy_steps, steps
 from grievance.demo.reference import Cast
 from grievance.models import (
     Anonymity,
@@ -170,8 +170,13 @@ class CaseLoader:
                     )
             if stage is Stage.REMEDY_PLAN:
                 add(
-                    when + timedelta(days=5),
-                    steps.plan(ctx, case, entry, lead_actor, self.cast.companies),
+                    when + timedelta(hours=1),
+                    remedy_steps.draft(ctx, case, entry, lead_actor, self.cast.companies),
+                )
+            if stage is Stage.REMEDY_IMPLEMENTATION:
+                add(
+                    when + timedelta(hours=2),
+                    remedy_steps.report(ctx, case, entry, self.cast.companies),
                 )
             responses = {item.get("complainant_response") for item in entry.get("remedies", [])}
             if stage is Stage.CLOSED and responses & {"confirmed", "disputed"}:
@@ -182,10 +187,7 @@ class CaseLoader:
                         steps.satisfaction(ctx, case, complainant_actor, answer),
                     )
             if stage is Stage.REMEDY_VERIFICATION:
-                add(
-                    when + timedelta(days=2),
-                    steps.verify(ctx, case, entry, lead_actor, complainant_actor),
-                )
+                add(when + timedelta(days=2), remedy_steps.verify(ctx, case, lead_actor))
         for message in entry.get("messages", []):
             when = received + timedelta(days=message["days_after"], hours=3)
             if message["sender"] == "reviewer":

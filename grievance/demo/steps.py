@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from grievance.demo import remedy_steps
 from grievance.models import (
     Case,
     Channel,
     Company,
-    ComplainantResponse,
     InvolvementKind,
     Leverage,
-    RemedyAction,
-    RemedyStatus,
     ReprisalRisk,
     Role,
     Stage,
@@ -40,7 +37,11 @@ def step(
     def run() -> None:
         move = lifecycle.find(case.stage, stage)
         assert move is not None, (case.reference, case.stage, stage)
-        if move.four_eyes:
+        if stage is Stage.REMEDY_IMPLEMENTATION:
+            remedy_steps.approve(ctx, case, lead, second)
+        elif move.four_eyes:
+            if stage is Stage.CLOSED:  # nothing of the plan left unverified
+                remedy_steps.verify(ctx, case, second)()
             proposal = cases.propose_decision(ctx, case, stage, lead, reason)
             ctx.clock.advance(hours=20)  # type: ignore[attr-defined]
             cases.confirm_decision(ctx, proposal, second)
@@ -90,44 +91,6 @@ def classify(
                     company_entry.get("rationale") or "Classified on the evidence gathered.",
                 )
                 involvement.confirm_involvement(ctx, proposal, second)
-
-    return run
-
-
-def plan(
-    ctx: Context, case: Case, entry: dict[str, Any], lead: Actor, companies: Mapping[str, Company]
-) -> Callable[[], None]:
-    def run() -> None:
-        for item in entry.get("remedies", []):
-            remedy.record_remedy_action(
-                ctx,
-                case,
-                lead,
-                remedy_type=item["type"],
-                description=item["description"],
-                company=companies.get(item.get("company", "")),
-                due_on=(ctx.now() + timedelta(days=60)).date(),
-                agreed_with_complainant=True,
-            )
-
-    return run
-
-
-def verify(
-    ctx: Context, case: Case, entry: dict[str, Any], lead: Actor, complainant: Actor
-) -> Callable[[], None]:
-    def run() -> None:
-        actions = ctx.session.scalars(
-            select(RemedyAction).where(RemedyAction.case_id == case.id).order_by(RemedyAction.id)
-        ).all()
-        for action, item in zip(actions, entry.get("remedies", []), strict=False):
-            status = RemedyStatus(item.get("status", "completed"))
-            if status is not RemedyStatus.PLANNED:
-                remedy.update_remedy_status(ctx, action, lead, status)
-            if item.get("complainant_response"):
-                remedy.respond_to_remedy(
-                    ctx, action, complainant, ComplainantResponse(item["complainant_response"])
-                )
 
     return run
 

@@ -25,6 +25,7 @@ from grievance.http.labels import (
     RISK_NAMES,
     STAGE_NAMES,
 )
+from grievance.http.remedy_labels import answer_name
 from grievance.models import Stage
 from grievance.policies import default_policy
 from grievance.services.casereads import Audience, EventView, Reader
@@ -236,7 +237,14 @@ def _involvement(event: EventView, names: Names) -> str:
     return _with(text, _text(event.fields, "rationale"))
 
 
-@renders("remedy_action_recorded", "remedy_status_changed", "remedy_response", audience=COMPLAINANT)
+@renders(
+    "remedy_action_recorded",
+    "remedy_status_changed",
+    "remedy_response",
+    "remedy_progress_reported",
+    "remedy_verified",
+    audience=COMPLAINANT,
+)
 def _remedy_updated(event: EventView, names: Names) -> str:
     return str(gettext("The remedy was updated."))
 
@@ -254,6 +262,64 @@ def _remedy_status(event: EventView, names: Names) -> str:
 @renders("remedy_response", audience=(COMPANY, *STAFF))
 def _remedy_answered(event: EventView, names: Names) -> str:
     return str(gettext("The complainant answered on a remedy action."))
+
+
+@renders("remedy_plan_put", audience=COMPLAINANT)
+def _plan_asked(event: EventView, names: Names) -> str:
+    return str(gettext("We ask you whether you agree with the remedy plan."))
+
+
+@renders("remedy_plan_put", audience=(COMPANY, *STAFF))
+def _plan_put(event: EventView, names: Names) -> str:
+    return str(gettext("The remedy plan was put to the complainant."))
+
+
+@renders("remedy_plan_answered", audience=(COMPLAINANT, COMPANY, *STAFF))
+def _plan_answered(event: EventView, names: Names) -> str:
+    return str(
+        gettext(
+            "The complainant's answer on the remedy plan: %(answer)s.",
+            answer=answer_name(event.fields.get("answer")),
+        )
+    )
+
+
+@renders("remedy_plan_approval_proposed", audience=STAFF)
+def _plan_approval_proposed(event: EventView, names: Names) -> str:
+    return _with(gettext("Approval of the remedy plan proposed."), _text(event.fields, "reason"))
+
+
+@renders("remedy_plan_approval_withdrawn", audience=STAFF)
+def _plan_approval_withdrawn(event: EventView, names: Names) -> str:
+    return _with(gettext("Approval of the remedy plan withdrawn."), _text(event.fields, "reason"))
+
+
+@renders("remedy_plan_approved", audience=(COMPLAINANT, COMPANY, *STAFF))
+def _plan_approved(event: EventView, names: Names) -> str:
+    return _with(gettext("The remedy plan was approved."), _text(event.fields, "reason"))
+
+
+@renders("remedy_progress_reported", audience=(COMPANY, *STAFF))
+def _remedy_progress(event: EventView, names: Names) -> str:
+    return _with(
+        gettext("The company reported progress on a remedy item."), _text(event.fields, "note")
+    )
+
+
+@renders("remedy_verified", audience=(COMPANY, *STAFF))
+def _remedy_verified(event: EventView, names: Names) -> str:
+    return str(gettext("A reviewer verified a remedy item."))
+
+
+@renders("closed_with_remedy_disputed", audience=(COMPLAINANT, COMPANY, *STAFF))
+def _closed_disputed(event: EventView, names: Names) -> str:
+    text = gettext("The case was closed although remedy is unverified or disputed.")
+    reasons = " ".join(
+        part
+        for part in (_text(event.fields, "reason"), _text(event.fields, "second_reason"))
+        if part
+    )
+    return _with(text, reasons)
 
 
 # -- the conversation -------------------------------------------------------------------

@@ -55,6 +55,7 @@ from grievance.models.message import (
     PendingUpload,
     Translation,
 )
+from grievance.models.remedy import ConsultationAnswer, PlanState, RemedyPlan, RemedyReport
 from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
 from grievance.models.user import (
     STAFF_ROLES,
@@ -89,6 +90,7 @@ __all__ = [
     "ComplainantResponse",
     "Conflict",
     "Consent",
+    "ConsultationAnswer",
     "ContactChannel",
     "DataKey",
     "Deadline",
@@ -117,11 +119,14 @@ __all__ = [
     "OutboundMessage",
     "OutboxStatus",
     "PendingUpload",
+    "PlanState",
     "ProposalState",
     "ReceiptScheme",
     "RecoveryCode",
     "ReferenceCounter",
     "RemedyAction",
+    "RemedyPlan",
+    "RemedyReport",
     "RemedyStatus",
     "ReprisalRisk",
     "ReviewerProfile",

@@ -46,10 +46,14 @@ class InvolvementProposalState(enum.StrEnum):
 
 
 class RemedyStatus(enum.StrEnum):
+    #: A company's proposal, not in the plan until a reviewer takes it in.
+    PROPOSED = "proposed"
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     ABANDONED = "abandoned"
+    #: A company's proposal the reviewers did not take into the plan.
+    DECLINED = "declined"
 
 
 class ComplainantResponse(enum.StrEnum):
@@ -183,6 +187,14 @@ class RemedyAction(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
     obligation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("obligation.id"))
+    #: The plan the item belongs to (grievance.models.remedy.RemedyPlan).
+    plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("remedy_plan.id"), index=True)
+    #: The responsible company's share of the item, in per cent (None: not shared out).
+    share_percent: Mapped[int | None]
+    #: How many people benefit (groups in `beneficiaries`; never an identity).
+    beneficiary_count: Mapped[int | None]
+    #: Who put the item forward: a reviewer, or the responsible company.
+    proposed_by_role: Mapped[str] = mapped_column(sa.String(16), default="reviewer")
     remedy_type: Mapped[str] = mapped_column(sa.String(40))
     description: Mapped[str] = mapped_column(sa.Text)
     beneficiaries: Mapped[str] = mapped_column(sa.Text, default="")
@@ -195,6 +207,8 @@ class RemedyAction(Base):
         enum_type(ComplainantResponse)
     )
     complainant_response_at: Mapped[datetime | None]
+    #: The channel of the complainant's answer (web, api, sms).
+    complainant_response_channel: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime]
 
     company: Mapped[Company | None] = relationship()

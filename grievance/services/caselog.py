@@ -33,6 +33,7 @@ from grievance.services.canonical import canonical_text as canonical_text
 from grievance.services.canonical import compute_hash as compute_hash
 from grievance.services.canonical import event_digest as event_digest
 from grievance.services.canonical import time_text as time_text
+from grievance.services.remedy_events import REMEDY_EVENT_KINDS
 
 GENESIS = "0" * 64
 
@@ -255,38 +256,21 @@ EVENT_KINDS: dict[str, EventKind] = {
     "identity_revealed": EventKind(
         INTERNAL, {"complainant_id": INTERNAL, "fields": INTERNAL, "reason": INTERNAL}
     ),
-    "remedy_action_recorded": EventKind(
-        PARTIES,
-        {
-            "remedy_action_id": PARTIES,
-            "remedy_type": PUBLIC,
-            "company_id": PARTIES,
-            "description": PARTIES,
-            "due_on": PARTIES,
-            "status": PARTIES,
-            **_DEADLINE_FIELDS,
-        },
-        Concerns.COMPANY,
-    ),
-    "remedy_status_changed": EventKind(
-        PARTIES,
-        {
-            "remedy_action_id": PARTIES,
-            "status": PARTIES,
-            "previous_status": PARTIES,
-            **_DEADLINE_FIELDS,
-        },
-        Concerns.COMPANY,
-    ),
-    "remedy_response": EventKind(
-        PARTIES, {"remedy_action_id": PARTIES, "response": PARTIES}, Concerns.COMPANY
-    ),
     # A reviewer's translation of the statement or of a message (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
     "translation_added": EventKind(
         REVIEWERS, {"translation_id": REVIEWERS, "language": REVIEWERS, "message_id": REVIEWERS}
     ),
 }
+
+
+# The remedy plan's kinds live beside it (services/remedy_events.py).
+EVENT_KINDS.update(
+    {
+        kind: EventKind(visibility, fields, Concerns(concerns))
+        for kind, (visibility, fields, concerns) in REMEDY_EVENT_KINDS.items()
+    }
+)
 
 
 class UnknownEventField(ValueError):

@@ -33,6 +33,7 @@ from grievance.services import (
     events,
     lifecycle,
     queue,
+    remedy_rules,
     routing,
 )
 from grievance.services.actors import SYSTEM, Actor
@@ -65,6 +66,7 @@ def _check_transition(
     require_part(ctx, actor, case)
     if move.needs_reason and not reason:
         raise ReasonRequired(f"moving to {target} needs reasons")
+    remedy_rules.check_move(ctx, case, target)
     return move
 
 

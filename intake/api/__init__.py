@@ -419,6 +419,8 @@ def _operation(
 
 
 def openapi_document() -> dict[str, Any]:
+    from intake.api import remedy  # its routes join this blueprint (grievance/app.py)
+
     models: list[type[BaseModel]] = [
         ComplaintIn,
         ComplaintOut,
@@ -426,6 +428,7 @@ def openapi_document() -> dict[str, Any]:
         FollowupMessageIn,
         FollowupOut,
         ErrorOut,
+        *remedy.MODELS,
     ]
     _, schemas = models_json_schema(
         [
@@ -449,6 +452,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/followup/messages": {
                 "post": _operation("Write to the reviewers", FollowupMessageIn, 201, FollowupOut)
             },
+            **remedy.operations(_operation),
         },
         "components": {
             "schemas": schemas.get("$defs", {}),

@@ -22,15 +22,24 @@ from grievance.models import (
     Case,
     Channel,
     Complainant,
+    ConsultationAnswer,
     ContactChannel,
     Mechanism,
     SmsConversation,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import contacts, deadlines, filing, messages, outbox, remedy
+from grievance.services import (
+    contacts,
+    deadlines,
+    filing,
+    messages,
+    outbox,
+    remedy,
+    remedy_plan,
+)
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
-from grievance.services.errors import Code, InvalidInput
+from grievance.services.errors import Code, InvalidInput, ServiceError
 from intake.sms import dialogue, rows, texts
 from intake.sms.dialogue import (
     AddMessageToCase,
@@ -40,6 +49,7 @@ from intake.sms.dialogue import (
     LanguageMenu,
     OptIn,
     OptOut,
+    RecordPlanAnswer,
     RecordSatisfaction,
     Reply,
     SendStatus,
@@ -107,6 +117,8 @@ def carry_out(
             outbox.opt_in(ctx, row.handle)
         elif isinstance(action, RecordSatisfaction):
             _record_satisfaction(ctx, row, action)
+        elif isinstance(action, RecordPlanAnswer):
+            _record_plan_answer(ctx, row, action)
         pending[:0] = more
     return state
 
@@ -210,6 +222,25 @@ def _record_satisfaction(ctx: Context, row: SmsConversation, action: RecordSatis
     remedy.record_satisfaction(
         ctx, case, Actor.for_complainant(complainant), remedy.Satisfaction(action.response)
     )
+
+
+def _record_plan_answer(ctx: Context, row: SmsConversation, action: RecordPlanAnswer) -> None:
+    """The answer on a remedy plan (`services.remedy_plan.answer`), by SMS."""
+    case = ctx.session.scalar(select(Case).where(Case.reference == action.case_reference))
+    complainant = ctx.session.get(Complainant, row.complainant_id) if row.complainant_id else None
+    if case is None or complainant is None or complainant.case_id != case.id:
+        log.warning("sms: a plan answer for a case this number is not linked to")
+        return
+    try:
+        remedy_plan.answer(
+            ctx,
+            case,
+            Actor.for_complainant(complainant),
+            ConsultationAnswer(action.response),
+            "sms",
+        )
+    except ServiceError:  # the plan changed since the question: the reviewers ask again
+        log.warning("sms: a plan answer came for a plan no longer waiting for it")
 
 
 def _code_allowed(ctx: Context, row: SmsConversation) -> bool:

@@ -9,7 +9,8 @@
   (`services.filing`), messages to the reviewers (`services.messages`), a new phone
   linked (`services.contacts`), opt-outs and replies (`services.outbox`).
 - `tick_conversations` (the worker) lets silence do what it does (`dialogue.tick`).
-- `ask_satisfaction` (the scheduler's satisfaction job) texts the satisfaction check.
+- `ask_satisfaction` (the scheduler's satisfaction job) texts the satisfaction check;
+  `ask_remedy_plan` (the remedy plan job) the question on a remedy plan.
 
 The phone number is sealed in the inbound row, the conversation and each outbox row
 (`grievance.crypto.derived`) and in the case once filed (the vault); rows are found by
@@ -62,6 +63,7 @@ __all__ = [
     "MAX_CODE_ATTEMPTS",
     "Processed",
     "SmsSettings",
+    "ask_remedy_plan",
     "ask_satisfaction",
     "dialogue_config",
     "forget_read_inbound",
@@ -245,6 +247,17 @@ def ask_satisfaction(ctx: Context, case: Case, complainant: Complainant) -> bool
     """Text the satisfaction check to a complainant with a phone contact; False when it
     cannot go by text (no phone, STOP, an intake under way): it waits on the follow-up
     page then. Part of the scheduler's satisfaction job (`services.satisfaction`)."""
+    return _ask(ctx, case, complainant, dialogue.SATISFACTION)
+
+
+def ask_remedy_plan(ctx: Context, case: Case, complainant: Complainant) -> bool:
+    """Text the question on the remedy plan (agree, disagree, talk) to a complainant with
+    a phone contact; False as `ask_satisfaction`. Part of the scheduler's remedy plan job
+    (`services.remedy_plan.text_due`)."""
+    return _ask(ctx, case, complainant, dialogue.REMEDY_PLAN)
+
+
+def _ask(ctx: Context, case: Case, complainant: Complainant, key: str) -> bool:
     if (
         complainant.contact_channel not in contacts.PHONE_CONTACTS
         or complainant.contact_enc is None
@@ -262,7 +275,7 @@ def ask_satisfaction(ctx: Context, case: Case, complainant: Complainant) -> bool
     if row is None:
         return False  # a worker is reading this number's messages right now
     state = rows.load_state(ctx, row)
-    state, actions = dialogue.ask_satisfaction(state, case.reference, complainant.language)
+    state, actions = dialogue.ask_question(state, case.reference, complainant.language, key)
     if not actions:
         return False
     row.channel = channel

@@ -59,6 +59,7 @@ class Text(enum.StrEnum):
     EXPIRED = "expired"
     SATISFACTION_ASK = "satisfaction_ask"
     SATISFACTION_THANKS = "satisfaction_thanks"
+    REMEDY_PLAN_ASK = "remedy_plan_ask"
 
 
 # The placeholders each text takes (besides the keywords, which every text may use).
@@ -120,6 +121,11 @@ TEXTS: Mapping[Text, Any] = {
         "Case %(reference)s is closed. Was the harm put right? Send 1: yes. 2: partly. 3: no."
     ),
     Text.SATISFACTION_THANKS: _l("Thank you. We have noted your answer."),
+    # the plan itself is explained by the reviewers (a message or a call); this asks only
+    Text.REMEDY_PLAN_ASK: _l(
+        "Case %(reference)s: do you agree with the plan to put the harm right? "
+        "Send 1: yes. 2: no. 3: I want to talk."
+    ),
 }
 
 #: The stage of a case in plain words (keys: `grievance.models.Stage` values).

@@ -130,13 +130,16 @@ def test_a_wrong_code_is_404_and_attempts_are_limited(app, mechanism):
     assert client.post("/api/v1/followup", json={"receipt_code": "9" * 16}).get_json()["errors"]
 
 
-def test_the_openapi_document_describes_the_three_operations(app):
+def test_the_openapi_document_describes_the_six_operations(app):
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
     assert set(document["paths"]) == {
         "/api/v1/complaints",
         "/api/v1/followup",
         "/api/v1/followup/messages",
+        "/api/v1/followup/remedy",
+        "/api/v1/followup/remedy/answer",
+        "/api/v1/followup/remedy/items",
     }
     assert "ComplaintIn" in document["components"]["schemas"]
 
@@ -150,7 +153,7 @@ def test_the_api_keeps_its_document(app, ctx, mechanism, monkeypatch):
     monkeypatch.setattr(limiter, "enabled", False)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 3
+    assert len(operations) == 6
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -216,6 +216,28 @@ REVIEWER_ACTIONS = (
     "reviewer.reveal",
 )
 
+#: The remedy plan's actions on the reviewers' remedy page (grievance/web/reviewer/remedy.py).
+REMEDY_ACTIONS = tuple(
+    f"reviewer.remedy_{name}"
+    for name in (
+        "draft",
+        "take_in",
+        "set_aside",
+        "put",
+        "propose_approval",
+        "confirm_approval",
+        "withdraw_approval",
+        "verify",
+        "send_back",
+        "close",
+        "close_confirm",
+    )
+)
+#: The company's remedy page: users of a company in the case only (never verifying).
+COMPANY_REMEDY_PAGES = frozenset(
+    {"company_remedy.remedy", "company_remedy.propose", "company_remedy.report"}
+)
+
 #: Staff home and account pages, and the inbox: every staff role, company users included.
 ACCOUNT_PAGES = frozenset(
     {
@@ -334,6 +356,12 @@ MATRIX: tuple[Probe, ...] = (
         shows={REVIEWER: CASE_DATA - IDENTITY},
     ),
     _get("reviewer.download", frozenset({REVIEWER})),
+    # -- the remedy plan: the case's reviewers; the company in the case for its items --
+    _get("reviewer.remedy", frozenset({REVIEWER}), shows={REVIEWER: frozenset({REFERENCE})}),
+    *(_post(endpoint, frozenset({REVIEWER})) for endpoint in REMEDY_ACTIONS),
+    _get("company_remedy.remedy", frozenset({COMPANY}), shows={COMPANY: frozenset({REFERENCE})}),
+    _post("company_remedy.propose", frozenset({COMPANY})),
+    _post("company_remedy.report", frozenset({COMPANY})),
     # (the severity form comes filled with the current assessment: sent, it assesses again)
     *(
         _post(endpoint, frozenset({REVIEWER}), acts=endpoint == "reviewer.assess_severity")
@@ -350,6 +378,8 @@ MATRIX: tuple[Probe, ...] = (
     ),
     _post("followup.case", COMPLAINANTS),
     _post("followup.satisfaction_answer", COMPLAINANTS),
+    _post("followup.remedy_plan_answer", COMPLAINANTS),
+    _post("followup.remedy_item_answer", COMPLAINANTS),
     _get("followup.download", frozenset({COMPLAINANT})),  # the case's file
 )
 
@@ -367,6 +397,7 @@ IN_SCOPE = frozenset(
         "followup",
         "inbox",
         "company",
+        "company_remedy",
     }
 )
 #: The others, and why the matrix leaves them out.
@@ -408,9 +439,10 @@ def test_the_matrix_covers_every_route(app):
     assert all(visitor in EVERYONE for probe in MATRIX for visitor in probe.allowed)
 
 
-def test_company_users_reach_only_their_account_pages_and_the_company_portal():
+def test_company_users_reach_only_their_account_pages_the_portal_and_remedy_pages():
     """Company users are let in nowhere else; a company not in the case only to its own
-    (empty) list of cases; no company page records or changes an involvement."""
+    (empty) list of cases; no company page records or changes an involvement, and no
+    company reaches a reviewer's action (verifying its remedy)."""
     for probe in MATRIX:
         if probe.public:
             continue
@@ -419,6 +451,8 @@ def test_company_users_reach_only_their_account_pages_and_the_company_portal():
         if probe.endpoint.startswith("company."):
             expected = COMPANIES if probe.endpoint == "company.cases" else {COMPANY}
             assert probe.allowed == expected, probe
+        elif probe.endpoint in COMPANY_REMEDY_PAGES:
+            assert probe.allowed == {COMPANY}, probe
         else:
             assert not probe.allowed & COMPANIES, probe
     assert not MAY_SEE.get(OTHER_COMPANY)

@@ -18,9 +18,9 @@ from grievance.models import (
     Anonymity,
     Channel,
     ComplainantKind,
+    ConsultationAnswer,
     ContactChannel,
     InvolvementKind,
-    RemedyStatus,
     ReprisalRisk,
     Role,
     Stage,
@@ -32,7 +32,8 @@ from grievance.services import (
     identity,
     involvement,
     messages,
-    remedy,
+    remedy_delivery,
+    remedy_plan,
     timekeeping,
     translations,
 )
@@ -125,28 +126,34 @@ def world(ctx) -> World:
     messages.add_message(ctx, case, complainant, FROM_COMPLAINANT, Channel.WEB)
     messages.add_message(ctx, case, reviewer, TO_COMPLAINANT, Channel.WEB, feedback=True)
     attachments.attach(ctx, case, complainant, [check_file("payslip.pdf", PDF)])
-    timekeeping.pause_clock(ctx, case, reviewer, PAUSE_REASON)
     alpha_staff = Actor.for_user(make_user(ctx, Role.COMPANY, company=alpha))
     beta_staff = Actor.for_user(make_user(ctx, Role.COMPANY, company=beta))
-    alpha_action = remedy.record_remedy_action(
+    # on to a remedy plan: each company proposes its item, the complainant agrees, two
+    # reviewers approve (each item's due date a time limit of that company), Beta reports
+    cases.transition(ctx, case, Stage.INVESTIGATION, reviewer, "Admissible.")
+    proposal = cases.propose_decision(ctx, case, Stage.FINDINGS, reviewer, "Founded.")
+    cases.confirm_decision(ctx, proposal, Actor.for_user(second))
+    cases.transition(ctx, case, Stage.REMEDY_PLAN, reviewer)
+    alpha_action = remedy_plan.propose_item(
         ctx,
         case,
         alpha_staff,
-        remedy_type="restitution",
-        description=ALPHA_REMEDY,
-        company=alpha,
-        due_on=date(2026, 6, 30),
+        remedy_plan.ItemInput("restitution", ALPHA_REMEDY, due_on=date(2026, 6, 30)),
     )
-    beta_action = remedy.record_remedy_action(
+    beta_action = remedy_plan.propose_item(
         ctx,
         case,
         beta_staff,
-        remedy_type="apology",
-        description=BETA_REMEDY,
-        company=beta,
-        due_on=date(2026, 5, 31),
+        remedy_plan.ItemInput("apology", BETA_REMEDY, due_on=date(2026, 5, 31)),
     )
-    remedy.update_remedy_status(ctx, beta_action, beta_staff, RemedyStatus.IN_PROGRESS)
+    for action in (alpha_action, beta_action):
+        remedy_plan.take_in(ctx, action, reviewer)
+    remedy_plan.put_to_complainant(ctx, case, reviewer)
+    remedy_plan.answer(ctx, case, complainant, ConsultationAnswer.AGREE, "web")
+    remedy_plan.propose_approval(ctx, case, reviewer, "Agreed.")
+    remedy_plan.confirm_approval(ctx, case, Actor.for_user(second))
+    remedy_delivery.report_progress(ctx, beta_action, beta_staff, "Letter drafted.")
+    timekeeping.pause_clock(ctx, case, reviewer, PAUSE_REASON)
     identity.reveal_identity(ctx, case, filed.complainant, reviewer, REVEAL_REASON)
     translations.add_translation(ctx, case, reviewer, "en", TRANSLATION)
     ctx.session.flush()
@@ -178,7 +185,7 @@ def _fields_allowed(view, audience: Visibility) -> None:
 def test_the_complainant_sees_the_parties_log_and_their_conversation(ctx, world):
     view = complainant_view(ctx, world.case, world.complainant)
     assert view.reference == world.case.reference
-    assert view.stage is Stage.ADMISSIBILITY
+    assert view.stage is Stage.REMEDY_IMPLEMENTATION
     assert view.waiting
     kinds = _kinds(view)
     for kind in ("case_filed", "stage_changed", "company_added", "clock_paused", "feedback_given"):
@@ -195,7 +202,7 @@ def test_the_complainant_sees_the_parties_log_and_their_conversation(ctx, world)
     _fields_allowed(view, Visibility.PARTIES)
     assert all(e.actor_role is None and e.actor_id is None for e in view.events)
     moved = [e for e in view.events if e.kind == "stage_changed"]
-    assert moved[-1].fields["reason"] == MOVE_REASON
+    assert MOVE_REASON in [m.fields.get("reason") for m in moved]
     assert [(m.from_complainant, m.body) for m in view.messages] == [
         (True, FROM_COMPLAINANT),
         (False, TO_COMPLAINANT),
@@ -252,7 +259,7 @@ def test_a_company_sees_the_case_and_what_concerns_it_only(ctx, world):
     assert kinds.count("company_added") == 1
     assert kinds.count("involvement_classified") == 1
     for kind in (
-        "remedy_status_changed",  # Beta's
+        "remedy_progress_reported",  # Beta's
         "message_to_complainant",
         "feedback_given",
         "files_added",
@@ -291,7 +298,7 @@ def test_a_company_sees_the_case_and_what_concerns_it_only(ctx, world):
 def test_company_b_never_holds_company_a_s_private_responses(ctx, world):
     view = company_view(ctx, world.case, world.beta)
     assert [a.description for a in view.remedy_actions] == [BETA_REMEDY]
-    assert "remedy_status_changed" in _kinds(view)  # its own report
+    assert "remedy_progress_reported" in _kinds(view)  # its own report
     _absent(view, ALPHA, ALPHA_RATIONALE, ALPHA_REMEDY, NAME, STATEMENT, FROM_COMPLAINANT)
 
 

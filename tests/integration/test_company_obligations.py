@@ -20,7 +20,7 @@ from grievance.models import (
     Role,
     StaffNotification,
 )
-from grievance.services import casereads, involvement, remedy, sweep
+from grievance.services import casereads, involvement, sweep
 from grievance.services import obligations as company_side
 from grievance.services.actors import Actor
 from grievance.services.errors import InvalidInput, NotAllowed, ReasonRequired
@@ -29,6 +29,7 @@ from tests.factories import (
     classify,
     events_of,
     make_company,
+    make_remedy_item,
     make_secretariat,
     make_user,
     staff_case,
@@ -201,14 +202,10 @@ def test_a_remedy_item_links_to_the_obligation_it_discharges(ctx, three):
     provide = next(
         o for o in company_side.obligations_of(ctx, case, supplier.id) if o.code == "provide_remedy"
     )
-    item = remedy.record_remedy_action(
-        ctx, case, Actor.for_user(lead), remedy_type="compensation_financial",
-        description="Back pay of unpaid overtime.", company=supplier,
-    )  # fmt: skip
-    other = remedy.record_remedy_action(
-        ctx, case, Actor.for_user(lead), remedy_type="apology",
-        description="A letter.", company=brand_a,
-    )  # fmt: skip
+    item = make_remedy_item(
+        ctx, case, supplier, "Back pay of unpaid overtime.", "compensation_financial"
+    )
+    other = make_remedy_item(ctx, case, brand_a, "A letter.")
     with pytest.raises(InvalidInput):
         company_side.link_remedy_item(ctx, provide, other, Actor.for_user(lead))
     company_side.link_remedy_item(ctx, provide, item, Actor.for_user(lead))

@@ -13,17 +13,27 @@ from grievance.models import (
     Case,
     CaseEvent,
     Channel,
+    ConsultationAnswer,
     Deadline,
     DeadlineState,
     Role,
     Stage,
 )
-from grievance.services import caselog, cases, lifecycle, messages, remedy
+from grievance.services import (
+    caselog,
+    cases,
+    involvement,
+    lifecycle,
+    messages,
+    remedy,
+    remedy_delivery,
+    remedy_plan,
+)
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.deadlines import add_months
 from grievance.services.errors import NotAllowed
 from tests.conftest import START
-from tests.factories import make_user, staff_case, walk_to
+from tests.factories import make_company, make_user, staff_case, walk_to
 
 MET, MISSED, WAIVED, OPEN = (
     DeadlineState.MET,
@@ -337,10 +347,29 @@ def test_every_deadline_change_is_listed_in_exactly_one_event(ctx, clock, staffe
             messages.add_message(ctx, case, lead, "An update.", Channel.SMS)
             continue
         move = lifecycle.find(case.stage, step)
-        if move.four_eyes:
+        if step is Stage.REMEDY_IMPLEMENTATION:  # a plan with a dated item, approved
+            company = make_company(ctx, case.mechanism)
+            involvement.add_company(ctx, case, company, lead)
+            item = remedy_plan.ItemInput(
+                "apology",
+                "An apology.",
+                company.id,
+                due_on=(clock.now() + timedelta(days=20)).date(),
+            )
+            action = remedy_plan.draft_item(ctx, case, lead, item)
+            remedy_plan.put_to_complainant(ctx, case, lead)
+            complainant = Actor.for_complainant(filed.complainant)
+            remedy_plan.answer(ctx, case, complainant, ConsultationAnswer.AGREE, "web")
+            remedy_plan.propose_approval(ctx, case, lead, "Agreed.")
+            remedy_plan.confirm_approval(ctx, case, second)
+        elif move.four_eyes:
             proposal = cases.propose_decision(ctx, case, step, lead, "Reasons.")
             case = cases.confirm_decision(ctx, proposal, second)
         else:
+            if step is Stage.REMEDY_VERIFICATION:  # done late: its time limit is missed
+                user = Actor.for_user(make_user(ctx, Role.COMPANY, company=company))
+                remedy_delivery.report_progress(ctx, action, user, "Done.", completed=True)
+                remedy_delivery.verify(ctx, action, lead)
             case = cases.transition(ctx, case, step, lead, "Reasons.")
     assert case.stage is Stage.CLOSED
 

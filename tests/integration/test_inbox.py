@@ -244,8 +244,8 @@ def test_who_is_told_of_what_happens_in_a_case(ctx):
     appeal to the reviewers and the secretariat."""
     from datetime import date
 
-    from grievance.models import Channel, ComplainantResponse, Stage
-    from grievance.services import involvement, messages, remedy
+    from grievance.models import Channel, ConsultationAnswer, Stage
+    from grievance.services import involvement, messages, remedy_plan
     from tests.factories import make_company, make_secretariat, walk_to
 
     mechanism = make_mechanism(ctx, code="WHO")
@@ -265,16 +265,20 @@ def test_who_is_told_of_what_happens_in_a_case(ctx):
     walk_to(ctx, filed, Stage.FINDINGS, lead, second)
     assert _told_in(ctx, case, notifications.DECISION_WAITING) == [second.id]  # the findings
     as_company = Actor.for_user(staff)
-    action = remedy.record_remedy_action(
-        ctx, case, as_company, remedy_type="apology", description="A letter.", company=company
-    )
+    remedy_plan.propose_item(ctx, case, as_company, remedy_plan.ItemInput("apology", "A letter."))
     assert _told_in(ctx, case, notifications.COMPANY_REPORTED) == reviewers
-    remedy.record_remedy_action(
-        ctx, case, Actor.for_user(lead), remedy_type="restitution", description="Back pay.",
-        company=company, due_on=date(2026, 6, 30),
-    )  # fmt: skip
-    assert _told_in(ctx, case, notifications.COMPANY_DEADLINE) == [staff.id]
-    remedy.respond_to_remedy(ctx, action, complainant, ComplainantResponse.DISPUTED)
-    assert _told_in(ctx, case, notifications.REMEDY_DISPUTED) == reviewers
     cases.transition(ctx, case, Stage.APPEAL, complainant, "The findings miss the night shift.")
     assert _told_in(ctx, case, notifications.CASE_CONTESTED) == sorted([*reviewers, secretariat.id])
+    proposal = cases.propose_decision(ctx, case, Stage.REMEDY_PLAN, Actor.for_user(lead), "No.")
+    cases.confirm_decision(ctx, proposal, Actor.for_user(second))
+    reviewer = Actor.for_user(lead)
+    item = remedy_plan.ItemInput("restitution", "Back pay.", company.id, due_on=date(2026, 6, 30))
+    remedy_plan.draft_item(ctx, case, reviewer, item)
+    remedy_plan.put_to_complainant(ctx, case, reviewer)
+    remedy_plan.answer(ctx, case, complainant, ConsultationAnswer.DISAGREE, "web")
+    assert _told_in(ctx, case, notifications.REMEDY_DISPUTED) == reviewers
+    remedy_plan.put_to_complainant(ctx, case, reviewer)
+    remedy_plan.answer(ctx, case, complainant, ConsultationAnswer.AGREE, "web")
+    remedy_plan.propose_approval(ctx, case, reviewer, "Agreed.")
+    remedy_plan.confirm_approval(ctx, case, Actor.for_user(second))
+    assert _told_in(ctx, case, notifications.COMPANY_DEADLINE) == [staff.id]

@@ -18,7 +18,9 @@ from grievance.models import (
     CaseEvent,
     Deadline,
     DecisionProposal,
+    PlanState,
     ProposalState,
+    RemedyPlan,
     Role,
     Stage,
     User,
@@ -36,6 +38,7 @@ from grievance.services.errors import (
     ServiceError,
 )
 from grievance.services.filing import FiledCase
+from grievance.services.remedy_rules import PlanNotApproved
 from tests.factories import (
     case_state,
     make_company,
@@ -167,6 +170,15 @@ def _check_allowed_move(
     session = ctx.session
     case_id = case.id
     source, target = move.source, move.target
+
+    if (source, target) == (Stage.REMEDY_PLAN, Stage.REMEDY_IMPLEMENTATION):
+        # only with the remedy plan approved (tests/integration/test_remedy.py): refused
+        # without one, then checked as any other move with an approved plan
+        error = refusal(lambda: cases.transition(ctx, case, target, actor, "Reasons."), label)
+        assert type(error) is PlanNotApproved, f"{label}: {error!r}"
+        assert case_state(session, case_id) == before, f"{label}: refused move wrote"
+        session.add(RemedyPlan(case_id=case_id, state=PlanState.APPROVED, created_at=ctx.now()))
+        session.flush()
 
     if move.needs_reason:
         service = cases.propose_decision if move.four_eyes else cases.transition
@@ -478,6 +490,11 @@ def test_decide_proposes_exactly_the_four_eyes_moves_and_makes_the_others(ctx, c
         label = f"{source} -> {move.target} as {role}"
         savepoint = session.begin_nested()
         try:
+            if (source, move.target) == (Stage.REMEDY_PLAN, Stage.REMEDY_IMPLEMENTATION):
+                # only with the plan approved (test_remedy.py approves one for real)
+                plan = RemedyPlan(case_id=case_id, state=PlanState.APPROVED, created_at=ctx.now())
+                session.add(plan)
+                session.flush()
             case = session.get_one(Case, case_id)
             decided = cases.decide(ctx, case, move.target, actor, "Reasons.")
             after = case_state(session, case_id)

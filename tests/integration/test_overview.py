@@ -300,6 +300,7 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
         "worker: deadline sweep done: SweepResult(reminders=0, escalations=0, skipped=0)",
         "worker: retention done: 0",
         "worker: satisfaction checks done: 0",
+        "worker: remedy plan questions done: 0",
         "worker: effectiveness reviews done: 0",
         "worker: pending uploads done: 0",
         "worker: sign-in throttles done: 0",

@@ -24,22 +24,35 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from grievance.models import Channel, CompanyKind, Role, Stage
+from grievance.models import (
+    Channel,
+    CompanyKind,
+    RemedyAction,
+    RemedyPlan,
+    RemedyReport,
+    RemedyStatus,
+    Role,
+    Stage,
+)
 from grievance.services import attachments, cases, involvement, messages, translations
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.attachments import check_file
 from grievance.services.filing import FiledCase
 from tests.conftest import START, Queries, QueryCounter
 from tests.factories import (
+    approve_plan,
     make_company,
     make_mechanism,
+    make_remedy_item,
     make_reviewer,
     make_site,
     make_staff,
     new_case,
     put_reviewers,
     staff_case,
+    walk_to,
 )
 from tests.integration.test_reviewer_workspace import _client as signed_in_reviewer
 from tests.integration.test_staff_auth import sign_in
@@ -53,7 +66,7 @@ QUEUE_BUDGET = 9
 #: the reader's part in the case itself and reads each kind of row once (17 before); 22
 #: since the staff layout shows the unread count of the inbox (#14)
 CASE_PAGE_BUDGET = 24
-FOLLOW_UP_BUDGET = 15  # measured 13 from the read model (10 before)
+FOLLOW_UP_BUDGET = 18  # measured 16: 15 from the read model, 1 for the remedy plan
 #: measured 7: two mechanisms, each one query for its policy, and the unread count of
 #: the staff layout's inbox link (#14)
 DEADLINES_BUDGET = 9
@@ -235,7 +248,6 @@ def test_the_company_case_list_and_case_page(app, ctx, clock, query_counter):
     remedy item of the company, then 10."""
     from grievance.models import InvolvementKind
     from grievance.services import obligations as company_side
-    from grievance.services import remedy
     from tests.factories import classify
 
     filed, lead, second = staff_case(ctx)
@@ -250,10 +262,7 @@ def test_the_company_case_list_and_case_page(app, ctx, clock, query_counter):
             involvement.add_company(ctx, other.case, company, SYSTEM)
             company_side.write(ctx, filed.case, company, Actor.for_user(lead), f"Q{number}.")
             company_side.write(ctx, filed.case, company, Actor.for_user(user), f"A{number}.")
-            remedy.record_remedy_action(
-                ctx, filed.case, Actor.for_user(lead), remedy_type="apology",
-                description=f"Item {number}.", company=company,
-            )  # fmt: skip
+            make_remedy_item(ctx, filed.case, company, f"Item {number}.")
 
     grow(1)
     client = app.test_client()
@@ -324,3 +333,100 @@ def test_filing_a_complaint(app, ctx, query_counter):
     large, page = file()
     assert 'class="receipt-code"' in page
     _within(FILING_BUDGET, small, large)
+
+
+# -- the remedy plan: the reviewers', the company's and the complainant's pages ---------
+
+REMEDY_PAGE_BUDGET = 14  # measured 12
+COMPANY_REMEDY_BUDGET = 12  # measured 10
+FOLLOW_UP_REMEDY_BUDGET = 20  # measured 18: the page, the plan, its items, reports, companies
+
+
+@dataclass
+class RemedyWorld:
+    filed: FiledCase
+    lead: Any
+    second: Any
+    company: Any
+    user: Any
+    seed: Any
+    made: int = 0
+
+    def grow(self, ctx, count: int) -> None:
+        """`count` more items of the supplier, each reported on twice with a file."""
+        case = self.filed.case
+        plan = ctx.session.scalars(select(RemedyPlan).where(RemedyPlan.case_id == case.id)).one()
+        for number in range(self.made, self.made + count):
+            # rows as the services leave them (the services are tested in test_remedy.py)
+            item = RemedyAction(
+                case_id=case.id,
+                plan_id=plan.id,
+                company_id=self.company.id,
+                remedy_type="apology",
+                description=f"Item {number}.",
+                status=RemedyStatus.COMPLETED,
+                created_at=ctx.now(),
+            )
+            ctx.session.add(item)
+            ctx.session.flush()
+            for _ in range(2):
+                ctx.session.add(
+                    RemedyReport(
+                        case_id=case.id,
+                        remedy_action_id=item.id,
+                        company_id=self.company.id,
+                        reported_by_id=self.user.id,
+                        note=f"Report {number}.",
+                        completed=True,
+                        attachment_count=1,
+                        created_at=ctx.now(),
+                    )
+                )
+        ctx.session.commit()
+        self.made += count
+
+
+@pytest.fixture
+def remedy_world(ctx) -> RemedyWorld:
+    filed, lead, second = staff_case(ctx)
+    company = make_company(ctx, filed.case.mechanism, name="Supplier of the plan")
+    involvement.add_company(ctx, filed.case, company, SYSTEM)
+    user, seed = make_staff(ctx, Role.COMPANY, company=company)
+    walk_to(ctx, filed, Stage.REMEDY_PLAN, lead, second)
+    approve_plan(ctx, filed, lead, second)
+    world = RemedyWorld(filed, lead, second, company, user, seed)
+    world.grow(ctx, 2)
+    return world
+
+
+def test_the_reviewers_remedy_page(app, ctx, clock, query_counter, remedy_world):
+    client = signed_in_reviewer(app, ctx, clock, remedy_world.lead)
+    path = f"/staff/reviewer/cases/{remedy_world.filed.case.reference}/remedy?lang=en"
+    small, _ = _count(query_counter, client, path)
+    remedy_world.grow(ctx, 18)
+    large, page = _count(query_counter, client, path)
+    assert "Item 19." in page
+    _within(REMEDY_PAGE_BUDGET, small, large)
+
+
+def test_the_companys_remedy_page(app, ctx, clock, query_counter, remedy_world):
+    client = app.test_client()
+    sign_in(client, remedy_world.user, remedy_world.seed, clock)
+    path = f"/staff/company/cases/{remedy_world.filed.case.reference}/remedy?lang=en"
+    small, _ = _count(query_counter, client, path)
+    remedy_world.grow(ctx, 18)
+    large, page = _count(query_counter, client, path)
+    assert "Report 19." in page
+    _within(COMPANY_REMEDY_BUDGET, small, large)
+
+
+def test_the_follow_up_page_with_a_remedy_plan(app, ctx, query_counter, remedy_world):
+    client = app.test_client()
+    page = client.get("/follow-up?lang=en").get_data(as_text=True)
+    code = remedy_world.filed.receipt_code
+    client.post("/follow-up?lang=en", data={"csrf_token": _token(page), "code": code})
+    small, _ = _count(query_counter, client, "/follow-up/case?lang=en")
+    remedy_world.grow(ctx, 18)
+    large, page = _count(query_counter, client, "/follow-up/case?lang=en")
+    assert "Item 19." in page
+    _within(FOLLOW_UP_REMEDY_BUDGET, small, large)

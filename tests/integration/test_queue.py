@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -12,11 +12,10 @@ from grievance.models import (
     Channel,
     Deadline,
     DeadlineState,
-    RemedyStatus,
     ReprisalRisk,
     Stage,
 )
-from grievance.services import cases, messages, remedy
+from grievance.services import cases, messages
 from grievance.services.actors import Actor
 from grievance.services.timekeeping import extend_deadline, pause_clock, resume_clock
 from tests.conftest import START
@@ -118,14 +117,6 @@ def test_next_due_at_follows_every_deadline_change(ctx, clock):
     clock.set(START + timedelta(days=8))
     messages.add_message(ctx, case, actor, "We are looking into it.", Channel.WEB)
     check(START + timedelta(days=38))  # met, and the next one opened
-    due_on = (START + timedelta(days=10)).date()
-    action = remedy.record_remedy_action(
-        ctx, case, actor, remedy_type="apology", description="A public apology.", due_on=due_on
-    )
-    zone = ctx.case_policy(case).calendar.zone
-    remedy_due = datetime.combine(due_on, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
-    check(remedy_due)
-    remedy.update_remedy_status(ctx, action, actor, RemedyStatus.COMPLETED)
-    check(START + timedelta(days=38))
+    # a remedy item's time limit: tests/integration/test_remedy.py
     cases.transition(ctx, case, Stage.WITHDRAWN, complainant, "We settled it ourselves.")
     check(None)  # every limit waived

@@ -114,17 +114,20 @@ def test_case_numbers_link_to_the_secretariats_read_only_case_view(app, ctx, clo
 
 
 def test_remedy_action_rows_are_told_apart_by_their_description(app, ctx, clock, board):
-    from grievance.services import remedy
+    from grievance.services.remedy_plan import ItemInput
+    from tests.factories import approve_plan, walk_to
 
-    ours, _theirs, late, lead, _acknowledged, _elsewhere = board
-    for description in ("Back pay of overtime.", "A written apology."):
-        remedy.record_remedy_action(
-            ctx, late.case, Actor.for_user(lead), remedy_type="apology",
-            description=description, due_on=(clock.now() + timedelta(days=3)).date(),
-        )  # fmt: skip
+    ours, *_ = board
+    filed, lead, second = staff_case(ctx, mechanism=ours)
+    walk_to(ctx, filed, Stage.REMEDY_PLAN, lead, second)
+    due = (clock.now() + timedelta(days=3)).date()
+    approve_plan(
+        ctx, filed, lead, second,
+        [ItemInput("apology", text, due_on=due) for text in ("Back pay.", "A written apology.")],
+    )  # fmt: skip
     client = _secretariat(ctx, clock, app, ours)
     page = client.get("/staff/secretariat/deadlines?lang=en").get_data(as_text=True)
-    assert page.count("Remedy action: Back pay of overtime.") == 1
+    assert page.count("Remedy action: Back pay.") == 1
     assert page.count("Remedy action: A written apology.") == 1
 
 

@@ -33,6 +33,8 @@ STAFF_BLUEPRINTS = frozenset(
         "record",
         "reviewer",
         "inbox",
+        "company",
+        "company_remedy",
     }
 )
 SHARED_BLUEPRINTS = frozenset({"errors", "health"})

@@ -248,3 +248,11 @@ def test_a_long_menu_is_split_into_messages_that_each_fit():
     assert len(messages) > 1
     assert all(segment_count(message) <= MAX_SEGMENTS for message in messages)
     assert messages[1].startswith(f"{messages[0].count(chr(10)) + 2} ")
+
+
+@pytest.mark.parametrize(
+    ("source", "language", "translations"), CATALOGS, ids=[c[0] for c in CATALOGS]
+)
+def test_the_remedy_plan_question_fits_in_two_segments(source, language, translations):
+    """Issue #13: the question on a remedy plan is at most 2 segments in every language."""
+    assert lengths(language, translations)[Text.REMEDY_PLAN_ASK.value] <= 2

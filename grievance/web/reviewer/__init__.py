@@ -20,7 +20,8 @@ The modules, each depending only on those listed before it:
 - `companies`: the companies of a case, their involvement (four eyes), obligations and
   conversation (#13);
 - `dispatch`: the action routes, derived from the table: running a form and its
-  handler, refusals, expired forms.
+  handler, refusals, expired forms;
+- `remedy`: the case's remedy plan page and its actions.
 
 This module makes the blueprint and lets each of them register its routes.
 """
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from grievance.web.reviewer import case, companies, dispatch, queue
+from grievance.web.reviewer import case, companies, dispatch, queue, remedy
 
 __all__ = ["blueprint", "make_blueprint"]
 
@@ -41,6 +42,7 @@ def make_blueprint() -> Blueprint:
     case.register(blueprint)
     dispatch.register(blueprint)
     companies.register_routes(blueprint)
+    remedy.register(blueprint)
     return blueprint
 
 

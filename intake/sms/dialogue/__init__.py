@@ -33,6 +33,7 @@ still reach the reviewers, silently.
 """
 
 from intake.sms.dialogue.machine import (
+    ask_question,
     ask_satisfaction,
     attached,
     can_ask,
@@ -59,6 +60,7 @@ from intake.sms.dialogue.model import (
     OptIn,
     OptOut,
     Piece,
+    RecordPlanAnswer,
     RecordSatisfaction,
     Reply,
     Result,
@@ -77,6 +79,7 @@ from intake.sms.dialogue.stages import (
     ANSWERS,
     HANDLERS,
     QUESTIONS,
+    REMEDY_PLAN,
     SATISFACTION,
     SATISFACTION_CHOICES,
     TABLES,
@@ -93,6 +96,7 @@ __all__ = [
     "OUTBOUND",
     "QUESTIONS",
     "RECEIPT_DIGITS",
+    "REMEDY_PLAN",
     "SATISFACTION",
     "SATISFACTION_CHOICES",
     "TABLES",
@@ -109,6 +113,7 @@ __all__ = [
     "OptIn",
     "OptOut",
     "Piece",
+    "RecordPlanAnswer",
     "RecordSatisfaction",
     "Reply",
     "Result",
@@ -116,6 +121,7 @@ __all__ = [
     "Stage",
     "Table",
     "ascii_digits",
+    "ask_question",
     "ask_satisfaction",
     "attached",
     "can_ask",

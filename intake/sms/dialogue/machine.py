@@ -140,14 +140,21 @@ def can_ask(state: Conversation) -> bool:
 def ask_satisfaction(state: Conversation, case_reference: str, language: str) -> Result:
     """The satisfaction check of a closed case (asked by the scheduler): the next 1, 2 or
     3 answers it; anything else still goes to the reviewers. Nothing if `can_ask` is not."""
+    return ask_question(state, case_reference, language, SATISFACTION)
+
+
+def ask_question(state: Conversation, case_reference: str, language: str, key: str) -> Result:
+    """A question of `QUESTIONS` put about a filed case (the satisfaction check, the
+    remedy plan): the next numbered answer answers it; anything else still goes to the
+    reviewers. Nothing if `can_ask` is not."""
     if not can_ask(state):
         return state, []
     state = replace(
         fresh(state, Stage.FILED, case_reference=case_reference),
         language=state.language or language,
-        question=SATISFACTION,
+        question=key,
     )
-    question = QUESTIONS[SATISFACTION].question
+    question = QUESTIONS[key].question
     return state, [Reply(question, language_of(state), {"reference": case_reference})]
 
 

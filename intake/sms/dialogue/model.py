@@ -172,6 +172,14 @@ class RecordSatisfaction:
 
 
 @dataclass(frozen=True)
+class RecordPlanAnswer:
+    """The person answered on the remedy plan: "agree", "disagree" or "talk"."""
+
+    case_reference: str
+    response: str
+
+
+@dataclass(frozen=True)
 class OptOut:
     """Record the handle as opted out, for every sender (the outbox checks it before each
     send; a 21610 from Twilio records it too)."""
@@ -186,7 +194,7 @@ class OptIn:
 
 Action = (
     Reply | LanguageMenu | FileCase | AddMessageToCase | SendStatus | AttachByReceipt
-    | OptOut | OptIn | RecordSatisfaction
+    | OptOut | OptIn | RecordSatisfaction | RecordPlanAnswer
 )  # fmt: skip
 #: Actions that send something to the person.
 OUTBOUND = (Reply, LanguageMenu, SendStatus)

@@ -24,6 +24,7 @@ from intake.sms.dialogue.model import (
     Draft,
     FileCase,
     LanguageMenu,
+    RecordPlanAnswer,
     RecordSatisfaction,
     Reply,
     Result,
@@ -135,12 +136,20 @@ class Check:
 
 
 SATISFACTION = "satisfaction"
+REMEDY_PLAN = "remedy_plan"
 #: `Conversation.question` -> the question it is.
 QUESTIONS: Mapping[str, Check] = {
     SATISFACTION: Check(
         question=Text.SATISFACTION_ASK,
         choices={1: "yes", 2: "partly", 3: "no"},
         record=RecordSatisfaction,
+        thanks=Text.SATISFACTION_THANKS,
+    ),
+    # the consultation on a remedy plan before its approval (services.remedy_plan)
+    REMEDY_PLAN: Check(
+        question=Text.REMEDY_PLAN_ASK,
+        choices={1: "agree", 2: "disagree", 3: "talk"},
+        record=RecordPlanAnswer,
         thanks=Text.SATISFACTION_THANKS,
     ),
 }
