@@ -53,6 +53,7 @@ from grievance.models.message import (
     Translation,
 )
 from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
+from grievance.models.transparency import Checkpoint, MerkleNode, TransparencyLog
 from grievance.models.user import (
     STAFF_ROLES,
     Conflict,
@@ -78,6 +79,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseTheme",
+    "Checkpoint",
     "Channel",
     "Company",
     "CompanyKind",
@@ -102,6 +104,7 @@ __all__ = [
     "MailKind",
     "MailMessage",
     "Mechanism",
+    "MerkleNode",
     "MechanismPolicy",
     "MechanismTask",
     "Message",
@@ -128,6 +131,7 @@ __all__ = [
     "Stage",
     "TaskState",
     "Translation",
+    "TransparencyLog",
     "User",
     "Visibility",
 ]

@@ -117,6 +117,7 @@ def _forged_event(
         stage_from=None,
         stage_to=None,
         payload={"proposal_id": 9999, "to_stage": "closed", "reason": "Forged."},
+        salts=caselog.new_salts(["proposal_id", "to_stage", "reason"]),
         created_at=at,
         prev_hash=prev_hash,
     )

@@ -127,6 +127,8 @@ class EventRow(NamedTuple):
     created_at: datetime
     prev_hash: str
     hash: str
+    #: JSON text: the salt of each field (`caselog.new_salts`).
+    salts: str
 
 
 #: The tables in the order they are written (foreign keys first).
