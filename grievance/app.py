@@ -239,12 +239,13 @@ def _register(app: Flask, blueprints: Iterable[Blueprint]) -> None:
 
 def register_intake_blueprints(app: Flask) -> None:
     from intake.api import blueprint as api
+    from intake.api.transparency import blueprint as transparency
     from intake.sms.webhook import blueprint as sms
     from intake.web import blueprint as complaint
     from intake.web.followup import blueprint as followup
     from intake.web.public import blueprint as public
 
-    _register(app, (public, complaint, followup, api, sms))
+    _register(app, (public, complaint, followup, api, transparency, sms))
 
 
 def register_staff_blueprints(app: Flask) -> None:

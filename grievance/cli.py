@@ -259,8 +259,14 @@ def create_admin(email: str, name: str) -> None:
     help="Also start a new receipt-code key: new codes use it, issued ones keep theirs "
     "(each version holding codes costs every code attempt one more Argon2id hash).",
 )
+@click.option(
+    "--checkpoint-key",
+    is_flag=True,
+    help="Also start a new key signing the transparency log's checkpoints (publish its "
+    "verifier key: /api/v1/transparency/key).",
+)
 @with_appcontext
-def rotate_keys(receipt_pepper: bool) -> None:
+def rotate_keys(receipt_pepper: bool, checkpoint_key: bool) -> None:
     """Add a new version of each key of the key ring and bring the data to it: a new
     key-encryption key re-wraps every data key; new keys for staff TOTP seeds, SMS rows
     and the outbox re-seal what they seal. The lookup key (phone numbers) stays.
@@ -274,7 +280,9 @@ def rotate_keys(receipt_pepper: bool) -> None:
     path = _keyring_file()
     # The new versions are written first, so that a run cut short leaves a key ring that
     # still opens everything; running the command again finishes the job.
-    rotated = rotated_keyring(Keyring.from_file(path), receipt_pepper=receipt_pepper)
+    rotated = rotated_keyring(
+        Keyring.from_file(path), receipt_pepper=receipt_pepper, checkpoint_key=checkpoint_key
+    )
     rotated.write(path)
     replace_keyring(rotated)
     ctx = _context_with(rotated)
@@ -291,6 +299,11 @@ def rotate_keys(receipt_pepper: bool) -> None:
         click.echo(
             f"receipt key version {rotated.current_version(Purpose.RECEIPT)} is current: "
             "new receipt codes use it, issued codes keep theirs."
+        )
+    if checkpoint_key:
+        click.echo(
+            f"checkpoint key version {rotated.current_version(Purpose.CHECKPOINT)} is "
+            "current: the next checkpoints are signed with it."
         )
 
 

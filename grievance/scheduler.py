@@ -145,6 +145,14 @@ def _reviews(ctx: Context) -> object:
     return review_job(ctx)
 
 
+def _transparency(ctx: Context) -> object:
+    """New events into the transparency log's tree, and a signed checkpoint if it grew."""
+    from grievance.services.transparency import integrate, origin_for
+
+    done = integrate(ctx, origin_for(current_settings().public_base_url))
+    return "another worker is integrating" if done is None else str(done)
+
+
 JOBS = (
     Job("sms", 3, _sms, interval_setting="sms_poll_seconds"),
     Job("deadline sweep", 60, _sweep),
@@ -154,6 +162,8 @@ JOBS = (
     Job("pending uploads", 3600, _pending_uploads),
     Job("sign-in throttles", 3600, _sign_in_throttles),
     Job("follow-up sessions", 900, _followup_sessions),
+    # every few minutes, and at start: the demo has a signed checkpoint at once
+    Job("transparency log", 120, _transparency),
     # last: what the jobs above told people goes out in the same run
     Job("mail digests", 600, _digests),
     Job("mail", 10, _mail),
