@@ -308,6 +308,12 @@ MATRIX: tuple[Probe, ...] = (
     _post("followup.case", COMPLAINANTS),
     _post("followup.satisfaction_answer", COMPLAINANTS),
     _get("followup.download", frozenset({COMPLAINANT})),  # the case's file
+    # -- the transparency log (no session): the log's head, key and proofs for everyone;
+    #    the case is withheld (no consent to publish), so its log answers 404 to all --
+    _get("transparency.checkpoint", EVERYONE, public=True),
+    _get("transparency.key", EVERYONE, public=True),
+    _get("transparency.consistency", EVERYONE, public=True, query="from=0&to=0"),
+    _get("transparency.case", frozenset()),
 )
 
 #: The blueprints the matrix covers (grievance/app.py: both surfaces' blueprints).
@@ -323,6 +329,7 @@ IN_SCOPE = frozenset(
         "record",
         "followup",
         "inbox",
+        "transparency",
     }
 )
 #: The others, and why the matrix leaves them out.
