@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseEvent, Stage, Visibility
 from grievance.services.actors import Actor
+from grievance.services.canonical import ACTOR_FIELD as ACTOR_FIELD
 from grievance.services.canonical import canonical as canonical
 from grievance.services.canonical import canonical_text as canonical_text
 from grievance.services.canonical import compute_hash as compute_hash
-from grievance.services.canonical import ACTOR_FIELD as ACTOR_FIELD
 from grievance.services.canonical import event_digest as event_digest
 from grievance.services.canonical import new_salts as new_salts
 from grievance.services.canonical import time_text as time_text

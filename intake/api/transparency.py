@@ -34,7 +34,7 @@ def _refuse(status: int, message: str) -> ResponseReturnValue:
 @blueprint.get("/checkpoint")
 @limiter.limit(READS)
 def checkpoint() -> ResponseReturnValue:
-    latest = transparency.latest_checkpoint(db.session)
+    latest = transparency.latest_checkpoint(db.session())
     if latest is None:
         return _refuse(404, "No checkpoint has been signed yet.")
     return latest.note, 200, TEXT
@@ -61,9 +61,9 @@ def case(reference: str) -> ResponseReturnValue:
 def consistency() -> ResponseReturnValue:
     old = request.args.get("from", type=int)
     new = request.args.get("to", type=int)
-    latest = transparency.latest_checkpoint(db.session)
+    latest = transparency.latest_checkpoint(db.session())
     size = latest.tree_size if latest else 0
     if old is None or new is None or not 0 <= old <= new <= size:
         return _refuse(400, f"Give from and to, two tree sizes with 0 <= from <= to <= {size}.")
-    proof = transparency.consistency_proof(db.session, old, new)
+    proof = transparency.consistency_proof(db.session(), old, new)
     return jsonify({"from": old, "to": new, "proof": [node.hex() for node in proof]})

@@ -18,21 +18,13 @@ are integrated into the tree by the worker's next run. Downgrading drops the tab
 columns; the re-chained hashes stay (form 1 cannot be restored without the old hashes).
 """
 
-import json
+import hashlib
+import secrets
 from datetime import UTC, datetime
 
+import rfc8785
 import sqlalchemy as sa
 from alembic import op
-
-from grievance.models.base import UTCDateTime
-from grievance.services.canonical import (
-    FORM,
-    body_digest,
-    canonical,
-    field_digests,
-    new_salts,
-    time_text,
-)
 
 # revision identifiers, used by Alembic.
 revision = "0021"
@@ -41,6 +33,39 @@ branch_labels = None
 depends_on = None
 
 GENESIS = "0" * 64
+FORM = 2
+ACTOR_FIELD = "@actor_id"
+
+
+# Form 2 as services/canonical.py writes it (docs/transparency.md), copied: a migration
+# does not import the application, whose code will move on.
+def _sha(value):
+    return hashlib.sha256(rfc8785.dumps(value)).hexdigest()
+
+
+def _time_text(moment):
+    if moment.tzinfo is None:  # SQLite gives naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _digest(reference, seq, kind, visibility, role, actor_id, stage_from, stage_to, payload,
+            salts, created_at, prev):
+    values = {**payload, ACTOR_FIELD: actor_id}
+    fields = {
+        name: _sha({"name": name, "salt": salts[name], "value": value})
+        for name, value in values.items()
+    }
+    body = {
+        "actor_role": role, "case": reference, "created_at": _time_text(created_at),
+        "fields": fields, "form": FORM, "kind": kind, "prev": prev, "seq": seq,
+        "stage_from": stage_from, "stage_to": stage_to, "visibility": visibility,
+    }
+    return _sha(body)
+
+
+def _salts(payload):
+    return {name: secrets.token_hex(16) for name in (*payload, ACTOR_FIELD)}
 
 case_table = sa.table(
     "case",
@@ -61,7 +86,7 @@ event_table = sa.table(
     sa.column("stage_from", sa.String),
     sa.column("stage_to", sa.String),
     sa.column("payload", sa.JSON),
-    sa.column("created_at", UTCDateTime()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
     sa.column("prev_hash", sa.String),
     sa.column("hash", sa.String),
     sa.column("salts", sa.JSON),
@@ -110,6 +135,7 @@ def upgrade():
 def rechain(connection, now=None):
     """Re-chain every case's events into form 2 and append `log_rechained` to each."""
     now = now or datetime.now(UTC)
+    stored_now = now.replace(tzinfo=None) if connection.dialect.name == "sqlite" else now
     cases = connection.execute(
         sa.select(case_table.c.id, case_table.c.reference).order_by(case_table.c.id)
     ).all()
@@ -121,7 +147,7 @@ def rechain(connection, now=None):
         ).all()
         head = GENESIS
         for row in rows:
-            salts = new_salts(row.payload)
+            salts = _salts(row.payload)
             digest = _digest(reference, row.seq, row.kind, row.visibility, row.actor_role,
                              row.actor_id, row.stage_from, row.stage_to, row.payload, salts,
                              row.created_at, head)
@@ -132,15 +158,15 @@ def rechain(connection, now=None):
             )
             head = digest
         seq = len(rows) + 1
-        payload = json.loads(canonical({"form": FORM, "events": len(rows)}))
-        salts = new_salts(payload)
+        payload = {"events": len(rows), "form": FORM}
+        salts = _salts(payload)
         digest = _digest(reference, seq, "log_rechained", "public", "system", None, None,
                          None, payload, salts, now, head)
         connection.execute(
             event_table.insert().values(
                 case_id=case_id, seq=seq, kind="log_rechained", visibility="public",
                 actor_role="system", actor_id=None, stage_from=None, stage_to=None,
-                payload=payload, created_at=now, prev_hash=head, hash=digest, salts=salts,
+                payload=payload, created_at=stored_now, prev_hash=head, hash=digest, salts=salts,
             )
         )
         connection.execute(
@@ -148,12 +174,6 @@ def rechain(connection, now=None):
             .where(case_table.c.id == case_id)
             .values(event_count=seq, log_head=digest)
         )
-
-
-def _digest(reference, seq, kind, visibility, role, actor_id, stage_from, stage_to, payload,
-            salts, created_at, prev):
-    return body_digest(reference, seq, kind, visibility, role, stage_from, stage_to,
-                       time_text(created_at), field_digests(payload, actor_id, salts), prev)
 
 
 def downgrade():

@@ -36,7 +36,8 @@ ORIGIN = "grievance.test/transparency"
 
 def _verifier():
     spec = importlib.util.spec_from_file_location("verify_case", ROOT / "docs" / "verify_case.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -97,7 +98,8 @@ def test_a_redacted_view_verifies_against_the_same_chain_as_the_full_view(ctx):
     full = views[Visibility.INTERNAL]["events"]
     # events the public may not see are only their hash
     hidden = [e for e in public if "kind" not in e]
-    assert hidden and all(set(e) == {"seq", "hash"} for e in hidden)
+    assert hidden
+    assert all(set(e) == {"seq", "hash"} for e in hidden)
     filed = public[0]
     assert filed["kind"] == "case_filed"
     assert filed["fields"]["reference"]["value"] == case.reference
@@ -122,7 +124,8 @@ def test_a_revealed_field_that_was_changed_fails_the_check(ctx):
 def test_integrating_gives_each_event_a_leaf_and_signs_a_checkpoint(ctx):
     case = published_case(ctx)
     done = transparency.integrate(ctx, ORIGIN)
-    assert done is not None and done.checkpoint is not None
+    assert done is not None
+    assert done.checkpoint is not None
     size = done.size
     events = ctx.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)).all()
     assert all(event.leaf_index is not None and event.leaf_index < size for event in events)
@@ -130,10 +133,14 @@ def test_integrating_gives_each_event_a_leaf_and_signs_a_checkpoint(ctx):
     assert ctx.session.get(TransparencyLog, 1).size == size
     # nothing new: no new checkpoint
     again = transparency.integrate(ctx, ORIGIN)
-    assert again is not None and again.added == 0 and again.checkpoint is None
+    assert again is not None
+    assert again.added == 0
+    assert again.checkpoint is None
     # the stored root is the root of the leaves in order
     leaves = ctx.session.scalars(
-        select(CaseEvent.hash).where(CaseEvent.leaf_index.is_not(None)).order_by(CaseEvent.leaf_index)
+        select(CaseEvent.hash)
+        .where(CaseEvent.leaf_index.is_not(None))
+        .order_by(CaseEvent.leaf_index)
     ).all()
     from grievance.services.merkle import MemoryTree
 
@@ -157,10 +164,13 @@ def test_the_signed_note_is_a_c2sp_checkpoint_that_verifies_with_ed25519(ctx, ke
     vkey = transparency.verifier_key(ctx, ORIGIN)
     name, key_id, encoded = vkey.split("+", 2)
     raw = base64.b64decode(encoded)
-    assert name == ORIGIN and raw[0] == 1 and len(raw) == 33
+    assert name == ORIGIN
+    assert raw[0] == 1
+    assert len(raw) == 33
     assert key_id == hashlib.sha256(ORIGIN.encode() + b"\n\x01" + raw[1:]).digest()[:4].hex()
     blob = base64.b64decode(match["sig"])
-    assert blob[:4].hex() == key_id and len(blob) == 68
+    assert blob[:4].hex() == key_id
+    assert len(blob) == 68
     Ed25519PublicKey.from_public_bytes(raw[1:]).verify(blob[4:], match["body"].encode())
     assert verifier.open_checkpoint(note, vkey)[1] == checkpoint.tree_size
 
@@ -191,7 +201,7 @@ def test_a_rewritten_chain_with_recomputed_hashes_no_longer_matches_an_earlier_c
     forged = transparency.integrate(ctx, ORIGIN)
     new_root = bytes.fromhex(forged.checkpoint.root_hash)
     proof = transparency.consistency_proof(ctx.session, old_size, forged.size)
-    with pytest.raises(verifier.Failed, match="not an extension|forked"):
+    with pytest.raises(verifier.Failed, match=r"not an extension|forked"):
         verifier.verify_consistency(old_size, forged.size, old_root, new_root, proof)
     # and the case's new head is not in the checkpoint saved before
     head = events[-1]
@@ -199,7 +209,11 @@ def test_a_rewritten_chain_with_recomputed_hashes_no_longer_matches_an_earlier_c
         path = transparency.inclusion_proof(ctx.session, head.leaf_index, old_size)
         with pytest.raises(verifier.Failed, match="inclusion proof fails"):
             verifier.verify_inclusion(
-                head.leaf_index, old_size, verifier.leaf_hash(bytes.fromhex(head.hash)), path, old_root
+                head.leaf_index,
+                old_size,
+                verifier.leaf_hash(bytes.fromhex(head.hash)),
+                path,
+                old_root,
             )
     assert saved_note.startswith(ORIGIN)
 
@@ -219,7 +233,9 @@ def test_the_verifier_checks_a_case_from_the_endpoints(ctx, client):
 
     origin = transparency.origin_for(current_settings().public_base_url)
     first = transparency.integrate(ctx, origin).checkpoint.note
-    cases.assess_reprisal_risk(ctx, case, Actor.for_user(case.assignments[0].reviewer), ReprisalRisk.MEDIUM)
+    cases.assess_reprisal_risk(
+        ctx, case, Actor.for_user(case.assignments[0].reviewer), ReprisalRisk.MEDIUM
+    )
     transparency.integrate(ctx, origin)
     vkey = client.get("/api/v1/transparency/key").data.decode()
     report = verifier.verify(_fetcher(client), case.reference, vkey.strip(), saved=first)
@@ -231,7 +247,8 @@ def test_the_verifier_checks_a_case_from_the_endpoints(ctx, client):
     assert document["head_hash"] == case.log_head
     assert all(isinstance(node, str) and len(node) == 64 for node in document["inclusion_proof"])
     text = client.get("/api/v1/transparency/checkpoint")
-    assert text.mimetype == "text/plain" and text.data.decode().startswith(origin + "\n")
+    assert text.mimetype == "text/plain"
+    assert text.data.decode().startswith(origin + "\n")
 
 
 def test_a_payload_changed_in_the_database_fails_the_verifier(ctx, client):
@@ -301,3 +318,33 @@ def test_consistency_answers_a_proof_and_refuses_bad_sizes(ctx, client):
         refused = client.get(f"/api/v1/transparency/consistency?{query}")
         assert refused.status_code == 400, query
         assert json.loads(refused.data)["errors"]
+
+
+# -- the migration to form 2 ------------------------------------------------------------
+
+
+def test_the_migration_rechains_every_case_and_says_so(ctx):
+    """0021's re-chaining, run again over the test's events: each chain verifies in form
+    2 (its own copy of the hash form agrees with `caselog`), with one `log_rechained`
+    event at its end saying how many events it re-chained."""
+    spec = importlib.util.spec_from_file_location(
+        "migration_0021", ROOT / "migrations" / "versions" / "0021_transparency_log.py"
+    )
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    case = published_case(ctx)
+    before = case.event_count
+    old_head = case.log_head
+    migration.rechain(ctx.session.connection(), now=ctx.now())
+    ctx.session.expire_all()
+    assert case.event_count == before + 1
+    assert case.log_head != old_head
+    last = ctx.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.seq == before + 1)
+    ).one()
+    assert last.kind == "log_rechained"
+    assert last.payload == {"form": 2, "events": before}
+    assert last.visibility is Visibility.PUBLIC
+    assert caselog.verify_case(ctx.session, case) is None
+    assert list(caselog.verify_all(ctx.session, case.reference)) == []

@@ -8,12 +8,11 @@ import math
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grievance.models import CaseEvent, Role, Stage, Visibility
-import rfc8785
-
 from grievance.services import canonical as canonical_module
 from grievance.services import caselog
 from grievance.services.caselog import canonical, compute_hash, visible_payload

@@ -99,7 +99,9 @@ def test_a_keyring_without_a_checkpoint_key_derives_one_from_the_lookup_key():
     derived = keyring.key(Purpose.CHECKPOINT)
     assert len(derived) == KEY_BYTES
     assert derived == again.key(Purpose.CHECKPOINT)
-    assert derived not in {keyring.key(purpose) for purpose in Purpose if purpose is not Purpose.CHECKPOINT}
+    assert derived not in {
+        keyring.key(purpose) for purpose in Purpose if purpose is not Purpose.CHECKPOINT
+    }
     assert json.loads(keyring.to_json())["keys"]["checkpoint"]["current"] == 1
 
 

@@ -102,7 +102,10 @@ def test_an_inclusion_proof_matches_the_known_vector():
 def test_a_leaf_and_node_hash_follow_rfc_9162():
     data = bytes(range(32))
     assert merkle.leaf_hash(data) == hashlib.sha256(b"\x00" + data).digest()
-    assert merkle.node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    assert (
+        merkle.node_hash(b"a" * 32, b"b" * 32)
+        == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    )
 
 
 sizes = st.integers(min_value=1, max_value=300)
