@@ -218,9 +218,17 @@ def test_a_rewritten_chain_with_recomputed_hashes_no_longer_matches_an_earlier_c
     assert saved_note.startswith(ORIGIN)
 
 
-def test_the_worker_integrates_every_few_minutes_and_at_start():
+def test_the_worker_integrates_every_few_minutes_and_at_start(ctx):
+    """The job runs with the others at the worker's start (`run_forever` calls `run_once`
+    first) and every two minutes; a run integrates and signs."""
     job = next(job for job in JOBS if job.name == "transparency log")
     assert job.seconds <= 300
+    published_case(ctx)
+    outcome = job.run(ctx)
+    assert "checkpoint" in str(outcome) and "signed" in str(outcome)
+    assert transparency.latest_checkpoint(ctx.session).tree_size == ctx.session.get(
+        TransparencyLog, 1
+    ).size
 
 
 # -- the endpoints and the standalone verifier ----------------------------------------
