@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grievance.models import (
@@ -84,8 +85,13 @@ def is_published(ctx: Context, case: Case) -> bool:
 def _state(session: Session) -> TransparencyLog | None:
     """The log's state row, locked; None while another worker integrates."""
     if session.get(TransparencyLog, STATE_ID) is None:
-        session.add(TransparencyLog(id=STATE_ID, size=0))
-        session.flush()
+        # the migration made it; a database emptied since gets it back (once, if several
+        # workers try at once)
+        try:
+            with session.begin_nested():
+                session.add(TransparencyLog(id=STATE_ID, size=0))
+        except IntegrityError:
+            pass
     if session.get_bind().dialect.name == "sqlite":
         # SQLite locks the whole database on the first write: take it before reading.
         session.execute(
