@@ -226,9 +226,10 @@ def test_the_worker_integrates_every_few_minutes_and_at_start(ctx):
     published_case(ctx)
     outcome = job.run(ctx)
     assert "checkpoint" in str(outcome) and "signed" in str(outcome)
-    assert transparency.latest_checkpoint(ctx.session).tree_size == ctx.session.get(
-        TransparencyLog, 1
-    ).size
+    assert (
+        transparency.latest_checkpoint(ctx.session).tree_size
+        == ctx.session.get(TransparencyLog, 1).size
+    )
 
 
 # -- the endpoints and the standalone verifier ----------------------------------------

@@ -61,6 +61,9 @@ def test_workers_at_once_integrate_every_event_once(committing):
 
 
 def test_a_worker_skips_while_another_holds_the_log(committing):
+    first = committing()
+    transparency.integrate(first, ORIGIN)  # the log's state row exists, committed
+    first.session.commit()
     holder = committing()
     transparency.integrate(holder, ORIGIN)  # holds the row lock until it commits
     other = committing()
