@@ -306,7 +306,8 @@ def test_the_worker_signs_a_checkpoint_of_the_demo_at_start_and_some_cases_are_p
     job = next(job for job in JOBS if job.name == "transparency log")
     assert job.seconds <= 300
     done = transparency.integrate(demo.ctx, "demo.test/transparency")
-    assert done is not None and done.checkpoint is not None
+    assert done is not None
+    assert done.checkpoint is not None
     assert done.size >= demo.session.scalar(select(func.count(CaseEvent.id)))
     every = demo.session.scalars(select(Case).order_by(Case.id)).all()
     published = [case for case in every if transparency.is_published(demo.ctx, case)]

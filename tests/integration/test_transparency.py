@@ -225,7 +225,8 @@ def test_the_worker_integrates_every_few_minutes_and_at_start(ctx):
     assert job.seconds <= 300
     published_case(ctx)
     outcome = job.run(ctx)
-    assert "checkpoint" in str(outcome) and "signed" in str(outcome)
+    assert "checkpoint" in str(outcome)
+    assert "signed" in str(outcome)
     assert (
         transparency.latest_checkpoint(ctx.session).tree_size
         == ctx.session.get(TransparencyLog, 1).size
@@ -339,7 +340,8 @@ def test_the_migration_rechains_every_case_and_says_so(ctx):
     spec = importlib.util.spec_from_file_location(
         "migration_0021", ROOT / "migrations" / "versions" / "0021_transparency_log.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     case = published_case(ctx)
