@@ -29,12 +29,14 @@ def grievance_commands() -> None:
 @click.argument("reference", required=False)
 @with_appcontext
 def verify_log(reference: str | None) -> None:
-    """Check the hash chain of every case's log (or one case's).
+    """Check the hash chain of every case's log (or one case's), and that every event
+    integrated in the transparency log is still its leaf there.
 
     Exits with status 1 and names the first broken event of each broken case.
     """
     from grievance.models import Case
     from grievance.services.caselog import verify_all
+    from grievance.services.transparency import verify_tree
 
     if reference is not None and db.session.query(Case).filter_by(reference=reference).count() == 0:
         click.echo(f"No case {reference}.", err=True)
@@ -43,6 +45,9 @@ def verify_log(reference: str | None) -> None:
     for found in verify_all(db.session(), reference):
         broken += 1
         click.echo(f"BROKEN {found}", err=True)
+    for problem in verify_tree(db.session(), reference):
+        broken += 1
+        click.echo(f"BROKEN {problem}", err=True)
     checked = reference or "every case"
     if broken:
         click.echo(f"{broken} broken log(s) found checking {checked}.", err=True)

@@ -13,7 +13,7 @@ endpoints use it, and the public registry will.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -211,6 +211,40 @@ def sign_checkpoint(ctx: Context, origin: str, size: int, root_hash: bytes) -> C
 def verifier_key(ctx: Context, origin: str) -> str:
     key = checkpoints.signing_key(ctx.keyring).public_key()
     return checkpoints.verifier_key(origin, checkpoints.public_bytes(key))
+
+
+def verify_tree(session: Session, reference: str | None = None) -> Iterator[str]:
+    """What does not hold between the events and the tree: an integrated event whose hash
+    is not its leaf (rewritten after it was integrated), and (for the whole log) a signed
+    checkpoint whose root the stored tree no longer gives."""
+    leaves = (
+        select(CaseEvent.id, CaseEvent.seq, CaseEvent.leaf_index, CaseEvent.hash, MerkleNode.hash)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .outerjoin(
+            MerkleNode,
+            sa.and_(MerkleNode.level == 0, MerkleNode.node_index == CaseEvent.leaf_index),
+        )
+        .where(CaseEvent.leaf_index.is_not(None))
+        .add_columns(Case.reference)
+        .order_by(CaseEvent.leaf_index)
+    )
+    if reference is not None:
+        leaves = leaves.where(Case.reference == reference)
+    for row in session.execute(leaves.execution_options(yield_per=5000)):
+        leaf = row[4]
+        if leaf is None or bytes(leaf) != merkle.leaf_hash(bytes.fromhex(row.hash)):
+            yield (
+                f"{row.reference}: event #{row.seq} (id {row.id}) is not leaf {row.leaf_index} "
+                "of the transparency log (rewritten after it was integrated)"
+            )
+    if reference is None:
+        for checkpoint in session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size)):
+            try:
+                found = root(session, checkpoint.tree_size).hex()
+            except merkle.ProofError as error:
+                found = str(error)
+            if found != checkpoint.root_hash:
+                yield f"checkpoint {checkpoint.tree_size}: the stored tree no longer gives its root"
 
 
 # -- a case's log as an audience may check it -------------------------------------
