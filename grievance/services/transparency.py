@@ -12,7 +12,6 @@ endpoints use it, and the public registry will.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -308,11 +307,3 @@ def case_log(ctx: Context, case: Case, audience: Visibility) -> dict[str, Any]:
         "checkpoint": latest.note if latest else None,
         "inclusion_proof": [node.hex() for node in proof],
     }
-
-
-def hex_list(nodes: Iterable[bytes]) -> list[str]:
-    return [node.hex() for node in nodes]
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")

@@ -383,3 +383,15 @@ def test_verify_log_finds_an_event_rewritten_after_it_was_integrated(ctx):
     assert "rewritten after it was integrated" in found[0]
     ctx.session.execute(delete(MerkleNode).where(MerkleNode.level > 0))
     assert any("no longer gives its root" in line for line in transparency.verify_tree(ctx.session))
+
+
+def test_the_verifier_script_exits_0_when_all_holds_and_1_otherwise(
+    ctx, client, monkeypatch, capsys
+):
+    case = published_case(ctx)
+    transparency.integrate(ctx, transparency.origin_for(_base()))
+    monkeypatch.setattr(verifier, "http_fetch", lambda base_url: _fetcher(client))
+    vkey = client.get("/api/v1/transparency/key").data.decode().strip()
+    assert verifier.main(["http://test", case.reference, "--key", vkey]) == 0
+    other = transparency.checkpoints.verifier_key(transparency.origin_for(_base()), bytes(32))
+    assert verifier.main(["http://test", case.reference, "--key", other]) == 1
