@@ -147,9 +147,9 @@ def _reviews(ctx: Context) -> object:
 
 def _transparency(ctx: Context) -> object:
     """New events into the transparency log's tree, and a signed checkpoint if it grew."""
-    from grievance.services.transparency import integrate, origin_for
+    from grievance.services.transparency import catch_up, origin_for
 
-    done = integrate(ctx, origin_for(current_settings().public_base_url))
+    done = catch_up(ctx, origin_for(current_settings().public_base_url))
     return "another worker is integrating" if done is None else str(done)
 
 

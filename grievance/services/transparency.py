@@ -160,8 +160,9 @@ class Integrated:
 
 
 def integrate(ctx: Context, origin: str, batch: int = BATCH) -> Integrated | None:
-    """Add the events not yet in the tree (in id order), then sign a checkpoint if the
-    tree grew or none exists. None if another worker is integrating."""
+    """Add up to `batch` events not yet in the tree (in id order), then, if no more wait,
+    sign a checkpoint if the tree grew or none exists. None if another worker is
+    integrating."""
     session = ctx.session
     state = _state(session)
     if state is None:
@@ -191,10 +192,30 @@ def integrate(ctx: Context, origin: str, batch: int = BATCH) -> Integrated | Non
         state.updated_at = ctx.now()
     latest = latest_checkpoint(session)
     signed = None
-    if latest is None or latest.tree_size < size:
+    caught_up = len(pending) < batch  # a full batch: more wait, sign after the last
+    if caught_up and (latest is None or latest.tree_size < size):
         signed = sign_checkpoint(ctx, origin, size, merkle.root(size, lookup))
     session.flush()
     return Integrated(len(indexes), size, signed)
+
+
+def catch_up(ctx: Context, origin: str, batch: int = BATCH, most: int = 50) -> Integrated | None:
+    """`integrate` batch after batch, committing each (a worker back after a bulk load
+    catches up without one huge transaction), signing once caught up; at most `most`
+    batches per run. None if another worker is integrating."""
+    added = 0
+    done = None
+    for _ in range(most):
+        done = integrate(ctx, origin, batch)
+        ctx.session.commit()
+        if done is None:
+            break
+        added += done.added
+        if done.added < batch:
+            break
+    if done is None:
+        return None if not added else Integrated(added, -1, None)
+    return Integrated(added, done.size, done.checkpoint)
 
 
 def sign_checkpoint(ctx: Context, origin: str, size: int, root_hash: bytes) -> Checkpoint:

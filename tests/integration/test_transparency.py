@@ -395,3 +395,17 @@ def test_the_verifier_script_exits_0_when_all_holds_and_1_otherwise(
     assert verifier.main(["http://test", case.reference, "--key", vkey]) == 0
     other = transparency.checkpoints.verifier_key(transparency.origin_for(_base()), bytes(32))
     assert verifier.main(["http://test", case.reference, "--key", other]) == 1
+
+
+def test_integrating_in_batches_signs_once_caught_up(ctx):
+    published_case(ctx)
+    published_case(ctx)
+    before = transparency.latest_checkpoint(ctx.session)
+    first = transparency.integrate(ctx, ORIGIN, batch=3)
+    assert first.added == 3
+    assert first.checkpoint is None  # more wait: no checkpoint of a half-integrated load
+    assert transparency.latest_checkpoint(ctx.session) is before
+    rest = [transparency.integrate(ctx, ORIGIN, batch=3) for _ in range(20)]
+    signed = [done.checkpoint for done in rest if done.checkpoint is not None]
+    assert len(signed) == 1
+    assert signed[0].tree_size == ctx.session.get(TransparencyLog, 1).size
