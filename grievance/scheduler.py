@@ -150,7 +150,10 @@ def _transparency(ctx: Context) -> object:
     from grievance.services.transparency import catch_up, origin_for
 
     done = catch_up(ctx, origin_for(current_settings().public_base_url))
-    return "another worker is integrating" if done is None else str(done)
+    if done is None:
+        return "another worker is integrating"
+    # every two minutes: says nothing ("") when there was nothing to integrate
+    return str(done) if done.added or done.checkpoint else ""
 
 
 JOBS = (
