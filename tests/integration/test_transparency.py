@@ -409,3 +409,28 @@ def test_integrating_in_batches_signs_once_caught_up(ctx):
     signed = [done.checkpoint for done in rest if done.checkpoint is not None]
     assert len(signed) == 1
     assert signed[0].tree_size == ctx.session.get(TransparencyLog, 1).size
+
+
+def test_the_endpoints_send_the_headers_of_the_other_api_routes(ctx, client):
+    published_case(ctx)
+    transparency.integrate(ctx, transparency.origin_for(_base()))
+    reference = client.get("/api/v1/openapi.json")
+    for path in ("/api/v1/transparency/checkpoint", "/api/v1/transparency/key"):
+        answer = client.get(path)
+        missing = {
+            name
+            for name in reference.headers.keys()  # noqa: SIM118 - Headers, not a dict
+            if name not in answer.headers
+            and name
+            not in {
+                "Content-Type",
+                "Content-Length",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+                "Retry-After",
+            }
+        }
+        assert missing == set(), (path, missing)
+        assert "X-RateLimit-Limit" in answer.headers
+        assert "Set-Cookie" not in answer.headers
