@@ -29,12 +29,14 @@ def grievance_commands() -> None:
 @click.argument("reference", required=False)
 @with_appcontext
 def verify_log(reference: str | None) -> None:
-    """Check the hash chain of every case's log (or one case's).
+    """Check the hash chain of every case's log (or one case's), and that every event
+    integrated in the transparency log is still its leaf there.
 
     Exits with status 1 and names the first broken event of each broken case.
     """
     from grievance.models import Case
     from grievance.services.caselog import verify_all
+    from grievance.services.transparency import verify_tree
 
     if reference is not None and db.session.query(Case).filter_by(reference=reference).count() == 0:
         click.echo(f"No case {reference}.", err=True)
@@ -43,6 +45,9 @@ def verify_log(reference: str | None) -> None:
     for found in verify_all(db.session(), reference):
         broken += 1
         click.echo(f"BROKEN {found}", err=True)
+    for problem in verify_tree(db.session(), reference):
+        broken += 1
+        click.echo(f"BROKEN {problem}", err=True)
     checked = reference or "every case"
     if broken:
         click.echo(f"{broken} broken log(s) found checking {checked}.", err=True)
@@ -259,8 +264,14 @@ def create_admin(email: str, name: str) -> None:
     help="Also start a new receipt-code key: new codes use it, issued ones keep theirs "
     "(each version holding codes costs every code attempt one more Argon2id hash).",
 )
+@click.option(
+    "--checkpoint-key",
+    is_flag=True,
+    help="Also start a new key signing the transparency log's checkpoints (publish its "
+    "verifier key: /api/v1/transparency/key).",
+)
 @with_appcontext
-def rotate_keys(receipt_pepper: bool) -> None:
+def rotate_keys(receipt_pepper: bool, checkpoint_key: bool) -> None:
     """Add a new version of each key of the key ring and bring the data to it: a new
     key-encryption key re-wraps every data key; new keys for staff TOTP seeds, SMS rows
     and the outbox re-seal what they seal. The lookup key (phone numbers) stays.
@@ -274,7 +285,9 @@ def rotate_keys(receipt_pepper: bool) -> None:
     path = _keyring_file()
     # The new versions are written first, so that a run cut short leaves a key ring that
     # still opens everything; running the command again finishes the job.
-    rotated = rotated_keyring(Keyring.from_file(path), receipt_pepper=receipt_pepper)
+    rotated = rotated_keyring(
+        Keyring.from_file(path), receipt_pepper=receipt_pepper, checkpoint_key=checkpoint_key
+    )
     rotated.write(path)
     replace_keyring(rotated)
     ctx = _context_with(rotated)
@@ -291,6 +304,11 @@ def rotate_keys(receipt_pepper: bool) -> None:
         click.echo(
             f"receipt key version {rotated.current_version(Purpose.RECEIPT)} is current: "
             "new receipt codes use it, issued codes keep theirs."
+        )
+    if checkpoint_key:
+        click.echo(
+            f"checkpoint key version {rotated.current_version(Purpose.CHECKPOINT)} is "
+            "current: the next checkpoints are signed with it."
         )
 
 

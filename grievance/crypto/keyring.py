@@ -63,6 +63,11 @@ class Purpose(enum.StrEnum):
     - `LOOKUP`: the HMAC that finds phone numbers and staff e-mail addresses again.
       Not rotated: the phone's HMAC is the handle of SMS conversations, opt-outs and the
       outbox, and part of what their sealed fields are bound to.
+    - `CHECKPOINT`: the Ed25519 private key (its 32-byte seed) that signs the
+      transparency log's checkpoints (`services.checkpoints`). A new version signs the
+      next checkpoints; the verifier key of each version stays publishable. A key ring
+      written before it existed gets version 1 derived from the lookup key
+      (HKDF-SHA256, `_FORMAT_1_INFO`) until `rotate-keys --checkpoint-key` writes one.
     - `ACCOUNTS`, `SMS`, `OUTBOX`: AES-256-GCM keys of staff TOTP seeds, of SMS
       conversations and inbound messages, of outbound messages (texts, and the
       addresses of e-mails in the mail outbox). Rotation re-seals what is sealed under
@@ -74,6 +79,7 @@ class Purpose(enum.StrEnum):
     ACCOUNTS = "accounts"
     SMS = "sms"
     OUTBOX = "outbox"
+    CHECKPOINT = "checkpoint"
 
 
 #: The purposes `rotate-keys` gives a new version by default: the sealing keys, whose
@@ -88,6 +94,7 @@ _FORMAT_1_INFO = {
     Purpose.ACCOUNTS: b"grievance/account-secrets/v1",
     Purpose.SMS: b"grievance/sms/v1",
     Purpose.OUTBOX: b"grievance/outbox/v1",
+    Purpose.CHECKPOINT: b"grievance/checkpoint-signing/v1",
 }
 _PURPOSE_OF_INFO = {info: purpose for purpose, info in _FORMAT_1_INFO.items()}
 
@@ -274,10 +281,16 @@ def _purposes(table: Any) -> dict[Purpose, VersionedKey]:
     unknown = sorted(set(table) - {purpose.value for purpose in Purpose})
     if unknown:
         raise ValueError(f"unknown purpose {', '.join(unknown)}")
-    return {
+    purposes = {
         Purpose(name): VersionedKey(int(entry["current"]), _versions(entry["versions"]))
         for name, entry in table.items()
     }
+    if Purpose.CHECKPOINT not in purposes and Purpose.LOOKUP in purposes:
+        # written before checkpoints were signed: derived, as format 1 derives its keys
+        lookup = purposes[Purpose.LOOKUP].versions[1]
+        derived = _hkdf(lookup, _FORMAT_1_INFO[Purpose.CHECKPOINT])
+        purposes[Purpose.CHECKPOINT] = VersionedKey(1, {1: derived})
+    return purposes
 
 
 def _format_1_purposes(hmac_key: bytes) -> dict[Purpose, VersionedKey]:

@@ -202,6 +202,11 @@ def _erased(event: EventView, names: Names) -> str:
     return str(gettext("The identities were erased at the end of their keeping."))
 
 
+@renders("log_rechained", audience=(COMPLAINANT, COMPANY, PUBLIC, *STAFF))
+def _rechained(event: EventView, names: Names) -> str:
+    return str(gettext("The case's log was moved to a form anyone can verify."))
+
+
 @renders("translation_added", audience=STAFF)
 def _translated(event: EventView, names: Names) -> str:
     code = _text(event.fields, "language")

@@ -57,6 +57,7 @@ from grievance.models.message import (
 )
 from grievance.models.remedy import ConsultationAnswer, PlanState, RemedyPlan, RemedyReport
 from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
+from grievance.models.transparency import Checkpoint, MerkleNode, TransparencyLog
 from grievance.models.user import (
     STAFF_ROLES,
     Conflict,
@@ -83,6 +84,7 @@ __all__ = [
     "CaseEvent",
     "CaseTheme",
     "Channel",
+    "Checkpoint",
     "Company",
     "CompanyKind",
     "Complainant",
@@ -112,6 +114,7 @@ __all__ = [
     "Mechanism",
     "MechanismPolicy",
     "MechanismTask",
+    "MerkleNode",
     "Message",
     "NoticeKind",
     "Obligation",
@@ -139,6 +142,7 @@ __all__ = [
     "Stage",
     "TaskState",
     "Translation",
+    "TransparencyLog",
     "User",
     "Visibility",
 ]

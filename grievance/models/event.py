@@ -67,5 +67,10 @@ class CaseEvent(Base):
     created_at: Mapped[datetime]
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The salt of each payload field and of the actor's id (`@actor_id`), lowercase hex:
+    #: each field is committed by its own salted digest (`services.canonical`).
+    salts: Mapped[dict[str, str]] = mapped_column(sa.JSON(), default=dict)
+    #: The event's leaf in the transparency log's Merkle tree, once integrated.
+    leaf_index: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
 
     case: Mapped[Case] = relationship(back_populates="events")

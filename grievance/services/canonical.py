@@ -1,18 +1,26 @@
 """The case log's canonical form and hash: what makes the chain tamper-evident.
 
-An event's hash is SHA-256 over the canonical serialisation (sorted keys, compact, UTF-8
-as written, no NaN) of its body: the case's reference, its place in the chain, kind,
-visibility, actor, stages, payload, time and the previous event's hash. `caselog` writes
-and verifies with it (and re-exports it); the synthetic-case generator hashes with it too.
+Form 2 (docs/transparency.md describes every byte): each payload field, and the acting
+user's id as the field `@actor_id`, is committed on its own by a salted digest,
+SHA-256(JCS({"name": name, "salt": salt, "value": value})) with a random 128-bit salt
+per field stored with the event (`CaseEvent.salts`); the event's hash is SHA-256 of the
+RFC 8785 canonical JSON (JCS) of its body: form, case reference, place in the chain,
+kind, visibility, actor role, stages, time, the field digests and the previous event's
+hash. A view that reveals a field gives its value and salt; one that withholds it gives
+its digest only, and both check against the same hash. `caselog` writes and verifies
+with it (and re-exports it); the synthetic-case generator hashes with it too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+
+import rfc8785
 
 from grievance.models import CaseEvent, Role, Stage, Visibility
 
@@ -62,6 +70,88 @@ def canonical_text(plain: Mapping[str, Any]) -> str:
     return _CANONICAL.encode(plain)
 
 
+#: The version of the hashed form, written in every event body.
+FORM = 2
+#: The pseudo-field that commits the acting staff user's id (never shown to the public).
+ACTOR_FIELD = "@actor_id"
+SALT_BYTES = 16
+_SAFE_INTEGER = 2**53 - 1
+
+
+def new_salt() -> str:
+    return secrets.token_hex(SALT_BYTES)
+
+
+def new_salts(fields: Iterable[str]) -> dict[str, str]:
+    """A fresh salt for each field and for `ACTOR_FIELD`."""
+    return {name: new_salt() for name in (*fields, ACTOR_FIELD)}
+
+
+def _simple(value: Any) -> bool:
+    """True if `json` writes `value` exactly as RFC 8785 does: no floats, integers within
+    +-(2**53 - 1), object keys in ASCII (whose UTF-16 order is their code point order)."""
+    if value is None or value is True or value is False or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    if isinstance(value, list):
+        return all(_simple(item) for item in value)
+    if isinstance(value, dict):
+        return all(key.isascii() and _simple(item) for key, item in value.items())
+    return False
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 (JSON Canonicalization Scheme) of a plain JSON value, as UTF-8 bytes."""
+    if _simple(value):
+        return _CANONICAL.encode(value).encode("utf-8")
+    return rfc8785.dumps(value)
+
+
+def field_digest(name: str, value: Any, salt: str) -> str:
+    """The commitment of one field: SHA-256 of JCS({"name", "salt", "value"}), hex."""
+    return hashlib.sha256(jcs({"name": name, "salt": salt, "value": value})).hexdigest()
+
+
+def field_digests(
+    payload: Mapping[str, Any], actor_id: int | None, salts: Mapping[str, str]
+) -> dict[str, str]:
+    """The digest of every payload field and of `ACTOR_FIELD`."""
+    digests = {name: field_digest(name, value, salts[name]) for name, value in payload.items()}
+    digests[ACTOR_FIELD] = field_digest(ACTOR_FIELD, actor_id, salts[ACTOR_FIELD])
+    return digests
+
+
+def body_digest(
+    reference: str,
+    seq: int,
+    kind: str,
+    visibility: str,
+    actor_role: str,
+    stage_from: str | None,
+    stage_to: str | None,
+    created_at: str,
+    fields: Mapping[str, str],
+    prev: str,
+) -> str:
+    """The hash of an event from what every view shows of it (values as stored: labels
+    and times as text) and its field digests."""
+    body = {
+        "actor_role": actor_role,
+        "case": reference,
+        "created_at": created_at,
+        "fields": dict(fields),
+        "form": FORM,
+        "kind": kind,
+        "prev": prev,
+        "seq": seq,
+        "stage_from": stage_from,
+        "stage_to": stage_to,
+        "visibility": visibility,
+    }
+    return hashlib.sha256(jcs(body)).hexdigest()
+
+
 def event_digest(
     reference: str,
     seq: int,
@@ -71,38 +161,26 @@ def event_digest(
     actor_id: int | None,
     stage_from: Stage | None,
     stage_to: Stage | None,
-    payload_text: str,
+    payload: Mapping[str, Any],
+    salts: Mapping[str, str],
     created_at: datetime,
     prev: str,
 ) -> str:
-    """The hash of an event: SHA-256 of `canonical` of its body (the keys below, sorted),
-    written out around `payload_text`, the payload's canonical text (`canonical_text`, or
-    `canonical` decoded). The one hash function of the log: `compute_hash`, `append`,
+    """The hash of an event (its payload as plain JSON, one salt per field and for
+    `ACTOR_FIELD`): the one hash function of the log: `compute_hash`, `append`,
     `verify_case` and the synthetic-case generator all come here."""
-    body = (
-        f'{{"actor_id":{_number(actor_id)},"actor_role":{_ROLES[actor_role]},'
-        f'"case":{_string(reference)},"created_at":"{time_text(created_at)}",'
-        f'"kind":{_string(kind)},"payload":{payload_text},"prev":{_string(prev)},'
-        f'"seq":{_number(seq)},"stage_from":{_STAGES[stage_from]},'
-        f'"stage_to":{_STAGES[stage_to]},"visibility":{_VISIBILITIES[visibility]}}}'
+    return body_digest(
+        reference,
+        seq,
+        kind,
+        visibility.label,
+        actor_role.value,
+        stage_from.value if stage_from else None,
+        stage_to.value if stage_to else None,
+        time_text(created_at),
+        field_digests(payload, actor_id, salts),
+        prev,
     )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
-# The canonical text of the body's values, as `_CANONICAL` writes them.
-_string = json.encoder.encode_basestring  # a string, UTF-8 as written (ensure_ascii=False)
-
-
-def _number(value: int | None) -> str:
-    return "null" if value is None else int.__repr__(value)
-
-
-_ROLES = {role: _string(role.value) for role in Role}
-_STAGES: dict[Stage | None, str] = {
-    None: "null",
-    **{stage: _string(stage.value) for stage in Stage},
-}
-_VISIBILITIES = {visibility: _string(visibility.label) for visibility in Visibility}
 
 
 def compute_hash(event: CaseEvent, reference: str) -> str:
@@ -115,7 +193,8 @@ def compute_hash(event: CaseEvent, reference: str) -> str:
         event.actor_id,
         event.stage_from,
         event.stage_to,
-        canonical(event.payload).decode("utf-8"),
+        event.payload,
+        event.salts,
         event.created_at,
         event.prev_hash,
     )

@@ -1,9 +1,12 @@
 """The case log: append-only, hash-chained, with a visibility for every event and field.
 
-Each event's hash is SHA-256 over a canonical serialisation (sorted-key, compact,
-UTF-8 JSON) of the event and the previous event's hash (`services.canonical`, whose
-functions are imported here); the case row keeps the count and the last hash, so a row
-altered, deleted, inserted or reordered breaks the chain.
+Each event's hash is SHA-256 over the RFC 8785 canonical JSON of the event, in which
+each payload field (and the actor's id) appears only as its own salted digest, and the
+previous event's hash (`services.canonical`, whose functions are imported here; every
+byte in docs/transparency.md); the case row keeps the count and the last hash, so a row
+altered, deleted, inserted or reordered breaks the chain, and every event hash is a leaf
+of the transparency log (`services.transparency`), so a chain rewritten with recomputed
+hashes no longer matches a checkpoint signed before.
 
 Views are allowlists (DESIGN invariant 4): `EVENT_KINDS` declares, for each kind of
 event, who may see that it happened, who may see each payload field and, for what the
@@ -28,10 +31,12 @@ from sqlalchemy.orm import Session
 
 from grievance.models import Case, CaseEvent, Stage, Visibility
 from grievance.services.actors import Actor
+from grievance.services.canonical import ACTOR_FIELD as ACTOR_FIELD
 from grievance.services.canonical import canonical as canonical
 from grievance.services.canonical import canonical_text as canonical_text
 from grievance.services.canonical import compute_hash as compute_hash
 from grievance.services.canonical import event_digest as event_digest
+from grievance.services.canonical import new_salts as new_salts
 from grievance.services.canonical import time_text as time_text
 from grievance.services.remedy_events import REMEDY_EVENT_KINDS
 
@@ -261,6 +266,8 @@ EVENT_KINDS: dict[str, EventKind] = {
     "translation_added": EventKind(
         REVIEWERS, {"translation_id": REVIEWERS, "language": REVIEWERS, "message_id": REVIEWERS}
     ),
+    # The migration to form 2 re-chained the case's earlier events (docs/transparency.md).
+    "log_rechained": EventKind(PUBLIC, {"form": PUBLIC, "events": PUBLIC}, Concerns.CASE),
 }
 
 
@@ -324,6 +331,8 @@ def append(
     with the case row locked (`Context.lock_case`)."""
     payload = dict(payload or {})
     declared = visibility_of(kind, payload)
+    # What is stored is exactly what was hashed (tuples become lists, and so on).
+    stored = json.loads(canonical(payload))
     event = CaseEvent(
         case_id=case.id,
         seq=case.event_count + 1,
@@ -333,8 +342,8 @@ def append(
         actor_id=actor.user_id,
         stage_from=stage_from,
         stage_to=stage_to,
-        # What is stored is exactly what was hashed (tuples become lists, and so on).
-        payload=json.loads(canonical(payload)),
+        payload=stored,
+        salts=new_salts(stored),
         created_at=at,
         prev_hash=case.log_head or GENESIS,
     )
@@ -373,6 +382,17 @@ def visible_payload(event: CaseEvent, audience: Visibility) -> dict[str, Any] | 
         for key, value in event.payload.items()
         if key in spec.fields and spec.fields[key] <= audience
     }
+
+
+def field_visibility(kind: str, name: str) -> Visibility:
+    """Who may see a field of an event of `kind` (`ACTOR_FIELD`: reviewers; a field the
+    kind does not declare: nobody but the audit)."""
+    if name == ACTOR_FIELD:
+        return REVIEWERS
+    spec = EVENT_KINDS.get(kind)
+    if spec is None:
+        return INTERNAL
+    return spec.fields.get(name, INTERNAL)
 
 
 # -- verifying ----------------------------------------------------------------------

@@ -170,11 +170,18 @@ def sealed_versions_in_use(
     return used
 
 
-def rotated_keyring(keyring: Keyring, *, receipt_pepper: bool = False) -> Keyring:
+def rotated_keyring(
+    keyring: Keyring, *, receipt_pepper: bool = False, checkpoint_key: bool = False
+) -> Keyring:
     """A new key-encryption key and a new key for each sealing purpose (and for the
-    receipt pepper, if asked): each the current one of its purpose."""
+    receipt pepper and the checkpoint signing key, if asked): each the current one of
+    its purpose."""
     ring = keyring.with_new_version()
-    for purpose in (*SEALING_PURPOSES, *([Purpose.RECEIPT] if receipt_pepper else [])):
+    extra = [
+        *([Purpose.RECEIPT] if receipt_pepper else []),
+        *([Purpose.CHECKPOINT] if checkpoint_key else []),
+    ]
+    for purpose in (*SEALING_PURPOSES, *extra):
         ring = ring.with_new_key(purpose)
     return ring
 

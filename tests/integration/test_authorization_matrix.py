@@ -381,6 +381,12 @@ MATRIX: tuple[Probe, ...] = (
     _post("followup.remedy_plan_answer", COMPLAINANTS),
     _post("followup.remedy_item_answer", COMPLAINANTS),
     _get("followup.download", frozenset({COMPLAINANT})),  # the case's file
+    # -- the transparency log (no session): the log's head, key and proofs for everyone;
+    #    the case is withheld (no consent to publish), so its log answers 404 to all --
+    _get("transparency.checkpoint", EVERYONE, public=True),
+    _get("transparency.key", EVERYONE, public=True),
+    _get("transparency.consistency", EVERYONE, public=True, query="from=0&to=0"),
+    _get("transparency.case", frozenset()),
 )
 
 #: The blueprints the matrix covers (grievance/app.py: both surfaces' blueprints).
@@ -398,6 +404,7 @@ IN_SCOPE = frozenset(
         "inbox",
         "company",
         "company_remedy",
+        "transparency",
     }
 )
 #: The others, and why the matrix leaves them out.

@@ -117,6 +117,7 @@ def _forged_event(
         stage_from=None,
         stage_to=None,
         payload={"proposal_id": 9999, "to_stage": "closed", "reason": "Forged."},
+        salts=caselog.new_salts(["proposal_id", "to_stage", "reason"]),
         created_at=at,
         prev_hash=prev_hash,
     )
@@ -469,7 +470,8 @@ def test_append_extends_the_chain(session, logged, clock):
 _json_scalars = (
     st.none()
     | st.booleans()
-    | st.integers()
+    # RFC 8785 writes numbers as doubles: integers beyond 2**53 - 1 are refused (below)
+    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text()
 )
@@ -515,6 +517,16 @@ def test_hash_survives_the_database_round_trip(session, ctx, values, at):
     assert event.hash == hashed
     assert caselog.compute_hash(event, case.reference) == hashed
     assert caselog.verify_case(session, case) is None
+
+
+def test_an_integer_beyond_what_a_double_holds_is_refused(session, ctx):
+    """RFC 8785 has no canonical form for it (as for NaN): refused before anything is
+    written."""
+    case = _case_for_round_trip(ctx)
+    count = case.event_count
+    with pytest.raises(ValueError, match="safe integer"):
+        caselog.append(session, case, "severity_assessed", SYSTEM, ctx.now(), {"scale": 2**53})
+    assert case.event_count == count
 
 
 def _case_for_round_trip(ctx: Any) -> Case:

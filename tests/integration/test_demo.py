@@ -328,3 +328,27 @@ def test_the_multi_company_case_shows_the_company_side(demo):
             .select_from(Involvement)
             .where(Involvement.company_id == user.company_id, Involvement.superseded_at.is_(None))
         ), user.email
+
+
+def test_the_worker_signs_a_checkpoint_of_the_demo_at_start_and_some_cases_are_published(demo):
+    """`make run` starts the worker beside the server; its first run (at start) integrates
+    every demo event and signs a checkpoint. Some demo cases are published (consent and a
+    reprisal risk assessed, not high) and verify from the endpoint's view; some are
+    withheld."""
+    from grievance.models import Visibility
+    from grievance.scheduler import JOBS
+    from grievance.services import transparency
+
+    job = next(job for job in JOBS if job.name == "transparency log")
+    assert job.seconds <= 300
+    done = transparency.integrate(demo.ctx, "demo.test/transparency")
+    assert done is not None
+    assert done.checkpoint is not None
+    assert done.size >= demo.session.scalar(select(func.count(CaseEvent.id)))
+    every = demo.session.scalars(select(Case).order_by(Case.id)).all()
+    published = [case for case in every if transparency.is_published(demo.ctx, case)]
+    assert published, "no demo case is published"
+    assert len(published) < len(every), "every demo case is published: none withheld"
+    view = transparency.case_log(demo.ctx, published[0], Visibility.PUBLIC)
+    assert view["head_hash"] == published[0].log_head
+    assert view["tree_size"] == done.size

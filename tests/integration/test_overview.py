@@ -286,6 +286,10 @@ def test_the_worker_runs_every_job_once(app, ctx, clock, caplog):
     assert "worker: sign-in throttles done: 0" in messages
     assert "worker: follow-up sessions done: 0" in messages
     assert "worker: mail digests done: 0" in messages
+    # the run's events are integrated in the transparency log and a checkpoint signed
+    assert any(
+        m.startswith("worker: transparency log done: ") and "signed" in m for m in messages
+    ), messages
     # what the run told people (the reviewers' assignments, reminders, escalations, the
     # review) goes out in the same run, as files under instance/mail/ in tests
     assert any(m.startswith("worker: mail done: ") and " 0 failed" in m for m in messages)

@@ -81,6 +81,9 @@ COMPANY_CASE_BUDGET = 15
 #: each: the user, their unread one of the kind, the notification, the mail row, its
 #: sealed address (sealed once the row has its id) and the notification's link to it
 FILING_BUDGET = 68
+#: measured 7: the case, its mechanism, its complainants and their consents (is_published),
+#: its events, the latest checkpoint, and the subtrees of the inclusion proof
+TRANSPARENCY_CASE_BUDGET = 9
 
 PDF = pdf_document()
 
@@ -430,3 +433,30 @@ def test_the_follow_up_page_with_a_remedy_plan(app, ctx, query_counter, remedy_w
     large, page = _count(query_counter, client, "/follow-up/case?lang=en")
     assert "Item 19." in page
     _within(FOLLOW_UP_REMEDY_BUDGET, small, large)
+
+
+# -- the transparency log's case endpoint ------------------------------------------------
+
+
+def test_a_published_cases_transparency_log(app, ctx, query_counter):
+    """The case, its publication rule, its events, the checkpoint and the proof's
+    subtrees: one query each, however long the chain and however large the tree."""
+    from grievance.models import ReprisalRisk
+    from grievance.services import cases as case_service
+    from grievance.services import transparency
+    from grievance.services.actors import Actor
+    from tests.integration.test_transparency import published_case
+
+    case = published_case(ctx)
+    transparency.integrate(ctx, "budget.test/transparency")
+    client = app.test_client()
+    path = f"/api/v1/transparency/cases/{case.reference}"
+    small, _ = _count(query_counter, client, path)
+    reviewer = Actor.for_user(case.assignments[0].reviewer)
+    for level in (ReprisalRisk.MEDIUM, ReprisalRisk.LOW) * 6:
+        case_service.assess_reprisal_risk(ctx, case, reviewer, level)
+    for _ in range(5):
+        published_case(ctx)
+    transparency.integrate(ctx, "budget.test/transparency")
+    large, _ = _count(query_counter, client, path)
+    _within(TRANSPARENCY_CASE_BUDGET, small, large)

@@ -21,7 +21,7 @@ from grievance.http.context import app_services
 from tests.conftest import START
 
 #: The complainant's and the public's pages, and the programs that file for them.
-INTAKE_BLUEPRINTS = frozenset({"public", "intake", "followup", "api", "sms"})
+INTAKE_BLUEPRINTS = frozenset({"public", "intake", "followup", "api", "sms", "transparency"})
 STAFF_BLUEPRINTS = frozenset(
     {
         "staff",

@@ -8,10 +8,12 @@ import math
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grievance.models import CaseEvent, Role, Stage, Visibility
+from grievance.services import canonical as canonical_module
 from grievance.services import caselog
 from grievance.services.caselog import canonical, compute_hash, visible_payload
 
@@ -95,6 +97,9 @@ def test_canonical_is_stable_json(document):
 AT = datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=UTC)
 
 
+SALTS = {"reason": "11" * 16, caselog.ACTOR_FIELD: "22" * 16}
+
+
 def _event(**changes):
     values = {
         "case_id": 1,
@@ -106,6 +111,7 @@ def _event(**changes):
         "stage_from": Stage.RECEIVED,
         "stage_to": Stage.ACKNOWLEDGED,
         "payload": {"reason": "Received and read."},
+        "salts": SALTS,
         "created_at": AT,
         "prev_hash": "a" * 64,
     }
@@ -133,10 +139,12 @@ def test_hash_is_sha256_hex_and_deterministic():
         {"stage_to": None},
         {"payload": {"reason": "Received and read!"}},
         {"payload": {}},
+        {"salts": {**SALTS, "reason": "33" * 16}},
+        {"salts": {**SALTS, caselog.ACTOR_FIELD: "33" * 16}},
         {"created_at": AT + timedelta(microseconds=1)},
         {"prev_hash": "b" * 64},
     ],
-    ids=lambda change: next(iter(change)),
+    ids=lambda change: f"{next(iter(change))}-{next(iter(change.values()))!s:.20}",
 )
 def test_every_field_is_hashed(change):
     assert compute_hash(_event(**change), "TEX-2026-00001") != compute_hash(
@@ -155,36 +163,54 @@ def test_same_moment_in_another_zone_hashes_the_same():
 
 
 def test_known_hashes_stay_the_same():
-    """Digests computed before `event_digest` wrote the body out around the payload's text:
-    every log already written must still verify."""
-    assert compute_hash(
-        _event(
-            payload={
-                "reason": "Received and read.",
-                "deadlines_opened": [{"code": "x", "due_at": AT}],
-                "ü": "অভিযোগ",
-            }
-        ),
-        "TEX-2026-00001",
-    ) == ("112aac1a503be13baf4e0fec0ab992eae1aeb1478c61e1c5824cbf81cb3a8b0d")
-    filed = _event(
-        seq=1,
-        kind="case_filed",
-        actor_role=Role.SYSTEM,
-        actor_id=None,
-        stage_from=None,
-        stage_to=Stage.RECEIVED,
-        payload={},
-        prev_hash=caselog.GENESIS,
+    """Form 2, byte for byte as docs/transparency.md tells it (its worked example): every
+    log already written must still verify."""
+    assert canonical_module.field_digest("reason", "Received and read.", "11" * 16) == (
+        hashlib.sha256(
+            b'{"name":"reason","salt":"11111111111111111111111111111111",'
+            b'"value":"Received and read."}'
+        ).hexdigest()
     )
-    assert compute_hash(filed, "TEX-2026-00001") == (
-        "5a26853db244004ff21bbd223e8947caadf7eda6e4ce7bc06be627896a211c82"
+    body = (
+        '{"actor_role":"reviewer","case":"TEX-2026-00001",'
+        '"created_at":"2026-03-02T09:00:00.250000Z","fields":{"@actor_id":"'
+        + canonical_module.field_digest("@actor_id", 7, "22" * 16)
+        + '","reason":"'
+        + canonical_module.field_digest("reason", "Received and read.", "11" * 16)
+        + '"},"form":2,"kind":"stage_changed","prev":"'
+        + "a" * 64
+        + '","seq":3,"stage_from":"received","stage_to":"acknowledged","visibility":"public"}'
     )
+    assert compute_hash(_event(), "TEX-2026-00001") == hashlib.sha256(body.encode()).hexdigest()
+    assert compute_hash(_event(), "TEX-2026-00001") == KNOWN
+
+
+#: JSON values RFC 8785 can write: integers within the safe range of a double.
+_safe_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=15,
+)
+
+KNOWN = "29dac07d5751f3b9af4c749a62ac998e54c19025d21b086498894524f1238596"
+
+
+@settings(deadline=None)
+@given(value=_safe_json)
+def test_jcs_is_rfc_8785(value):
+    """The fast path (json, for plain values) writes what the `rfc8785` library writes."""
+    assert canonical_module.jcs(value) == rfc8785.dumps(value)
 
 
 @settings(deadline=None)
 @given(
-    payload=st.dictionaries(st.text(), _json, max_size=5),
+    payload=st.dictionaries(st.text(min_size=1), _safe_json, max_size=5),
     reference=st.text(min_size=1, max_size=20),
     seq=st.integers(min_value=1, max_value=10**9),
     kind=st.sampled_from(sorted(caselog.EVENT_KINDS)),
@@ -201,29 +227,43 @@ def test_known_hashes_stay_the_same():
     ),
     prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
 )
-def test_the_digest_is_sha256_of_the_canonical_body(
+def test_the_digest_is_sha256_of_the_rfc_8785_body(
     payload, reference, seq, kind, visibility, role, actor_id, stages, at, prev
 ):
-    """`event_digest` writes the body out by hand: it must be `canonical` of the body as a
-    mapping, byte for byte, with the payload as `canonical_text` or `canonical` gives it."""
+    """An event's hash is SHA-256 of RFC 8785 of its body, whose `fields` are the salted
+    digests of each payload field and of the actor's id."""
     stage_from, stage_to = stages
+    salts = caselog.new_salts(payload)
+    fields = {
+        name: hashlib.sha256(
+            rfc8785.dumps({"name": name, "salt": salts[name], "value": value})
+        ).hexdigest()
+        for name, value in {**payload, caselog.ACTOR_FIELD: actor_id}.items()
+    }
     body = {
+        "form": 2,
         "case": reference,
         "seq": seq,
         "kind": kind,
-        "visibility": visibility,
+        "visibility": visibility.label,
         "actor_role": role.value,
-        "actor_id": actor_id,
         "stage_from": stage_from.value if stage_from else None,
         "stage_to": stage_to.value if stage_to else None,
-        "payload": payload,
-        "created_at": at,
+        "fields": fields,
+        "created_at": caselog.time_text(at),
         "prev": prev,
     }
-    expected = hashlib.sha256(canonical(body)).hexdigest()
-    assert caselog.canonical_text(payload) == canonical(payload).decode("utf-8")
+    expected = hashlib.sha256(rfc8785.dumps(body)).hexdigest()
     arguments = (reference, seq, kind, visibility, role, actor_id, stage_from, stage_to)
-    assert caselog.event_digest(*arguments, caselog.canonical_text(payload), at, prev) == expected
+    assert caselog.event_digest(*arguments, payload, salts, at, prev) == expected
+
+
+def test_salts_are_random_per_field():
+    salts = caselog.new_salts({"a": 1, "b": 2})
+    assert set(salts) == {"a", "b", caselog.ACTOR_FIELD}
+    assert len(set(salts.values())) == 3
+    assert all(len(salt) == 32 and int(salt, 16) >= 0 for salt in salts.values())
+    assert caselog.new_salts({"a": 1})["a"] != salts["a"]
 
 
 @given(

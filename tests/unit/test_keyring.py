@@ -88,7 +88,21 @@ def test_json_form_is_documented():
         "kek": {"1": b64(b"k" * KEY_BYTES)},
         "keys": keys_table(),
     }
-    assert list(parsed["keys"]) == ["receipt", "lookup", "accounts", "sms", "outbox"]
+    assert list(parsed["keys"]) == ["receipt", "lookup", "accounts", "sms", "outbox", "checkpoint"]
+
+
+def test_a_keyring_without_a_checkpoint_key_derives_one_from_the_lookup_key():
+    """Key rings written before checkpoints were signed still load, with a signing key
+    derived from the lookup key (HKDF-SHA256), the same on every load."""
+    keyring = Keyring.from_json(document(keys=keys_table(checkpoint=None)))
+    again = Keyring.from_json(document(keys=keys_table(checkpoint=None)))
+    derived = keyring.key(Purpose.CHECKPOINT)
+    assert len(derived) == KEY_BYTES
+    assert derived == again.key(Purpose.CHECKPOINT)
+    assert derived not in {
+        keyring.key(purpose) for purpose in Purpose if purpose is not Purpose.CHECKPOINT
+    }
+    assert json.loads(keyring.to_json())["keys"]["checkpoint"]["current"] == 1
 
 
 def test_a_format_1_keyring_keeps_its_keys_as_version_1_of_each_purpose():

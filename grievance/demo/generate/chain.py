@@ -55,6 +55,7 @@ class Chain:
     def add(self, entry: Entry, at: datetime, role: Role, actor_id: int | None) -> None:
         visibility, label = _visibility(entry.kind, tuple(entry.payload))
         payload = caselog.canonical_text(entry.payload)
+        salts = caselog.new_salts(entry.payload)
         seq = len(self.rows) + 1
         source, target = entry.stage_from, entry.stage_to
         digest = caselog.event_digest(
@@ -66,7 +67,8 @@ class Chain:
             actor_id,
             source,
             target,
-            payload,
+            entry.payload,
+            salts,
             at,
             self.head,
         )
@@ -84,6 +86,7 @@ class Chain:
                 at,
                 self.head,
                 digest,
+                json.dumps(salts),
             )
         )
         self.head = digest
@@ -287,6 +290,7 @@ def check_chain(chain: Chain) -> None:
             payload=payload,
             created_at=row.created_at,
             prev_hash=row.prev_hash,
+            salts=json.loads(row.salts),
         )
         if caselog.canonical(payload).decode() != row.payload:
             raise AssertionError(f"{row.kind}: the payload is not in caselog's canonical form")

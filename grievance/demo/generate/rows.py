@@ -127,6 +127,10 @@ class EventRow(NamedTuple):
     created_at: datetime
     prev_hash: str
     hash: str
+    #: JSON text: the salt of each field (`caselog.new_salts`).
+    salts: str
+    #: Not in the transparency log yet: the worker integrates them.
+    leaf_index: None = None
 
 
 #: The tables in the order they are written (foreign keys first).
