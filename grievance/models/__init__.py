@@ -53,6 +53,7 @@ from grievance.models.message import (
     Translation,
 )
 from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
+from grievance.models.submission import FilingSubmission
 from grievance.models.user import (
     STAFF_ROLES,
     Conflict,
@@ -94,6 +95,7 @@ __all__ = [
     "DecisionProposal",
     "Direction",
     "EmailMode",
+    "FilingSubmission",
     "FollowupSession",
     "InboundSms",
     "Involvement",

@@ -40,12 +40,16 @@ from grievance.services.filing import (
     MAX_LENGTHS,
     STATEMENT_MAX,
     ComplainantDetails,
+    FiledOnce,
     Filing,
     file_case,
+    file_once,
     find_complainant,
 )
 from grievance.services.messages import MESSAGE_MAX, add_message
-from intake.api import partners
+from grievance.services.submissions import KeyReused
+from intake.api import idempotency, partners
+from intake.api.idempotency import IDEMPOTENCY_HEADER, BadKey, idempotency_key, scope
 from intake.api.partners import (
     complaints_per_address,
     complaints_per_client,
@@ -171,6 +175,11 @@ def _errors(
 ) -> ResponseReturnValue:
     body = ErrorOut(errors=[ErrorItem(path=path, message=message) for path, message in errors])
     return jsonify(body.model_dump()), status, headers or {}
+
+
+@blueprint.errorhandler(BadKey)
+def _bad_key(error: BadKey) -> ResponseReturnValue:
+    return _errors(422, [(IDEMPOTENCY_HEADER, str(error))])
 
 
 @blueprint.errorhandler(_Refused)
@@ -303,15 +312,30 @@ def complaints() -> ResponseReturnValue:
             consents=payload.consents.model_dump(),
         ),
     )
+    key = idempotency_key()
     try:
-        filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+        if key is None:
+            filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+            once = FiledOnce(filed.case, filed.complainant, filed.receipt_code, replayed=False)
+        else:
+            once = file_once(ctx, filing, Actor(role=Role.COMPLAINANT), scope=scope(), key=key)
     except InvalidInput as refused:
         paths = {**_PATHS, "contact_address": _ADDRESS_PATHS.get(contact, "contact.channel")}
         raise _Refused(422, _problems(refused, paths)) from None
-    partners.record_filing(filed.case, 201)
+    except KeyReused:
+        problem = "This key was sent with another complaint."
+        raise _Refused(422, [(IDEMPOTENCY_HEADER, problem)]) from None
+    if once.receipt_code is None:  # the same key after the receipt code is shown no more
+        db.session.commit()
+        problem = f"Already filed as {once.case.reference}; its receipt code is shown no more."
+        raise _Refused(409, [(IDEMPOTENCY_HEADER, problem)])
+    if not once.replayed:
+        partners.record_filing(once.case, 201)
     db.session.commit()
-    body = ComplaintOut(reference=filed.case.reference, receipt_code=filed.receipt_code)
+    body = ComplaintOut(reference=once.case.reference, receipt_code=once.receipt_code)
     response = jsonify(body.model_dump())
+    if once.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response, 201
 
 
@@ -408,6 +432,7 @@ def _operation(
             "400": error("The body is not JSON"),
             "401": error("The API key is wrong or revoked"),
             "404": error("Unknown receipt code"),
+            "409": error("Filed before with this Idempotency-Key; the code is shown no more"),
             "415": error("Not application/json"),
             "422": error("Invalid input, with the path of each field"),
             "429": error("Too many requests"),
@@ -436,7 +461,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "Grievance mechanism intake API", "version": "1"},
         "paths": {
             "/api/v1/complaints": {
-                "post": _operation("File a complaint", ComplaintIn, 201, ComplaintOut)
+                "post": {
+                    **_operation("File a complaint", ComplaintIn, 201, ComplaintOut),
+                    "parameters": [idempotency.PARAMETER],
+                }
             },
             "/api/v1/followup": {
                 "post": _operation(
