@@ -399,13 +399,14 @@ class FiledOnce:
 
 
 def _fingerprint(ctx: Context, filing: Filing) -> bytes:
+    """What the person said (not the page's language: a retry from a page in another
+    language is the same complaint)."""
     person = filing.complainant
     return submissions.fingerprint(
         ctx,
         (
             filing.mechanism.code,
             filing.channel.value,
-            filing.language,
             normalise(filing.statement),
             tuple(sorted(set(filing.themes))),
             filing.country,

@@ -149,8 +149,9 @@ def receipt() -> str | Response:
     """The receipt of the complaint this browser session filed, for a few minutes
     (`services.submissions.RECEIPT_SHOWN`): a reload or another language shows it again,
     never filing again. After that, the case number alone; nothing filed: the form."""
-    key = session.get(RECEIPT_KEY)
-    token, _, fingerprint = key.partition(":") if isinstance(key, str) else ("", "", "")
+    kept = session.get(RECEIPT_KEY)
+    key = kept if isinstance(kept, str) else ""
+    token, _, fingerprint = key.partition(":")
     ctx = service_context()
     filed = None
     if SUBMISSION_TOKEN.fullmatch(token) and len(fingerprint) == 64:
