@@ -52,6 +52,7 @@ def template_globals() -> dict[str, Any]:
         "html_dir": text_direction(locale),
         "site_languages": default_policy().language,
         "ltr": ltr,
+        "language_name": language_name,
     }
 
 

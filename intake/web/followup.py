@@ -55,6 +55,7 @@ from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import find_complainant
 from grievance.services.messages import MESSAGE_MAX, add_message
 from grievance.services.texts import normalise, text_problem
+from intake.web import own_words
 
 blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
 
@@ -260,6 +261,7 @@ def _case_page(
         form=form,
         unsent=unsent,
         answer=answer or (SatisfactionForm() if view.satisfaction_open else None),
+        told=own_words.answers(view, ctx.case_policy(the_case)),
     )
 
 

@@ -79,7 +79,17 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         companies=tuple(parts.company(row) for row in parts.involvements(ctx, case)),
         remedy_actions=parts.remedy_views(parts.remedy_actions(ctx, case)),
         satisfaction_open=any(limit.code == satisfaction.CODE for limit in time_limits),
+        words=None if erased else parts.words(ctx, case),
+        language=case.language,
+        anonymity=complainant.anonymity,
+        contact_channel=complainant.contact_channel,
+        site=_site(case),
     )
+
+
+def _site(case: Case) -> SiteView | None:
+    site = case.site
+    return SiteView(site.name, site.company.name, site.country) if site is not None else None
 
 
 def company_view(ctx: Context, case: Case, company: Company) -> CompanyCaseView:

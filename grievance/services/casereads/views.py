@@ -273,6 +273,13 @@ class ComplainantCaseView:
     remedy_actions: tuple[RemedyActionView, ...]
     #: The satisfaction check is open: the complainant may answer it.
     satisfaction_open: bool
+    #: Their own words as they wrote them (None once erased), in the case's language.
+    words: Words | None = None
+    language: str = ""
+    #: What they chose when filing (never their identity nor their address).
+    anonymity: Anonymity | None = None
+    contact_channel: ContactChannel | None = None
+    site: SiteView | None = None
 
     @property
     def reference(self) -> str:
