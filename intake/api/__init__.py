@@ -50,6 +50,7 @@ from grievance.services.messages import MESSAGE_MAX, add_message
 from grievance.services.submissions import KeyReused
 from intake.api import idempotency, partners
 from intake.api.idempotency import IDEMPOTENCY_HEADER, BadKey, idempotency_key, scope
+from intake.api.own_words import DetailsOut, FileOut, own_words
 from intake.api.partners import (
     complaints_per_address,
     complaints_per_client,
@@ -150,6 +151,11 @@ class FollowupOut(BaseModel):
     deadlines: list[DeadlineOut]
     events: list[EventOut]
     messages: list[MessageOut]
+    statement: str | None = Field(
+        default=None, description="The complainant's own words; null once erased."
+    )
+    details: DetailsOut | None = None
+    files: list[FileOut] = Field(default_factory=list)
 
 
 class ErrorItem(BaseModel):
@@ -374,6 +380,7 @@ def _followup(complainant: Complainant) -> FollowupOut:
             )
             for message in view.messages
         ],
+        **own_words(view),
     )
 
 

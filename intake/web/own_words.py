@@ -5,13 +5,15 @@ their words as written, marked with the language they were written in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from babel import Locale
 from flask_babel import get_locale, gettext
 
+from grievance.http.events import describe
 from grievance.http.forms import ANONYMITY_CHOICES, CONTACT_CHOICES, ComplaintForm
 from grievance.policies import Policy
-from grievance.services.casereads import ComplainantCaseView
+from grievance.services.casereads import COMPLAINANT, ComplainantCaseView
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,28 @@ def answers(view: ComplainantCaseView, policy: Policy) -> list[Answer]:
         Answer(form["contact"], str(contact or "")),
     ]
     return [row for row in rows if row.answer]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the case's history: what happened, in the page's language, and the
+    reviewers' reasons as they wrote them, with the language they wrote them in."""
+
+    at: datetime
+    text: str
+    reason: str = ""
+    reason_language: str = ""
+
+
+def timeline(view: ComplainantCaseView) -> list[Line]:
+    lines = []
+    for event in view.events:
+        text = describe(event, COMPLAINANT)
+        reason = str(event.fields.get("reason") or "")
+        if reason and text.endswith(reason):
+            head = text[: -len(reason)].rstrip()
+            language = str(event.fields.get("reason_language") or "")
+            lines.append(Line(event.at, head, reason, language))
+        else:
+            lines.append(Line(event.at, text))
+    return lines

@@ -9,6 +9,8 @@ with an idempotency key: the key's HMAC (never the key), an HMAC of what was fil
 case, the receipt code sealed under a key derived from the sender's key and the key ring
 (emptied after 15 minutes), and when. A new table: nothing to carry over; downgrading
 drops it (a form sent again after that files again, as before).
+`decision_proposal.reason_language`: the language a proposed decision's reasons are
+written in ("" for the proposals made before: not known).
 """
 
 from alembic import op
@@ -46,7 +48,16 @@ def upgrade():
         )
 
 
+    # The language a decision's reasons are written in, shown with them (#15, item 4).
+    with op.batch_alter_table("decision_proposal", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reason_language", sa.String(length=16), server_default="", nullable=False)
+        )
+
+
 def downgrade():
+    with op.batch_alter_table("decision_proposal", schema=None) as batch_op:
+        batch_op.drop_column("reason_language")
     with op.batch_alter_table("filing_submission", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_filing_submission_created_at"))
         batch_op.drop_index(batch_op.f("ix_filing_submission_case_id"))

@@ -291,7 +291,8 @@ def test_a_multipart_field_that_is_no_utf8_is_refused(app, ctx):
         + f"--{boundary}--\r\n".encode()
     )
     response = client.post(
-        "/complaint?lang=en", follow_redirects=True,
+        "/complaint?lang=en",
+        follow_redirects=True,
         data=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )

@@ -270,7 +270,8 @@ def test_a_stale_form_comes_back_with_everything_written_and_a_fresh_token(app, 
     assert fresh != stale
     # sent again as it came back, with the fresh token: filed
     again = client.post(
-        "/complaint?lang=en", follow_redirects=True,
+        "/complaint?lang=en",
+        follow_redirects=True,
         data={"csrf_token": fresh, "mechanism": "WEB", "kind": "affected", **TYPED},
     )
     assert again.status_code == 200, again.get_data(as_text=True)

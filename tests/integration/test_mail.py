@@ -74,7 +74,8 @@ def test_a_filed_complaint_mails_its_lead_reviewer_once_with_no_case_content(app
     client = app.test_client()
     form = client.get("/complaint?lang=en").get_data(as_text=True)
     receipt = client.post(
-        "/complaint?lang=en", follow_redirects=True,
+        "/complaint?lang=en",
+        follow_redirects=True,
         data={
             "csrf_token": _token(form),
             "mechanism": "MLA",

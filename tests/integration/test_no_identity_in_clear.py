@@ -120,7 +120,8 @@ def _file_and_follow(app: Flask) -> Filed:
     client = app.test_client()
     form = client.get("/complaint?lang=en").get_data(as_text=True)
     receipt = client.post(
-        "/complaint?lang=en", follow_redirects=True,
+        "/complaint?lang=en",
+        follow_redirects=True,
         data={
             "csrf_token": _token(form),
             "mechanism": "IDN",
@@ -164,7 +165,8 @@ def _email_notice(app: Flask, smtp: RunningServer) -> None:
     client = app.test_client()
     form = client.get("/complaint?lang=en").get_data(as_text=True)
     response = client.post(
-        "/complaint?lang=en", follow_redirects=True,
+        "/complaint?lang=en",
+        follow_redirects=True,
         data={
             "csrf_token": _token(form),
             "mechanism": "IDN",

@@ -30,7 +30,8 @@ def _form(client, lang: str = "bn") -> dict[str, object]:
     page = client.get(f"/complaint?lang={lang}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     submission = re.search(r'name="submission" value="([^"]+)"', page)
-    assert token and submission
+    assert token
+    assert submission
     return {
         "csrf_token": token.group(1),
         "submission": submission.group(1),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from sqlalchemy import func, select
+
 from grievance.models import Case, Company, Complainant, Direction, Role, User
 from grievance.services import satisfaction, translations
 from grievance.services.actors import Actor, acts_on_case
@@ -79,12 +81,21 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         companies=tuple(parts.company(row) for row in parts.involvements(ctx, case)),
         remedy_actions=parts.remedy_views(parts.remedy_actions(ctx, case)),
         satisfaction_open=any(limit.code == satisfaction.CODE for limit in time_limits),
-        words=None if erased else parts.words(ctx, case),
+        # their own words: the filer's (in a collective case, another complainant who
+        # joined did not write them)
+        words=None if erased or not _filed_it(ctx, case, complainant) else parts.words(ctx, case),
         language=case.language,
         anonymity=complainant.anonymity,
         contact_channel=complainant.contact_channel,
         site=_site(case),
     )
+
+
+def _filed_it(ctx: Context, case: Case, complainant: Complainant) -> bool:
+    first = ctx.session.scalar(
+        select(func.min(Complainant.id)).where(Complainant.case_id == case.id)
+    )
+    return first == complainant.id
 
 
 def _site(case: Case) -> SiteView | None:
