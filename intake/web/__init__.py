@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from grievance.crypto.secrets import format_receipt_code
 from grievance.extensions import db
 from grievance.extensions import intake_limiter as limiter
+from grievance.http import mechanisms as mechanism_names
 from grievance.http import uploads
 from grievance.http.context import service_context
 from grievance.http.csrf import typed_text_may_come_back
@@ -70,7 +71,8 @@ def _form(ctx: Context, mechanisms: list[Mechanism]) -> ComplaintForm:
     if mechanisms:
         # policy labels are extracted for translation by grievance.policies.extract
         themes = [(t.code, str(gettext(t.label))) for t in ctx.policy(mechanisms[0]).themes]
-    return ComplaintForm(mechanisms=[(m.code, m.name) for m in mechanisms], themes=themes)
+    names = [(m.code, mechanism_names.name_of(ctx, m)) for m in mechanisms]
+    return ComplaintForm(mechanisms=names, themes=themes)
 
 
 def _submission_token() -> str:
