@@ -13,6 +13,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from grievance.crypto.secrets import format_receipt_code
@@ -46,7 +47,9 @@ WEB_SCOPE = "web"
 
 
 def _mechanisms() -> list[Mechanism]:
-    return list(db.session.scalars(select(Mechanism).order_by(Mechanism.name)))
+    # their policies, at once: each one's name in the page's language comes from it
+    query = select(Mechanism).options(selectinload(Mechanism.policies))
+    return list(db.session.scalars(query.order_by(Mechanism.name)))
 
 
 def _suggestions(mechanisms: list[Mechanism]) -> tuple[list[str], list[str]]:
