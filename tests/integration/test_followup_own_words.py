@@ -62,7 +62,7 @@ def test_the_bengali_follow_up_page_shows_their_words_bengali_dates_and_marked_r
         assert re.search("[০-৯]", shown), shown
     # the reviewers' reasons as written, marked as English, visibly and for machines
     assert re.search(rf'<q class="reason" dir="auto" lang="en">{re.escape(REASON)}</q>', page)
-    assert "(ইংরেজি এ লেখা)" in page or "ইংরেজি" in page
+    assert "(ইংরেজি (English) ভাষায় লেখা)" in page  # visible, in Bengali
     # the case number is isolated left to right
     assert f'<bdi dir="ltr" class="ltr">{decided.case.reference}</bdi>' in page
 
