@@ -92,3 +92,43 @@ def test_the_follow_up_api_gives_their_words_details_and_files(app, decided):
     assert reasons[-1] == {"reason": REASON, "reason_language": "en"} or (
         reasons[-1]["reason_language"] == "en"
     )
+
+
+# -- a translation for the complainant, and the warning to the reviewer ---------------------
+
+TO_COMPLAINANT = "We spoke with the factory; they will pay the overtime by the end of May."
+TRANSLATED = "আমরা কারখানার সাথে কথা বলেছি; তারা মে মাসের শেষে ওভারটাইমের টাকা দেবে।"
+
+
+def test_a_translation_the_reviewer_attaches_is_shown_to_the_complainant(app, ctx, decided):
+    from grievance.models import Channel, User
+    from grievance.services import messages, translations
+    from tests.factories import assigned_ids
+
+    lead = ctx.session.get(User, next(iter(assigned_ids(ctx, decided.case).values())))
+    actor = Actor.for_user(lead)
+    sent = messages.add_message(
+        ctx, decided.case, actor, TO_COMPLAINANT, Channel.WEB, decided.complainant
+    )
+    translations.add_translation(ctx, decided.case, actor, "bn", TRANSLATED, sent)
+    page = _page(app, decided.receipt_code, "bn")
+    assert TO_COMPLAINANT in page
+    assert f'<p dir="auto" class="body" lang="bn">{TRANSLATED}</p>' in page
+    assert "বাংলা ভাষায় লেখা" in page
+
+
+def test_the_reviewer_is_warned_when_the_page_is_not_in_the_complainants_language(
+    app, ctx, clock, decided
+):
+    from grievance.models import User
+    from tests.factories import assigned_ids
+    from tests.integration.test_reviewer_workspace import _client
+
+    lead = ctx.session.get(User, next(iter(assigned_ids(ctx, decided.case).values())))
+    client = _client(app, ctx, clock, lead)
+    path = f"/staff/reviewer/cases/{decided.case.reference}"
+    english = client.get(f"{path}?lang=en").get_data(as_text=True)
+    assert 'id="message-language"' in english
+    assert "The complainant reads Bangla" in english or "The complainant reads Bengali" in english
+    bengali = client.get(f"{path}?lang=bn").get_data(as_text=True)
+    assert 'id="message-language"' not in bengali

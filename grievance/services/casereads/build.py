@@ -33,6 +33,7 @@ from grievance.services.casereads.views import (
     EventView,
     MessageView,
     PartyMessage,
+    PartyTranslation,
     ProposalView,
     PublicCaseView,
     ReviewerCaseView,
@@ -64,11 +65,16 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
     erased = case.identities_erased_at is not None
     conversation: list[PartyMessage] = []
     if not erased:
-        for row in parts.messages_of(ctx, case):
+        rows = parts.messages_of(ctx, case)
+        theirs = {row.id for row in rows if row.direction is not Direction.FROM_COMPLAINANT}
+        translated = _translations_of_messages(ctx, case, theirs) if theirs else {}
+        for row in rows:
             mine = row.direction is Direction.FROM_COMPLAINANT
             if row.complainant_id not in ((complainant.id,) if mine else (None, complainant.id)):
                 continue
-            conversation.append(PartyMessage(row.id, row.created_at, mine, read_message(ctx, row)))
+            body = read_message(ctx, row)
+            attached = () if mine else tuple(translated.get(row.id, ()))
+            conversation.append(PartyMessage(row.id, row.created_at, mine, body, attached))
     time_limits = parts.time_limits(ctx, case)
     return ComplainantCaseView(
         facts=parts.facts(ctx, case),
@@ -89,6 +95,18 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         contact_channel=complainant.contact_channel,
         site=_site(case),
     )
+
+
+def _translations_of_messages(
+    ctx: Context, case: Case, ids: set[int]
+) -> dict[int, list[PartyTranslation]]:
+    """The translations reviewers attached to these messages (theirs, to the complainant)."""
+    found: dict[int, list[PartyTranslation]] = defaultdict(list)
+    for row in translations.translations_of(ctx, case):
+        if row.message_id in ids:
+            text = translations.read_translation(ctx, row)
+            found[row.message_id].append(PartyTranslation(row.language, text))
+    return found
 
 
 def _filed_it(ctx: Context, case: Case, complainant: Complainant) -> bool:

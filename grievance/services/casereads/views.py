@@ -166,13 +166,24 @@ class FileView:
 
 
 @dataclass(frozen=True)
+class PartyTranslation:
+    """A reviewers' translation of their message, for the complainant: its language and
+    text (never who made it)."""
+
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
 class PartyMessage:
-    """A message of the conversation, as the complainant reads it."""
+    """A message of the conversation, as the complainant reads it; the reviewers' ones
+    with the translations they attached (#15, item 4)."""
 
     id: int
     created_at: datetime
     from_complainant: bool
     body: str
+    translations: tuple[PartyTranslation, ...] = ()
 
 
 @dataclass(frozen=True)
