@@ -82,11 +82,14 @@ def numberformat(value: float) -> str:
     return _native(format_decimal(value))
 
 
-def format_translated(text: str, variables: dict[str, Any]) -> str:
-    """`text % variables`, integers written in the locale's digits."""
+def format_translated(text: str, variables: dict[str, Any], *, always: bool = False) -> str:
+    """`text % variables`, integers written in the locale's digits. Without variables the
+    text is formatted only when `always` (as Jinja's newstyle gettext does: "%%" is "%")."""
+    if not variables and not always:
+        return text
     table = digits_of(get_locale())
     if not table or not variables:
-        return text % variables if variables else text
+        return text % variables
     numbers = {
         name: format_decimal(value).translate(table)
         for name, value in variables.items()
@@ -115,7 +118,7 @@ def _template_gettext(context: Context, string: str, **variables: Any) -> str:
     text = _translations().ugettext(string)
     if context.eval_ctx.autoescape:
         text = Markup(text)  # noqa: S704 - the catalog's text, trusted as Jinja trusts it
-    return format_translated(text, variables)
+    return format_translated(text, variables, always=True)
 
 
 @pass_context
@@ -126,7 +129,7 @@ def _template_ngettext(
     text = _translations().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
         text = Markup(text)  # noqa: S704 - the catalog's text, trusted as Jinja trusts it
-    return format_translated(text, variables)
+    return format_translated(text, variables, always=True)
 
 
 def install(app: Flask) -> None:

@@ -48,9 +48,8 @@ from grievance.services.filing import (
 )
 from grievance.services.messages import MESSAGE_MAX, add_message
 from grievance.services.submissions import KeyReused
-from intake.api import idempotency, partners
+from intake.api import idempotency, own_words, partners
 from intake.api.idempotency import IDEMPOTENCY_HEADER, BadKey, idempotency_key, scope
-from intake.api.own_words import DetailsOut, FileOut, own_words
 from intake.api.partners import (
     complaints_per_address,
     complaints_per_client,
@@ -142,6 +141,7 @@ class MessageOut(BaseModel):
     at: datetime
     from_complainant: bool
     body: str
+    translations: list[own_words.TranslationOut] = Field(default_factory=list)
 
 
 class FollowupOut(BaseModel):
@@ -154,8 +154,8 @@ class FollowupOut(BaseModel):
     statement: str | None = Field(
         default=None, description="The complainant's own words; null once erased."
     )
-    details: DetailsOut | None = None
-    files: list[FileOut] = Field(default_factory=list)
+    details: own_words.DetailsOut | None = None
+    files: list[own_words.FileOut] = Field(default_factory=list)
 
 
 class ErrorItem(BaseModel):
@@ -376,11 +376,14 @@ def _followup(complainant: Complainant) -> FollowupOut:
         ],
         messages=[
             MessageOut(
-                at=message.created_at, from_complainant=message.from_complainant, body=message.body
+                at=message.created_at,
+                from_complainant=message.from_complainant,
+                body=message.body,
+                translations=own_words.translations_out(message),
             )
             for message in view.messages
         ],
-        **own_words(view),
+        **own_words.own_words(view),
     )
 
 

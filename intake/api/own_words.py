@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from grievance.services.casereads import ComplainantCaseView
+from grievance.services.casereads import ComplainantCaseView, PartyMessage
 
 
 class DetailsOut(BaseModel):
@@ -28,6 +28,17 @@ class FileOut(BaseModel):
     size: int
     content_type: str
     created_at: datetime
+
+
+class TranslationOut(BaseModel):
+    """A translation the reviewers attached to their message, for the complainant."""
+
+    language: str
+    text: str
+
+
+def translations_out(message: PartyMessage) -> list[TranslationOut]:
+    return [TranslationOut(language=t.language, text=t.text) for t in message.translations]
 
 
 def own_words(view: ComplainantCaseView) -> dict[str, Any]:

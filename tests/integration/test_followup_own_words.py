@@ -115,6 +115,9 @@ def test_a_translation_the_reviewer_attaches_is_shown_to_the_complainant(app, ct
     assert TO_COMPLAINANT in page
     assert f'<p dir="auto" class="body" lang="bn">{TRANSLATED}</p>' in page
     assert "বাংলা ভাষায় লেখা" in page
+    body = app.test_client().post("/api/v1/followup", json={"receipt_code": decided.receipt_code})
+    (theirs,) = [m for m in body.get_json()["messages"] if m["body"] == TO_COMPLAINANT]
+    assert theirs["translations"] == [{"language": "bn", "text": TRANSLATED}]
 
 
 def test_the_reviewer_is_warned_when_the_page_is_not_in_the_complainants_language(
