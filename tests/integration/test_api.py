@@ -121,6 +121,7 @@ def test_followup_shows_the_parties_view_and_takes_messages(app, ctx, mechanism)
         "at": sent.get_json()["messages"][-1]["at"],
         "from_complainant": True,
         "body": "ধন্যবাদ",
+        "translations": [],
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask, render_template_string
@@ -10,7 +10,7 @@ from flask_babel import Babel, force_locale
 
 from grievance.http import numerals
 
-MOMENT = datetime(2026, 12, 8, 14, 30, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 12, 8, 14, 30, tzinfo=UTC)
 
 
 @pytest.fixture
