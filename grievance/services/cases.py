@@ -151,7 +151,7 @@ def _pending_proposal(ctx: Context, case: Case) -> DecisionProposal | None:
 
 @atomic
 def propose_decision(
-    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
+    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str, *, reason_language: str = ""
 ) -> DecisionProposal:
     """The first reviewer's half of a decision that ends or narrows a case."""
     reason = clean_text(reason, "reason")
@@ -159,7 +159,7 @@ def propose_decision(
     move = _check_transition(ctx, case, target, actor, reason)
     if not move.four_eyes:
         raise ServiceError(f"moving to {target} needs no second reviewer: use transition")
-    return _propose(ctx, case, target, actor, reason)
+    return _propose(ctx, case, target, actor, reason, reason_language)
 
 
 def _propose(

@@ -135,3 +135,18 @@ def test_the_reviewer_is_warned_when_the_page_is_not_in_the_complainants_languag
     assert "The complainant reads Bangla" in english or "The complainant reads Bengali" in english
     bengali = client.get(f"{path}?lang=bn").get_data(as_text=True)
     assert 'id="message-language"' not in bengali
+
+
+def test_a_reasons_language_is_kept_only_when_the_policy_knows_it(ctx):
+    filed, lead, second = staff_case(ctx)
+    case = cases.transition(ctx, filed.case, Stage.ACKNOWLEDGED, Actor.for_user(lead))
+    case = cases.transition(ctx, case, Stage.ADMISSIBILITY, Actor.for_user(lead))
+    known = cases.propose_decision(
+        ctx, case, Stage.INADMISSIBLE, Actor.for_user(lead), REASON, reason_language="fr"
+    )
+    assert known.reason_language == "fr"
+    cases.withdraw_decision(ctx, known, Actor.for_user(lead), "Wrong stage.")
+    unknown = cases.propose_decision(
+        ctx, case, Stage.INADMISSIBLE, Actor.for_user(lead), REASON, reason_language="xx"
+    )
+    assert unknown.reason_language == ""
