@@ -138,7 +138,7 @@ def test_the_reviewer_is_warned_when_the_page_is_not_in_the_complainants_languag
 
 
 def test_a_reasons_language_is_kept_only_when_the_policy_knows_it(ctx):
-    filed, lead, second = staff_case(ctx)
+    filed, lead, _second = staff_case(ctx)
     case = cases.transition(ctx, filed.case, Stage.ACKNOWLEDGED, Actor.for_user(lead))
     case = cases.transition(ctx, case, Stage.ADMISSIBILITY, Actor.for_user(lead))
     known = cases.propose_decision(
