@@ -45,5 +45,5 @@ PARAMETER = {
     "the same complaint gets the case the first request filed, with its receipt code for "
     "15 minutes (then 409), and files nothing; the same key with another complaint is "
     "refused (422). Keys are remembered for 24 hours.",
-    "schema": {"type": "string", "maxLength": KEY_MAX},
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": "^[!-~]+$"},
 }
