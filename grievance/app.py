@@ -30,7 +30,7 @@ from grievance.clock import Clock, SystemClock
 from grievance.config import LOCALES, MIGRATIONS, TEMPLATES, Settings
 from grievance.crypto.keyring import Keyring, load_keyring
 from grievance.extensions import babel, csrf, db, intake_limiter, migrate, staff_limiter
-from grievance.http import errors, health, i18n, logs
+from grievance.http import errors, health, i18n, logs, numerals
 from grievance.http.context import AppServices, install
 from grievance.http.security import INTAKE, STAFF, Surface, configure_surface
 
@@ -206,6 +206,7 @@ def configure_i18n(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(LOCALES)
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
     babel.init_app(app, locale_selector=i18n.select_locale)
+    numerals.install(app)  # dates and numbers with the locale's own digits
     app.context_processor(i18n.template_globals)
     app.after_request(i18n.remember_language)
 

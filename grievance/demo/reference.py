@@ -67,8 +67,13 @@ class _Reference:
                 MechanismPolicy(
                     mechanism_id=mechanism.id,
                     version=1,
-                    overrides={"country": entry["country"], "languages": entry["languages"]},
-                    note="The covenant's country and the languages it offers.",
+                    overrides={
+                        "country": entry["country"],
+                        "languages": entry["languages"],
+                        **({"mechanism": entry["public"]} if "public" in entry else {}),
+                    },
+                    note="The covenant's country, the languages it offers, its name in "
+                    "them and its other ways in.",
                     created_at=mechanism.created_at,
                 )
             )

@@ -42,7 +42,8 @@ def step(
         elif move.four_eyes:
             if stage is Stage.CLOSED:  # nothing of the plan left unverified
                 remedy_steps.verify(ctx, case, second)()
-            proposal = cases.propose_decision(ctx, case, stage, lead, reason)
+            # the demo's reviewers write their reasons in English, and say so
+            proposal = cases.propose_decision(ctx, case, stage, lead, reason, reason_language="en")
             ctx.clock.advance(hours=20)  # type: ignore[attr-defined]
             cases.confirm_decision(ctx, proposal, second)
         elif Role.COMPLAINANT in move.roles and Role.REVIEWER not in move.roles:
@@ -50,7 +51,8 @@ def step(
         elif stage is Stage.WITHDRAWN:
             cases.transition(ctx, case, stage, complainant, reason)
         else:
-            cases.transition(ctx, case, stage, lead, reason if move.needs_reason else "")
+            written = reason if move.needs_reason else ""
+            cases.transition(ctx, case, stage, lead, written, reason_language="en")
 
     return run
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 
 from grievance.http.labels import (
     ASSIGNMENT_ROLE_NAMES,
@@ -25,6 +25,7 @@ from grievance.http.labels import (
     RISK_NAMES,
     STAGE_NAMES,
 )
+from grievance.http.numerals import ngettext
 from grievance.http.remedy_labels import answer_name
 from grievance.models import Stage
 from grievance.policies import default_policy

@@ -7,6 +7,7 @@ from typing import Any
 from babel import Locale
 from flask import request
 from flask_babel import get_locale
+from markupsafe import Markup
 
 from grievance.policies import default_policy
 
@@ -50,7 +51,16 @@ def template_globals() -> dict[str, Any]:
         "html_lang": str(locale).replace("_", "-") if locale else "en",
         "html_dir": text_direction(locale),
         "site_languages": default_policy().language,
+        "ltr": ltr,
+        "language_name": language_name,
     }
+
+
+def ltr(value: object) -> Markup:
+    """A left-to-right fragment (a case number, a receipt code, a phone number) isolated
+    from the text around it, so that a right-to-left page neither reorders its parts nor
+    breaks it over two lines: `<bdi dir="ltr" class="ltr">` (its CSS: no wrapping)."""
+    return Markup('<bdi dir="ltr" class="ltr">{}</bdi>').format(value)
 
 
 def remember_language(response: Any) -> Any:

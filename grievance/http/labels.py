@@ -4,9 +4,10 @@ share. What an event says is in `grievance.http.events`."""
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from grievance.http.numerals import ngettext
 from grievance.models import AssignmentRole, Channel, InvolvementKind, ReprisalRisk, Stage
 from grievance.policies import Calendar, TimeLimit
 from grievance.services.casereads import TimeLimitView

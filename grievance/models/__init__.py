@@ -57,6 +57,7 @@ from grievance.models.message import (
 )
 from grievance.models.remedy import ConsultationAnswer, PlanState, RemedyPlan, RemedyReport
 from grievance.models.sms import InboundSms, SmsConversation, SmsOptOut
+from grievance.models.submission import FilingSubmission
 from grievance.models.transparency import Checkpoint, MerkleNode, TransparencyLog
 from grievance.models.user import (
     STAFF_ROLES,
@@ -101,6 +102,7 @@ __all__ = [
     "DecisionProposal",
     "Direction",
     "EmailMode",
+    "FilingSubmission",
     "FollowupSession",
     "InboundSms",
     "Involvement",

@@ -329,6 +329,8 @@ class DecisionProposal(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
     to_stage: Mapped[Stage] = mapped_column(enum_type(Stage))
     reason: Mapped[str] = mapped_column(sa.Text)
+    #: The language the reasons are written in ("": not known).
+    reason_language: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
     state: Mapped[ProposalState] = mapped_column(enum_type(ProposalState))
     proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     proposed_at: Mapped[datetime]

@@ -179,6 +179,42 @@ class Review(_Strict):
     effectiveness_review_months: int = Field(gt=0, le=60)
 
 
+#: A text a mechanism gives in several languages: language code → text.
+Texts = dict[str, str]
+PHONE_NUMBER = r"^\+[1-9][0-9]{6,14}$"
+
+
+def in_language(texts: Mapping[str, str], code: str) -> str:
+    """The text in `code` (or its base language: "pt" for "pt_BR"), else in English, else
+    the first given; "" when none is."""
+    for candidate in (code, code.split("_", 1)[0], "en"):
+        if texts.get(candidate):
+            return texts[candidate]
+    return next((text for text in texts.values() if text), "")
+
+
+class MechanismData(_Strict):
+    """What a mechanism tells the public about itself, each text in as many languages as
+    it has (shown in the page's language, else English): its name, and the other ways to
+    complain to it (issue #15, item 2)."""
+
+    name: Texts = {}
+    #: Numbers people write to by SMS or WhatsApp, and a phone line (E.164, "+8801...").
+    sms: str = Field(default="", pattern=f"^$|{PHONE_NUMBER}")
+    whatsapp: str = Field(default="", pattern=f"^$|{PHONE_NUMBER}")
+    phone: str = Field(default="", pattern=f"^$|{PHONE_NUMBER}")
+    #: When the phone line is answered, in words ("Monday to Friday, 9:00-17:00 CET").
+    phone_hours: Texts = {}
+    postal_address: Texts = {}
+
+    def name_in(self, code: str, fallback: str) -> str:
+        return in_language(self.name, code) or fallback
+
+    @property
+    def other_ways(self) -> bool:
+        return bool(self.sms or self.whatsapp or self.phone or self.postal_address)
+
+
 class Policy(_Strict):
     version: Literal[1]
     #: Where the mechanism is (ISO 3166-1 alpha-2): a phone number written without its
@@ -195,6 +231,7 @@ class Policy(_Strict):
     remedy_type: tuple[RemedyType, ...] = Field(min_length=1)
     theme: tuple[Theme, ...] = Field(min_length=1)
     language: tuple[Language, ...] = Field(min_length=1)
+    mechanism: MechanismData = MechanismData()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -107,6 +107,7 @@ EVENT_KINDS: dict[str, EventKind] = {
         PUBLIC,
         {
             "reason": PARTIES,
+            "reason_language": PARTIES,
             "proposal_id": REVIEWERS,
             "proposed_by": REVIEWERS,
             "phone_contacts_erased": REVIEWERS,

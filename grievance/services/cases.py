@@ -77,9 +77,11 @@ def _enter_stage(
     actor: Actor,
     reason: str,
     proposal: DecisionProposal | None = None,
+    reason_language: str = "",
 ) -> None:
     """Move the (locked, checked) case to `target` and log it; `proposal` is the decision
-    taken with four eyes, if it is one."""
+    taken with four eyes, if it is one; `reason_language` the language its reasons are
+    written in (shown with them: `reason_language_of`)."""
     now = ctx.now()
     source = case.stage
     case.stage = target
@@ -101,6 +103,7 @@ def _enter_stage(
         source,
         target,
         reason=reason,
+        reason_language=proposal.reason_language if proposal is not None else reason_language,
         proposal_id=proposal.id if proposal is not None else None,
         proposed_by=proposal.proposed_by_id if proposal is not None else None,
         phone_contacts_erased=forgotten,
@@ -111,7 +114,15 @@ def _enter_stage(
 
 
 @atomic
-def transition(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = "") -> Case:
+def transition(
+    ctx: Context,
+    case: Case,
+    target: Stage,
+    actor: Actor,
+    reason: str = "",
+    *,
+    reason_language: str = "",
+) -> Case:
     """Move a case to `target`. Decisions that need four eyes go through
     `propose_decision` and `confirm_decision` instead (`decide` chooses for its caller)."""
     reason = clean_text(reason, "reason")
@@ -119,8 +130,17 @@ def transition(ctx: Context, case: Case, target: Stage, actor: Actor, reason: st
     move = _check_transition(ctx, case, target, actor, reason)
     if move.four_eyes:
         raise FourEyesRequired(f"moving to {target} takes two reviewers")
-    _enter_stage(ctx, case, target, actor, reason)
+    language = reason_language_of(ctx, case, reason, reason_language)
+    _enter_stage(ctx, case, target, actor, reason, reason_language=language)
     return case
+
+
+def reason_language_of(ctx: Context, case: Case, reason: str, language: str) -> str:
+    """The language reasons are written in, kept when the case's policy knows it (and
+    there are reasons); else none (the reasons are shown unmarked)."""
+    if not reason or not language or ctx.case_policy(case).language_named(language) is None:
+        return ""
+    return language
 
 
 def _pending_proposal(ctx: Context, case: Case) -> DecisionProposal | None:
@@ -133,7 +153,7 @@ def _pending_proposal(ctx: Context, case: Case) -> DecisionProposal | None:
 
 @atomic
 def propose_decision(
-    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
+    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str, *, reason_language: str = ""
 ) -> DecisionProposal:
     """The first reviewer's half of a decision that ends or narrows a case."""
     reason = clean_text(reason, "reason")
@@ -141,11 +161,11 @@ def propose_decision(
     move = _check_transition(ctx, case, target, actor, reason)
     if not move.four_eyes:
         raise ServiceError(f"moving to {target} needs no second reviewer: use transition")
-    return _propose(ctx, case, target, actor, reason)
+    return _propose(ctx, case, target, actor, reason, reason_language)
 
 
 def _propose(
-    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str
+    ctx: Context, case: Case, target: Stage, actor: Actor, reason: str, reason_language: str = ""
 ) -> DecisionProposal:
     """Record the proposal of a four-eyes move already checked on the locked case."""
     if _pending_proposal(ctx, case) is not None:
@@ -155,6 +175,7 @@ def _propose(
         case_id=case.id,
         to_stage=target,
         reason=reason,
+        reason_language=reason_language_of(ctx, case, reason, reason_language),
         state=ProposalState.PENDING,
         proposed_by_id=actor.user_id,
         proposed_at=ctx.now(),
@@ -198,7 +219,15 @@ class Decided:
 
 
 @atomic
-def decide(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = "") -> Decided:
+def decide(
+    ctx: Context,
+    case: Case,
+    target: Stage,
+    actor: Actor,
+    reason: str = "",
+    *,
+    reason_language: str = "",
+) -> Decided:
     """An actor's move of the case to `target`, whatever kind of move it is: a decision
     that ends or narrows the case (four eyes) is proposed, to take effect when a second
     reviewer confirms it (`confirm_decision`); any other move is made now. Refused as
@@ -208,9 +237,10 @@ def decide(ctx: Context, case: Case, target: Stage, actor: Actor, reason: str = 
     case = ctx.lock_case(case)
     move = _check_transition(ctx, case, target, actor, reason)
     if move.four_eyes:
-        proposal = _propose(ctx, case, target, actor, reason)
+        proposal = _propose(ctx, case, target, actor, reason, reason_language)
         return Decided(Outcome.PROPOSED, case, target, proposal)
-    _enter_stage(ctx, case, target, actor, reason)
+    language = reason_language_of(ctx, case, reason, reason_language)
+    _enter_stage(ctx, case, target, actor, reason, reason_language=language)
     return Decided(Outcome.MOVED, case, target)
 
 

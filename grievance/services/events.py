@@ -75,6 +75,7 @@ def stage_changed(
     target: Stage,
     *,
     reason: str = "",
+    reason_language: str = "",
     proposal_id: int | None = None,
     proposed_by: int | None = None,
     phone_contacts_erased: int = 0,
@@ -92,6 +93,8 @@ def stage_changed(
     payload.update(deadlines)
     if reason:
         payload["reason"] = reason
+        if reason_language:
+            payload["reason_language"] = reason_language
     return Entry("stage_changed", payload, stage_from=source, stage_to=target)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from grievance.crypto.secrets import normalise_receipt_code
 from grievance.models import (
@@ -28,7 +29,16 @@ from grievance.models import (
     User,
 )
 from grievance.models.mechanism import secretariat_membership
-from grievance.services import caselog, contacts, deadlines, events, queue, receipts, routing
+from grievance.services import (
+    caselog,
+    contacts,
+    deadlines,
+    events,
+    queue,
+    receipts,
+    routing,
+    submissions,
+)
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, InvalidInput, NotAllowed
@@ -374,3 +384,85 @@ def find_complainant(ctx: Context, typed_code: str) -> Complainant | None:
     if code is None:
         return None
     return receipts.find(ctx, code)
+
+
+@dataclass(frozen=True)
+class FiledOnce:
+    """What `file_once` gives: the case, its complainant and receipt code (None when
+    a second sending comes after `submissions.RECEIPT_SHOWN`), and whether this sending
+    filed it or an earlier one did."""
+
+    case: Case
+    complainant: Complainant
+    receipt_code: str | None
+    replayed: bool
+
+
+def _fingerprint(ctx: Context, filing: Filing) -> bytes:
+    """What the person said (not the page's language: a retry from a page in another
+    language is the same complaint)."""
+    person = filing.complainant
+    return submissions.fingerprint(
+        ctx,
+        (
+            filing.mechanism.code,
+            filing.channel.value,
+            normalise(filing.statement),
+            tuple(sorted(set(filing.themes))),
+            filing.country,
+            filing.site_id,
+            normalise(filing.location),
+            normalise(filing.companies),
+            normalise(filing.occurred),
+            filing.urgent,
+            person.anonymity.value,
+            person.kind.value,
+            person.contact_channel.value,
+            person.contact_address.strip(),
+            normalise(person.name),
+            normalise(person.details),
+            normalise(person.represents),
+            tuple(sorted(person.consents.items())),
+        ),
+    )
+
+
+def filing_fingerprint(ctx: Context, filing: Filing) -> str:
+    """What a filing says, as a keyed hash (hex): a web form makes it part of its key."""
+    return _fingerprint(ctx, filing).hex()
+
+
+@atomic
+def file_once(ctx: Context, filing: Filing, actor: Actor, *, scope: str, key: str) -> FiledOnce:
+    """`file_case`, once per `key` of a sender (`scope`): a second sending of the same
+    filing with the same key gets the case the first one filed, and its receipt code for
+    a few minutes (`services.submissions`). Raises `submissions.KeyReused` when the key
+    came before with another filing."""
+    print_ = _fingerprint(ctx, filing)
+    before = submissions.earlier(ctx, scope, key, print_)
+    if before is not None:
+        return FiledOnce(before.case, before.complainant, before.receipt_code, replayed=True)
+    try:
+        with ctx.atomic():
+            filed = file_case(ctx, filing, actor)
+            submissions.remember(ctx, scope, key, print_, filed.case, filed.receipt_code)
+            ctx.session.flush()
+    except IntegrityError:  # the same sending, at the same moment, filed it first
+        before = submissions.earlier(ctx, scope, key, print_)
+        if before is None:
+            raise
+        return FiledOnce(before.case, before.complainant, before.receipt_code, replayed=True)
+    return FiledOnce(filed.case, filed.complainant, filed.receipt_code, replayed=False)
+
+
+def filed_before(ctx: Context, scope: str, key: str, fingerprint_hex: str) -> FiledOnce | None:
+    """What an earlier sending of `key` filed (its receipt code while it is still shown),
+    for a page that shows it again; None when nothing was, or it is forgotten."""
+    try:
+        print_ = bytes.fromhex(fingerprint_hex)
+        before = submissions.earlier(ctx, scope, key, print_)
+    except (ValueError, submissions.KeyReused):
+        return None
+    if before is None:
+        return None
+    return FiledOnce(before.case, before.complainant, before.receipt_code, replayed=True)

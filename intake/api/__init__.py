@@ -40,12 +40,16 @@ from grievance.services.filing import (
     MAX_LENGTHS,
     STATEMENT_MAX,
     ComplainantDetails,
+    FiledOnce,
     Filing,
     file_case,
+    file_once,
     find_complainant,
 )
 from grievance.services.messages import MESSAGE_MAX, add_message
-from intake.api import partners
+from grievance.services.submissions import KeyReused
+from intake.api import idempotency, own_words, partners
+from intake.api.idempotency import IDEMPOTENCY_HEADER, BadKey, idempotency_key, scope
 from intake.api.partners import (
     complaints_per_address,
     complaints_per_client,
@@ -137,6 +141,7 @@ class MessageOut(BaseModel):
     at: datetime
     from_complainant: bool
     body: str
+    translations: list[own_words.TranslationOut] = Field(default_factory=list)
 
 
 class FollowupOut(BaseModel):
@@ -146,6 +151,11 @@ class FollowupOut(BaseModel):
     deadlines: list[DeadlineOut]
     events: list[EventOut]
     messages: list[MessageOut]
+    statement: str | None = Field(
+        default=None, description="The complainant's own words; null once erased."
+    )
+    details: own_words.DetailsOut | None = None
+    files: list[own_words.FileOut] = Field(default_factory=list)
 
 
 class ErrorItem(BaseModel):
@@ -171,6 +181,11 @@ def _errors(
 ) -> ResponseReturnValue:
     body = ErrorOut(errors=[ErrorItem(path=path, message=message) for path, message in errors])
     return jsonify(body.model_dump()), status, headers or {}
+
+
+@blueprint.errorhandler(BadKey)
+def _bad_key(error: BadKey) -> ResponseReturnValue:
+    return _errors(422, [(IDEMPOTENCY_HEADER, str(error))])
 
 
 @blueprint.errorhandler(_Refused)
@@ -306,15 +321,30 @@ def complaints() -> ResponseReturnValue:
             consents=payload.consents.model_dump(),
         ),
     )
+    key = idempotency_key()
     try:
-        filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+        if key is None:
+            filed = file_case(ctx, filing, Actor(role=Role.COMPLAINANT))
+            once = FiledOnce(filed.case, filed.complainant, filed.receipt_code, replayed=False)
+        else:
+            once = file_once(ctx, filing, Actor(role=Role.COMPLAINANT), scope=scope(), key=key)
     except InvalidInput as refused:
         paths = {**_PATHS, "contact_address": _ADDRESS_PATHS.get(contact, "contact.channel")}
         raise _Refused(422, _problems(refused, paths)) from None
-    partners.record_filing(filed.case, 201)
+    except KeyReused:
+        problem = "This key was sent with another complaint."
+        raise _Refused(422, [(IDEMPOTENCY_HEADER, problem)]) from None
+    if once.receipt_code is None:  # the same key after the receipt code is shown no more
+        db.session.commit()
+        problem = f"Already filed as {once.case.reference}; its receipt code is shown no more."
+        raise _Refused(409, [(IDEMPOTENCY_HEADER, problem)])
+    if not once.replayed:
+        partners.record_filing(once.case, 201)
     db.session.commit()
-    body = ComplaintOut(reference=filed.case.reference, receipt_code=filed.receipt_code)
+    body = ComplaintOut(reference=once.case.reference, receipt_code=once.receipt_code)
     response = jsonify(body.model_dump())
+    if once.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response, 201
 
 
@@ -349,10 +379,14 @@ def _followup(complainant: Complainant) -> FollowupOut:
         ],
         messages=[
             MessageOut(
-                at=message.created_at, from_complainant=message.from_complainant, body=message.body
+                at=message.created_at,
+                from_complainant=message.from_complainant,
+                body=message.body,
+                translations=own_words.translations_out(message),
             )
             for message in view.messages
         ],
+        **own_words.own_words(view),
     )
 
 
@@ -411,6 +445,7 @@ def _operation(
             "400": error("The body is not JSON"),
             "401": error("The API key is wrong or revoked"),
             "404": error("Unknown receipt code"),
+            "409": error("Filed before with this Idempotency-Key; the code is shown no more"),
             "415": error("Not application/json"),
             "422": error("Invalid input, with the path of each field"),
             "429": error("Too many requests"),
@@ -442,7 +477,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "Grievance mechanism intake API", "version": "1"},
         "paths": {
             "/api/v1/complaints": {
-                "post": _operation("File a complaint", ComplaintIn, 201, ComplaintOut)
+                "post": {
+                    **_operation("File a complaint", ComplaintIn, 201, ComplaintOut),
+                    "parameters": [idempotency.PARAMETER],
+                }
             },
             "/api/v1/followup": {
                 "post": _operation(

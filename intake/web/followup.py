@@ -37,7 +37,6 @@ from grievance.http import refusals, uploads
 from grievance.http.context import service_context
 from grievance.http.csrf import typed_text_may_come_back
 from grievance.http.errors import http_error
-from grievance.http.events import describe
 from grievance.http.forms import CHOOSE, FILES_HINT, TOO_LONG, TranslatedForm, choices
 from grievance.http.labels import STAGE_NAMES, limit_label
 from grievance.http.limits import receipt_code_everyone, receipt_code_per_client
@@ -50,11 +49,12 @@ from grievance.models import (
 )
 from grievance.services import attachments, followup_sessions, remedy, satisfaction
 from grievance.services.actors import Actor
-from grievance.services.casereads import COMPLAINANT, complainant_view
+from grievance.services.casereads import complainant_view
 from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import find_complainant
 from grievance.services.messages import MESSAGE_MAX, add_message
 from grievance.services.texts import normalise, text_problem
+from intake.web import own_words
 
 blueprint = Blueprint("followup", __name__, url_prefix=FOLLOW_UP)
 
@@ -253,13 +253,14 @@ def _case_page(
         view=view,
         stage=STAGE_NAMES[view.stage],
         limits=[(limit_label(limit), limit.due_at, limit.paused) for limit in view.time_limits],
-        timeline=[(event.at, describe(event, COMPLAINANT)) for event in view.events],
+        timeline=own_words.timeline(view),
         size_label=uploads.size_label,
         files=files,
         accept=uploads.ACCEPT,
         form=form,
         unsent=unsent,
         answer=answer or (SatisfactionForm() if view.satisfaction_open else None),
+        told=own_words.answers(view, ctx.case_policy(the_case)),
     )
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from grievance.extensions import db
+from grievance.http import mechanisms
 from grievance.http.context import service_context
+from grievance.http.forms import ANONYMITY_CHOICES
 from grievance.http.labels import OUTCOMES, PROCEDURE, STAGE_NAMES, describe
 from grievance.models import MECHANISM_CODE, Mechanism
 
@@ -16,8 +19,17 @@ blueprint = Blueprint("public", __name__)
 
 @blueprint.get("/")
 def index() -> str:
-    mechanisms = db.session.scalars(select(Mechanism).order_by(Mechanism.name)).all()
-    return render_template("public/index.html", mechanisms=mechanisms)
+    """The way in: make a complaint, follow one with its receipt code, each mechanism's
+    other ways in, what happens next and who will know what (issue #15, item 2)."""
+    rows = db.session.scalars(
+        select(Mechanism).options(selectinload(Mechanism.policies)).order_by(Mechanism.name)
+    ).all()
+    ctx = service_context()
+    return render_template(
+        "public/index.html",
+        mechanisms=[mechanisms.shown(ctx, row) for row in rows],
+        anonymity_choices=ANONYMITY_CHOICES,
+    )
 
 
 @blueprint.get("/favicon.ico")
@@ -43,6 +55,7 @@ def procedure(code: str) -> str:
     return render_template(
         "public/procedure.html",
         mechanism=mechanism,
+        mechanism_name=mechanisms.name_of(service_context(), mechanism),
         version=version,
         steps=[(stage, STAGE_NAMES[stage], text, limits[stage]) for stage, text in PROCEDURE],
         outcomes=[(STAGE_NAMES[stage], text, limits[stage]) for stage, text in OUTCOMES],

@@ -40,7 +40,7 @@ def test_file_then_follow_up_and_write_without_javascript(
     assert page.locator("h1").inner_text() == "We received your complaint"
     assert RECEIPT_CODE.match(filed.code), filed.code  # 16 digits, in groups of four
     assert f"Case number: {filed.reference}" in page.locator("main").inner_text()
-    assert page.url == f"{live_server.url}/complaint"  # the code is never in a URL
+    assert page.url == f"{live_server.url}/complaint/receipt"  # the code is never in a URL
 
     assert sign_in(page, filed.code) == 200
     assert page.url == f"{live_server.url}/follow-up/case"

@@ -106,7 +106,12 @@ def test_followup_shows_the_parties_view_and_takes_messages(app, ctx, mechanism)
     assert "severity_assessed" not in kinds
     assert "reviewer_assigned" not in kinds
     assert body["messages"] == [
-        {"at": body["messages"][0]["at"], "from_complainant": False, "body": "We are on it."}
+        {
+            "at": body["messages"][0]["at"],
+            "from_complainant": False,
+            "body": "We are on it.",
+            "translations": [],
+        }
     ]
     assert {d["code"] for d in body["deadlines"]} >= {"progress_update", "feedback"}
 
@@ -116,6 +121,7 @@ def test_followup_shows_the_parties_view_and_takes_messages(app, ctx, mechanism)
         "at": sent.get_json()["messages"][-1]["at"],
         "from_complainant": True,
         "body": "ধন্যবাদ",
+        "translations": [],
     }
 
 

@@ -173,7 +173,12 @@ def test_a_message_comes_back_as_written(client: FlaskClient) -> None:
         followed = client.post("/api/v1/followup", json={"receipt_code": code})
         assert followed.status_code == 200
         last = followed.get_json()["messages"][-1]
-        assert last == {"at": last["at"], "from_complainant": True, "body": expected}
+        assert last == {
+            "at": last["at"],
+            "from_complainant": True,
+            "body": expected,
+            "translations": [],
+        }
 
     message_comes_back()
     assert outcomes[201], outcomes

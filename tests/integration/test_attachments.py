@@ -89,6 +89,7 @@ def test_files_sent_with_a_complaint_are_sealed_stripped_and_logged(app, ctx, me
     client = app.test_client()
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, files=[_file(_photo(), "IMG_20260301.jpg"), _file(PDF, "pay.pdf")]),
         content_type="multipart/form-data",
     )
@@ -125,6 +126,7 @@ def test_documents_and_recordings_sent_with_a_complaint_keep_no_author(app, ctx,
     client = app.test_client()
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, files=[_file(document, "statement.pdf"), _file(recording, "m.m4a")]),
         content_type="multipart/form-data",
     )
@@ -146,6 +148,7 @@ def test_a_photo_over_the_pixel_limit_is_refused_by_name_in_the_readers_language
     client = app.test_client()
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, files=[_file(bomb.getvalue(), "huge.png"), _file(PDF, "pay.pdf")]),
         content_type="multipart/form-data",
     )
@@ -156,6 +159,7 @@ def test_a_photo_over_the_pixel_limit_is_refused_by_name_in_the_readers_language
     page = client.get("/complaint?lang=bn").get_data(as_text=True)
     response = client.post(
         "/complaint?lang=bn",
+        follow_redirects=True,
         data={"csrf_token": _token(page), "files": [_file(bomb.getvalue(), "huge.png")]},
         content_type="multipart/form-data",
     )
@@ -167,6 +171,7 @@ def test_a_form_with_an_error_keeps_the_files_until_it_is_sent(app, ctx, mechani
     client = app.test_client()
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, statement="", files=[_file(PDF, "pay.pdf"), _file(_photo(), "a.jpg")]),
         content_type="multipart/form-data",
     )
@@ -186,6 +191,7 @@ def test_a_form_with_an_error_keeps_the_files_until_it_is_sent(app, ctx, mechani
     # the person leaves the photo out (unticks it) and sends again, with the statement
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, held=[tokens[0]]),
         content_type="multipart/form-data",
     )
@@ -204,6 +210,7 @@ def test_refused_files_are_named_next_to_the_field_and_the_rest_is_kept(app, mec
     files = [_file(b"MZ\x90\x00 a program", "setup.exe"), _file(PDF, "pay.pdf")]
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, files=files),
         content_type="multipart/form-data",
     )
@@ -220,7 +227,10 @@ def test_at_most_five_files_go_with_one_form(app, mechanism):
     client = app.test_client()
     files = [_file(PDF, f"page{n}.pdf") for n in range(MAX_FILES + 1)]
     response = client.post(
-        "/complaint?lang=en", data=_form(client, files=files), content_type="multipart/form-data"
+        "/complaint?lang=en",
+        follow_redirects=True,
+        data=_form(client, files=files),
+        content_type="multipart/form-data",
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -233,6 +243,7 @@ def test_refusals_are_in_the_readers_language(app, mechanism):
     page = client.get("/complaint?lang=bn").get_data(as_text=True)
     response = client.post(
         "/complaint?lang=bn",
+        follow_redirects=True,
         data={"csrf_token": _token(page), "mechanism": "ATT", "files": [_file(b"MZ", "x.exe")]},
         content_type="multipart/form-data",
     )
@@ -254,6 +265,7 @@ def test_uploads_never_touch_the_disk_in_clear(app, mechanism, monkeypatch):
     boundary, body = encode_multipart(_form(client, files=[_file(big, "big.pdf")]))
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=body,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
@@ -265,6 +277,7 @@ def test_a_request_too_large_gets_a_translated_page(app, mechanism, monkeypatch)
     client = app.test_client()
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data=_form(client, files=[_file(b"%PDF-" + bytes(60_000), "big.pdf")]),
         content_type="multipart/form-data",
     )

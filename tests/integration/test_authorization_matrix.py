@@ -410,7 +410,8 @@ IN_SCOPE = frozenset(
 #: The others, and why the matrix leaves them out.
 OUT_OF_SCOPE = {
     "public": "the public pages (front page, procedure): no case, no session",
-    "intake": "the complaint form: anyone files; it reads no case",
+    "intake": "the complaint form: anyone files; it reads no case; its receipt page shows "
+    "only the filing this browser session made (test_resubmission.py)",
     "api": "the partner API: no session; keys tested in test_api.py, test_api_clients.py",
     "health": "the health check: no data",
     "sms": "the SMS webhook: signed by Twilio, tested in test_sms_webhook.py",

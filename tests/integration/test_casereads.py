@@ -212,20 +212,21 @@ def test_the_complainant_sees_the_parties_log_and_their_conversation(ctx, world)
     assert {a.description for a in view.remedy_actions} == {ALPHA_REMEDY, BETA_REMEDY}
     assert view.time_limits
     assert not view.satisfaction_open
+    # their own words and what they chose when filing, shown back to them (#15, item 3)
+    assert view.words is not None
+    assert (view.words.statement, view.words.location) == (STATEMENT, WHERE)
+    assert view.language == "bn"
     _absent(
         view,
         NAME,
         PHONE,
         DETAILS,
-        STATEMENT,
-        WHERE,
         REVEAL_REASON,
         TRANSLATION,
         world.lead.display_name,
         world.second.display_name,
         "severity",
         "'channel'",
-        "'anonymity'",
     )
 
 

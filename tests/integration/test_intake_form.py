@@ -51,7 +51,7 @@ def _post(client, data: dict[str, object], lang: str = "en"):
         "contact": "none",
     }
     form.update(data)
-    return client.post(f"/complaint?lang={lang}", data=form)
+    return client.post(f"/complaint?lang={lang}", follow_redirects=True, data=form)
 
 
 def test_the_form_works_without_javascript_in_the_readers_language(app, mechanism):
@@ -171,7 +171,7 @@ def test_errors_are_translated(app, mechanism):
 
 def test_a_post_without_the_csrf_token_is_refused(app, ctx, mechanism):
     response = app.test_client().post(
-        "/complaint", data={"mechanism": "WEB", "statement": STATEMENT}
+        "/complaint", follow_redirects=True, data={"mechanism": "WEB", "statement": STATEMENT}
     )
     assert response.status_code == 400
     assert ctx.session.scalar(select(Case.id)) is None
@@ -248,7 +248,7 @@ def _expired_post(app, lang: str = "en", **extra: object):
     stale = _token(page)
     client = app.test_client()  # no cookie: a new browser session
     form = {"csrf_token": stale, "mechanism": "WEB", "kind": "affected", **TYPED, **extra}
-    return client, stale, client.post(f"/complaint?lang={lang}", data=form)
+    return client, stale, client.post(f"/complaint?lang={lang}", follow_redirects=True, data=form)
 
 
 def test_a_stale_form_comes_back_with_everything_written_and_a_fresh_token(app, ctx, mechanism):
@@ -271,6 +271,7 @@ def test_a_stale_form_comes_back_with_everything_written_and_a_fresh_token(app, 
     # sent again as it came back, with the fresh token: filed
     again = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data={"csrf_token": fresh, "mechanism": "WEB", "kind": "affected", **TYPED},
     )
     assert again.status_code == 200, again.get_data(as_text=True)

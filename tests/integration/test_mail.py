@@ -75,6 +75,7 @@ def test_a_filed_complaint_mails_its_lead_reviewer_once_with_no_case_content(app
     form = client.get("/complaint?lang=en").get_data(as_text=True)
     receipt = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data={
             "csrf_token": _token(form),
             "mechanism": "MLA",

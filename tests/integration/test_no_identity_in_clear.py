@@ -121,6 +121,7 @@ def _file_and_follow(app: Flask) -> Filed:
     form = client.get("/complaint?lang=en").get_data(as_text=True)
     receipt = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data={
             "csrf_token": _token(form),
             "mechanism": "IDN",
@@ -165,6 +166,7 @@ def _email_notice(app: Flask, smtp: RunningServer) -> None:
     form = client.get("/complaint?lang=en").get_data(as_text=True)
     response = client.post(
         "/complaint?lang=en",
+        follow_redirects=True,
         data={
             "csrf_token": _token(form),
             "mechanism": "IDN",

@@ -109,7 +109,7 @@ def _post_form(client, lang: str = "en", **data: str):
         "contact": "sms",
         **data,
     }
-    return client.post(f"/complaint?lang={lang}", data=form)
+    return client.post(f"/complaint?lang={lang}", follow_redirects=True, data=form)
 
 
 @pytest.mark.parametrize(

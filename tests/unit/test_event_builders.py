@@ -45,6 +45,7 @@ ENTRIES = {
         Stage.ADMISSIBILITY,
         Stage.INADMISSIBLE,
         reason="Outside the covenant.",
+        reason_language="en",
         proposal_id=3,
         proposed_by=7,
         phone_contacts_erased=1,

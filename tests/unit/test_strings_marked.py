@@ -62,6 +62,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (FOLLOWUP, "CodeForm.code", "code"): NOT_RENDERED,
     # followup_case.html writes the label of the message box itself.
     (FOLLOWUP, "MessageForm.body", "body"): NOT_RENDERED,
+    # A brand name, written as the brand writes it in every language (marked lang="en").
+    ("templates/public/index.html", "text", "WhatsApp"): "a brand name, not translated",
 }
 
 

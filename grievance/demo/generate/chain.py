@@ -254,6 +254,7 @@ def _moved(
                     case_id=done.chain.case_id,
                     to_stage=target.value,
                     reason=REASON,
+                    reason_language="",  # as the services keep a reason of no known language
                     state=ProposalState.CONFIRMED.value,
                     proposed_by_id=proposed_by,
                     proposed_at=proposed_at,

@@ -107,6 +107,7 @@ class ProposalRow(NamedTuple):
     case_id: int
     to_stage: str
     reason: str
+    reason_language: str
     state: str
     proposed_by_id: int
     proposed_at: datetime

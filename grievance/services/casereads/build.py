@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from sqlalchemy import func, select
+
 from grievance.models import Case, Company, Complainant, Direction, Role, User
 from grievance.services import satisfaction, translations
 from grievance.services.actors import Actor, acts_on_case
@@ -31,6 +33,7 @@ from grievance.services.casereads.views import (
     EventView,
     MessageView,
     PartyMessage,
+    PartyTranslation,
     ProposalView,
     PublicCaseView,
     ReviewerCaseView,
@@ -62,11 +65,16 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
     erased = case.identities_erased_at is not None
     conversation: list[PartyMessage] = []
     if not erased:
-        for row in parts.messages_of(ctx, case):
+        rows = parts.messages_of(ctx, case)
+        theirs = {row.id for row in rows if row.direction is not Direction.FROM_COMPLAINANT}
+        translated = _translations_of_messages(ctx, case, theirs) if theirs else {}
+        for row in rows:
             mine = row.direction is Direction.FROM_COMPLAINANT
             if row.complainant_id not in ((complainant.id,) if mine else (None, complainant.id)):
                 continue
-            conversation.append(PartyMessage(row.id, row.created_at, mine, read_message(ctx, row)))
+            body = read_message(ctx, row)
+            attached = () if mine else tuple(translated.get(row.id, ()))
+            conversation.append(PartyMessage(row.id, row.created_at, mine, body, attached))
     time_limits = parts.time_limits(ctx, case)
     return ComplainantCaseView(
         facts=parts.facts(ctx, case),
@@ -79,7 +87,38 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         companies=tuple(parts.company(row) for row in parts.involvements(ctx, case)),
         remedy_actions=parts.remedy_views(parts.remedy_actions(ctx, case)),
         satisfaction_open=any(limit.code == satisfaction.CODE for limit in time_limits),
+        # their own words: the filer's (in a collective case, another complainant who
+        # joined did not write them)
+        words=None if erased or not _filed_it(ctx, case, complainant) else parts.words(ctx, case),
+        language=case.language,
+        anonymity=complainant.anonymity,
+        contact_channel=complainant.contact_channel,
+        site=_site(case),
     )
+
+
+def _translations_of_messages(
+    ctx: Context, case: Case, ids: set[int]
+) -> dict[int, list[PartyTranslation]]:
+    """The translations reviewers attached to these messages (theirs, to the complainant)."""
+    found: dict[int, list[PartyTranslation]] = defaultdict(list)
+    for row in translations.translations_of(ctx, case):
+        if row.message_id in ids:
+            text = translations.read_translation(ctx, row)
+            found[row.message_id].append(PartyTranslation(row.language, text))
+    return found
+
+
+def _filed_it(ctx: Context, case: Case, complainant: Complainant) -> bool:
+    first = ctx.session.scalar(
+        select(func.min(Complainant.id)).where(Complainant.case_id == case.id)
+    )
+    return first == complainant.id
+
+
+def _site(case: Case) -> SiteView | None:
+    site = case.site
+    return SiteView(site.name, site.company.name, site.country) if site is not None else None
 
 
 def company_view(ctx: Context, case: Case, company: Company) -> CompanyCaseView:

@@ -172,13 +172,24 @@ class FileView:
 
 
 @dataclass(frozen=True)
+class PartyTranslation:
+    """A reviewers' translation of their message, for the complainant: its language and
+    text (never who made it)."""
+
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
 class PartyMessage:
-    """A message of the conversation, as the complainant reads it."""
+    """A message of the conversation, as the complainant reads it; the reviewers' ones
+    with the translations they attached (#15, item 4)."""
 
     id: int
     created_at: datetime
     from_complainant: bool
     body: str
+    translations: tuple[PartyTranslation, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -279,6 +290,13 @@ class ComplainantCaseView:
     remedy_actions: tuple[RemedyActionView, ...]
     #: The satisfaction check is open: the complainant may answer it.
     satisfaction_open: bool
+    #: Their own words as they wrote them (None once erased), in the case's language.
+    words: Words | None = None
+    language: str = ""
+    #: What they chose when filing (never their identity nor their address).
+    anonymity: Anonymity | None = None
+    contact_channel: ContactChannel | None = None
+    site: SiteView | None = None
 
     @property
     def reference(self) -> str:

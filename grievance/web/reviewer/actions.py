@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
@@ -198,7 +198,12 @@ def _move(s: Submission) -> Response:
     """The service decides: a decision that needs two reviewers is proposed, any other
     move made; this says which."""
     target = Stage(s.form.target.data)
-    decided = cases.decide(s.ctx, s.case, target, s.actor, _reason_of(s.form))
+    # the reasons are taken as written in the reviewer's page language, and marked so
+    # where the complainant reads them (#15, item 4)
+    written_in = str(get_locale() or "")
+    decided = cases.decide(
+        s.ctx, s.case, target, s.actor, _reason_of(s.form), reason_language=written_in
+    )
     if decided.proposed:
         flash(gettext("Your proposal waits for the other reviewer's confirmation."))
     else:
