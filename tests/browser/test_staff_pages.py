@@ -183,3 +183,20 @@ def test_sign_in_pages_reflow_and_pass_axe_at_320px(new_context: NewContext, pat
     _check(page, path)
     violations = axe_violations(page)
     assert not violations, describe_violations(violations)
+
+
+def test_authenticator_set_up_at_1280px(
+    new_context: NewContext, signed_in: dict[str, SignedIn]
+) -> None:
+    """A QR code to scan, the key in groups of four, and the link within the page."""
+    page = new_context(
+        viewport={"width": 1280, "height": 800}, storage_state=signed_in["company"].storage
+    ).new_page()
+    page.goto("/staff/account/second-factor?lang=en")
+    box = page.locator(".qr svg").bounding_box()
+    assert box is not None and box["width"] >= 150
+    groups = page.locator(".secret-groups").inner_text().split()
+    assert len(groups) > 4 and all(len(group) == 4 for group in groups[:-1])
+    page.locator("details summary").click()
+    measured = page.evaluate(WIDTHS)
+    assert measured["scroll"] <= measured["client"], measured
