@@ -158,7 +158,8 @@ def test_staff_page_reflows_and_passes_axe_at_320px(
         viewport=viewport, storage_state=state.storage, java_script_enabled=javascript
     ).new_page()
     response = page.goto(url)
-    assert response is not None and response.status == 200, f"{role} {url}"
+    assert response is not None
+    assert response.status == 200, f"{role} {url}"
     assert "/staff/sign-in" not in page.url
     where = f"{role} {url} ({'js' if javascript else 'no js'})"
     _check(page, where)
@@ -194,9 +195,11 @@ def test_authenticator_set_up_at_1280px(
     ).new_page()
     page.goto("/staff/account/second-factor?lang=en")
     box = page.locator(".qr svg").bounding_box()
-    assert box is not None and box["width"] >= 150
+    assert box is not None
+    assert box["width"] >= 150
     groups = page.locator(".secret-groups").inner_text().split()
-    assert len(groups) > 4 and all(len(group) == 4 for group in groups[:-1])
+    assert len(groups) > 4
+    assert all(len(group) == 4 for group in groups[:-1])
     page.locator("details summary").click()
     measured = page.evaluate(WIDTHS)
     assert measured["scroll"] <= measured["client"], measured

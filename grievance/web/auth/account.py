@@ -4,8 +4,8 @@ that need one) and new recovery codes. On the `/staff` blueprint (`sign_in.py`).
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
 import segno
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
