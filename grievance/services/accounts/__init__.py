@@ -34,6 +34,7 @@ from grievance.services.accounts.lifecycle import (
     reactivate,
     session_is_valid,
     set_active,
+    update_user,
 )
 from grievance.services.accounts.passwords import (
     COMMON_PASSWORDS,
@@ -162,6 +163,7 @@ __all__ = [
     "totp_secret",
     "totp_step",
     "unused_recovery_codes",
+    "update_user",
     "use_recovery_code",
     "verify_second_factor",
     "verify_totp",
