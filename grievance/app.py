@@ -257,11 +257,13 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.record import blueprint as record
     from grievance.web.reviewer import blueprint as reviewer
     from grievance.web.secretariat import blueprint as secretariat
+    from grievance.web.unrouted import blueprint as unrouted
 
     _register(
         app,
         (staff, admin, api_clients, secretariat, profile, admin_profile, record, reviewer, inbox),
     )
+    _register(app, (unrouted,))
 
 
 def register_cli(app: Flask) -> None:

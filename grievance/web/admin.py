@@ -1,7 +1,8 @@
 """Staff accounts, for administrators: the list (searched by name or address), a new
 account, changing a name, role or scope, a password reset and deactivation (each asked
-to confirm first, and said done after). Administrators run the system, not cases. Every change is written to the
-`grievance.audit` log by the accounts service, with user ids only."""
+to confirm first, and said done after). Administrators run the system, not cases.
+Every change is written to the `grievance.audit` log by the accounts service, with user
+ids only."""
 
 from __future__ import annotations
 

@@ -274,6 +274,8 @@ MATRIX: tuple[Probe, ...] = (
         query="days=30&mechanism={mechanism}",
         shows={SECRETARIAT: frozenset({REFERENCE})},
     ),
+    # -- secretariat: the cases of their mechanisms no reviewer can take --
+    _get("unrouted.cases", SECRETARIATS),
     # -- a reviewer's own profile (conflict_id: the assigned reviewer's conflict) --
     _get("profile.save", REVIEWERS),
     _post("profile.save", REVIEWERS),
@@ -322,6 +324,7 @@ IN_SCOPE = frozenset(
         "admin_profile",
         "api_clients",
         "secretariat",
+        "unrouted",
         "reviewer",
         "profile",
         "record",
