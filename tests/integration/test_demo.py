@@ -292,3 +292,19 @@ def test_the_command_refuses_production(app, session, settings, monkeypatch):
     assert result.exit_code == 2
     assert "never runs in production" in result.output
     assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_the_demo_reviewers_have_room_for_a_newcomers_complaints(demo):
+    """#15, item 8: the demo's capacities leave room: a dozen new complaints, in both
+    mechanisms, each get their two reviewers (none waits unrouted)."""
+    from tests.factories import new_case
+
+    nested = demo.session.begin_nested()
+    try:
+        mechanisms = demo.session.scalars(select(Mechanism).order_by(Mechanism.code)).all()
+        for number in range(12):
+            mechanism = mechanisms[number % len(mechanisms)]
+            filed = new_case(demo.ctx, mechanism, language="en")
+            assert filed.case.unrouted_since is None, (number, filed.case.unrouted_reason)
+    finally:
+        nested.rollback()
