@@ -35,7 +35,9 @@ from grievance.models import (
     AssignmentRole,
     Case,
     CaseTheme,
+    DecisionProposal,
     Mechanism,
+    ProposalState,
     ReprisalRisk,
     Stage,
 )
@@ -134,6 +136,9 @@ class QueueRow:
     urgent_reasons: tuple[queue.UrgencyReason, ...] = ()
     #: One of its urgent themes (the policy's code), when that is a reason.
     urgent_theme: str | None = None
+    #: Who proposed the decision waiting for a second reviewer (None: none waits): the
+    #: queue says "yours to confirm" to the other reviewer.
+    proposed_by: int | None = None
 
     @property
     def key(self) -> QueueKey:
@@ -227,6 +232,7 @@ def reviewer_queue(
             Case.reprisal_risk,
             Case.severity_irremediability,
             _urgent_theme(urgent_themes(ctx)).label("urgent_theme"),
+            _waiting_proposer().label("proposed_by"),
         )
         .select_from(Assignment)
         .join(Case, Case.id == Assignment.case_id)
@@ -264,6 +270,7 @@ def reviewer_queue(
             clock_paused=row.clock_paused_at is not None,
             role=row.role,
             overdue=row.next_due_at is not None and row.next_due_at < now,
+            proposed_by=row.proposed_by,
             **_why_urgent(row),
         )
         for row in ctx.session.execute(statement)
@@ -271,6 +278,19 @@ def reviewer_queue(
     more = len(rows) > limit
     rows = rows[:limit]
     return QueuePage(rows=rows, next_key=rows[-1].key if more and rows else None)
+
+
+def _waiting_proposer() -> ColumnElement[int | None]:
+    """Who proposed the case's decision waiting for a second reviewer, or NULL."""
+    return (
+        select(func.min(DecisionProposal.proposed_by_id))
+        .where(
+            DecisionProposal.case_id == Case.id,
+            DecisionProposal.state == ProposalState.PENDING,
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
 
 
 def _why_urgent(row: Any) -> dict[str, Any]:

@@ -7,18 +7,21 @@ and then checked by axe in a context that runs scripts on the very same markup
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grievance.demo import DEMO_PASSWORD
 from grievance.extensions import db
 from grievance.http.context import service_context
-from grievance.models import Assignment, Case, User
+from grievance.models import Assignment, Case, CaseEvent, User
+from grievance.models.case import ENDED_STAGES
 from grievance.services import accounts
 from tests.browser.conftest import (
     LiveServer,
@@ -71,6 +74,7 @@ PAGES: dict[str, list[str]] = {
         *EVERYONE,
         "/staff/reviewer/",
         "/staff/reviewer/{case}",
+        "/staff/reviewer/{busiest}",
         "/staff/profile",
         "/staff/record-complaint",
     ],
@@ -95,7 +99,25 @@ def _values(live_server: LiveServer) -> dict[str, str]:
             .order_by(Case.id)
         ).first()
         assert reference is not None
-        values = {"case": f"cases/{reference}", "user": str(reviewer.id)}
+        # the reviewer's open case with the longest log: the hardest to fit in two screens
+        busiest = session.execute(
+            select(Case.reference, func.count(CaseEvent.id))
+            .join(Assignment, Assignment.case_id == Case.id)
+            .join(CaseEvent, CaseEvent.case_id == Case.id)
+            .where(
+                Assignment.reviewer_id == reviewer.id,
+                Assignment.ended_at.is_(None),
+                Case.stage.not_in(sorted(ENDED_STAGES)),
+            )
+            .group_by(Case.reference)
+            .order_by(func.count(CaseEvent.id).desc(), Case.reference)
+        ).first()
+        assert busiest is not None
+        values = {
+            "case": f"cases/{reference}",
+            "busiest": f"cases/{busiest[0]}",
+            "user": str(reviewer.id),
+        }
         db.session.remove()
     return values
 
@@ -201,5 +223,37 @@ def test_authenticator_set_up_at_1280px(
     assert len(groups) > 4
     assert all(len(group) == 4 for group in groups[:-1])
     page.locator("details summary").click()
+    measured = page.evaluate(WIDTHS)
+    assert measured["scroll"] <= measured["client"], measured
+
+
+#: Where the case page's screenshot goes when GRIEVANCE_SCREENSHOTS=1 (docs/, committed).
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_the_reviewer_case_page_fits_two_screens_at_1280px(
+    new_context: NewContext, signed_in: dict[str, SignedIn], tmp_path: Path
+) -> None:
+    """The case page as a workspace (#15, item 7): at 1280 x 800 the summary, the
+    complainant's words beside the log, and the actions of the stage fit in two screens,
+    for the reviewer's case with the longest log."""
+    state = signed_in["reviewer"]
+    viewport = {"width": 1280, "height": 800}
+    page = new_context(viewport=viewport, storage_state=state.storage).new_page()
+    page.goto(f"/staff/reviewer/{state.values['busiest']}?lang=en")
+    target = DOCS if os.environ.get("GRIEVANCE_SCREENSHOTS") == "1" else tmp_path
+    page.screenshot(path=str(target / "reviewer-case-1280.png"), full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * viewport["height"], f"{height} px: more than two screens"
+    # the words and the log side by side, the summary above both
+    words = page.locator("#statement").bounding_box()
+    log = page.locator("#log").bounding_box()
+    summary = page.locator(".case-summary").first.bounding_box()
+    assert words is not None
+    assert log is not None
+    assert summary is not None
+    assert abs(words["y"] - log["y"]) < 5
+    assert log["x"] > words["x"] + words["width"] - 1
+    assert summary["y"] + summary["height"] <= words["y"]
     measured = page.evaluate(WIDTHS)
     assert measured["scroll"] <= measured["client"], measured

@@ -801,9 +801,10 @@ def test_the_case_page_shows_open_deadlines_and_overdue(app, ctx, clock, board):
     clock.set(START + timedelta(days=8))
     client = _client(app, ctx, clock, lead)
     page = _page(client, _case_path(filed.case))
-    section = page.split('id="time-limits"')[1].split("</section>")[0]
+    # in the summary at the top, with the days over or left
+    section = page.split('class="case-summary"')[1].split("</dl>")[0]
     assert "Acknowledge receipt" in section
-    assert "Overdue" in section
+    assert "overdue by 1 day" in section
     open_ids = ctx.session.scalars(
         select(Deadline.id).where(
             Deadline.case_id == filed.case.id, Deadline.state == DeadlineState.OPEN

@@ -84,6 +84,7 @@ def queue_page() -> str:
         band_names=BAND_NAMES,
         role_names=ASSIGNMENT_ROLE_NAMES,
         urgency_names=URGENCY_NAMES,
+        me=user.id,
         theme_names={theme.code: gettext(theme.label) for theme in policy.themes},
     )
 
