@@ -30,9 +30,11 @@ ENROLMENT_KEY = "staff_enrolment"
 
 
 def _wait_for_next_code() -> str:
-    return gettext(
-        "This code was used already: each code works once. Wait for your app to show the "
-        "next one (a new code comes every 30 seconds), then type that."
+    return str(
+        gettext(
+            "This code was used already: each code works once. Wait for your app to show the "
+            "next one (a new code comes every 30 seconds), then type that."
+        )
     )
 
 
