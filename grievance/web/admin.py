@@ -11,6 +11,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
@@ -102,7 +103,11 @@ def _user_or_404(user_id: int) -> User:
 @staff_required(Role.ADMIN)
 def users() -> str:
     query = (request.args.get("q") or "").strip()[:120]
-    statement = select(User).order_by(User.role, User.display_name, User.id)
+    statement = (
+        select(User)
+        .options(selectinload(User.company), selectinload(User.mechanisms))
+        .order_by(User.role, User.display_name, User.id)
+    )
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.where(

@@ -58,6 +58,11 @@ FOLLOW_UP_BUDGET = 15  # measured 13 from the read model (10 before)
 #: the staff layout's inbox link (#14)
 DEADLINES_BUDGET = 9
 FORM_BUDGET = 6  # measured 4
+#: the cases no reviewer can take (#15, item 8): the cases, their roles filled, and what
+#: every staff page reads (the user, their mechanisms, the inbox's unread count)
+UNROUTED_BUDGET = 8
+#: the staff accounts, searched (#15, item 11)
+USERS_BUDGET = 8
 #: measured 54 on SQLite: 51, and since receipt codes have versioned schemes (#12, item 3)
 #: the scheme is read (made, at the first filing) and the new code checked to open
 #: nothing; 66 since each reviewer routing puts on the case is told (#14), six statements
@@ -221,6 +226,51 @@ def test_the_secretariat_deadlines(app, ctx, clock, query_counter):
     overdue = page.split('id="overdue"')[1].split('id="due-soon"')[0]
     assert overdue.count("Acknowledge receipt") == 20
     _within(DEADLINES_BUDGET, small, large)
+
+
+def test_the_unrouted_cases(app, ctx, clock, query_counter):
+    """2 cases no reviewer can take, then 20 (the only reviewers are full)."""
+    ours = make_mechanism(ctx, "UNQ")
+    make_reviewer(ctx, capacity=1)
+    make_reviewer(ctx, capacity=1)
+    new_case(ctx, ours)  # both reviewers are full after this one
+
+    def grow(count: int) -> None:
+        for _ in range(count):
+            assert new_case(ctx, ours).case.unrouted_since is not None
+
+    grow(2)
+    user, seed = make_staff(ctx, Role.SECRETARIAT, mechanisms=[ours])
+    client = app.test_client()
+    sign_in(client, user, seed, clock)
+    path = "/staff/secretariat/unrouted?lang=en"
+    small, _ = _count(query_counter, client, path)
+    grow(18)
+    large, page = _count(query_counter, client, path)
+    assert page.count("2 reviewers are at their capacity") == 20
+    _within(UNROUTED_BUDGET, small, large)
+
+
+def test_the_staff_accounts(app, ctx, clock, query_counter):
+    """2 accounts, then 22, each in a company or a mechanism, listed and searched."""
+    mechanism = make_mechanism(ctx, "USQ")
+
+    def grow(count: int) -> None:
+        for number in range(count):
+            if number % 2:
+                make_staff(ctx, Role.COMPANY, totp=False)
+            else:
+                make_staff(ctx, Role.SECRETARIAT, mechanisms=[mechanism], totp=False)
+
+    admin, seed = make_staff(ctx, Role.ADMIN)
+    grow(2)
+    client = app.test_client()
+    sign_in(client, admin, seed, clock)
+    for path in ("/staff/admin/users?lang=en", "/staff/admin/users?lang=en&q=example"):
+        small, _ = _count(query_counter, client, path)
+        grow(10)
+        large, _page = _count(query_counter, client, path)
+        _within(USERS_BUDGET, small, large)
 
 
 # -- the complaint form -------------------------------------------------------------------
