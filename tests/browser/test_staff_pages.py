@@ -257,3 +257,21 @@ def test_the_reviewer_case_page_fits_two_screens_at_1280px(
     assert summary["y"] + summary["height"] <= words["y"]
     measured = page.evaluate(WIDTHS)
     assert measured["scroll"] <= measured["client"], measured
+
+
+def test_staff_pages_use_the_width_at_1024px(
+    new_context: NewContext, signed_in: dict[str, SignedIn]
+) -> None:
+    """At 1024 px the queue uses the width, and no case number wraps."""
+    page = new_context(
+        viewport={"width": 1024, "height": 768}, storage_state=signed_in["reviewer"].storage
+    ).new_page()
+    page.goto("/staff/reviewer/?lang=en")
+    main = page.locator("main").bounding_box()
+    assert main is not None
+    assert main["width"] >= 1024 - 40
+    lines = page.evaluate(
+        "[...document.querySelectorAll('a.ref')].map(a => a.getClientRects().length)"
+    )
+    assert lines
+    assert set(lines) == {1}, lines
