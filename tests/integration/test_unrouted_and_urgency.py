@@ -55,6 +55,14 @@ def test_the_queue_says_why_a_case_is_urgent(app, ctx, clock):
     assert "Urgent" in rows[danger.case.reference]
     assert "someone in danger, the complainant said" in rows[danger.case.reference]
     assert "Urgent" not in rows[remediable.case.reference]
+    # the case page's summary says it too, with the themes and country chosen beside
+    case_page = _page(client, f"/staff/reviewer/cases/{danger.case.reference}?lang=en")
+    summary = case_page.split('class="case-summary"')[1].split("</dl>")[0]
+    assert "someone in danger, the complainant said" in summary
+    other = _page(client, f"/staff/reviewer/cases/{remediable.case.reference}?lang=en")
+    assert "Urgent" not in other.split('class="case-summary"')[1].split("</dl>")[0]
+    assert "Themes they chose" in other
+    assert "Child labour" in other
 
 
 def test_a_case_no_reviewer_can_take_is_recorded_and_shown_to_the_secretariat(app, ctx, clock):

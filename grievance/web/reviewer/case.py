@@ -128,8 +128,9 @@ def _days_left(due_at: datetime, now: datetime) -> int:
 
 
 def _urgency(case: Case, policy: Policy, themes: Iterable[str]) -> list[str]:
-    """Why the case is urgent, in the reader's language (`queue.urgency_reasons`)."""
-    if case.queue_rank >= queue.BAND:
+    """Why the case is urgent, in the reader's language (`queue.urgency_reasons`); an
+    ended case is not."""
+    if case.queue_rank >= queue.BAND or case.has_ended:
         return []
     urgent_themes = [code for code in themes if code in policy.urgent_themes]
     reasons = queue.urgency_reasons(
