@@ -227,7 +227,7 @@ def reset(user_id: int) -> str | tuple[str, int]:
     if user.id == _admin().id:
         return forbidden()
     if request.method == "GET":
-        return render_template("staff/admin_confirm.html", user=user, action="reset")
+        return render_template("staff/admin_confirm.html", user=user, reset=True)
     remove = request.form.get("remove_second_factor") == "yes"
     try:
         temporary = accounts.admin_reset_password(
@@ -253,7 +253,7 @@ def deactivate(user_id: int) -> str | Response | tuple[str, int]:
         user = _user_or_404(user_id)
         if user.id == _admin().id:
             return forbidden()
-        return render_template("staff/admin_confirm.html", user=user, action="deactivate")
+        return render_template("staff/admin_confirm.html", user=user, reset=False)
     return _set_active(user_id, False)
 
 

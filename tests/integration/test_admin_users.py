@@ -108,6 +108,7 @@ def test_deactivating_asks_first_then_says_what_happened(app, ctx, clock):
     user, _ = make_staff(ctx, Role.COMPANY, totp=False)
     _admin, client = admin_client(app, ctx, clock)
     listing = _text(client.get("/staff/admin/users?lang=en"))
+    assert '<main id="main" class="staff-main">' in listing  # staff pages use the width
     assert f'href="/staff/admin/users/{user.id}/deactivate"' in listing
     assert f'action="/staff/admin/users/{user.id}/deactivate"' not in listing  # no one-click
     confirm = client.get(f"/staff/admin/users/{user.id}/deactivate?lang=en")
