@@ -319,6 +319,8 @@ def override_assignment(
         trigger="override",
         override_reason=why,
     )
+    if all(wanted in assignments.active_assignments(ctx, case) for wanted in ROLES):
+        record_unrouted(ctx, case, None)  # the secretariat filled what routing could not
     return assignment
 
 

@@ -12,7 +12,7 @@ import html
 import secrets
 
 from grievance.models import AssignmentRole, Role
-from grievance.services import accounts, cases, reviewers
+from grievance.services import accounts, cases, reviewers, routing
 from grievance.services.actors import Actor
 from grievance.services.routing_scores import Exclusion
 from grievance.services.unrouted import parse_reason, unrouted_cases
@@ -114,3 +114,19 @@ def test_a_case_no_reviewer_can_take_is_recorded_and_shown_to_the_secretariat(ap
     assert waiting.unrouted_since is None
     assert waiting.unrouted_reason is None
     assert unrouted_cases(ctx, ["UNR"]) == []
+
+
+def test_the_secretariat_putting_reviewers_on_clears_the_mark(ctx):
+    tex = make_mechanism(ctx, code="UNS")
+    make_reviewer(ctx, capacity=1), make_reviewer(ctx, capacity=1)
+    new_case(ctx, tex)
+    waiting = new_case(ctx, tex).case
+    assert waiting.unrouted_since is not None
+    staff, _ = make_staff(ctx, Role.SECRETARIAT, mechanisms=[tex])
+    extra = [make_reviewer(ctx, capacity=0), make_reviewer(ctx, capacity=0)]
+    for reviewer, role in zip(extra, (AssignmentRole.LEAD, AssignmentRole.SECOND), strict=True):
+        routing.override_assignment(
+            ctx, waiting, Actor.for_user(staff), reviewer, role, "the only Amharic readers"
+        )
+    assert waiting.unrouted_since is None
+    assert unrouted_cases(ctx, ["UNS"]) == []
