@@ -263,6 +263,7 @@ def register_staff_blueprints(app: Flask) -> None:
     from grievance.web.record import blueprint as record
     from grievance.web.reviewer import blueprint as reviewer
     from grievance.web.secretariat import blueprint as secretariat
+    from grievance.web.unrouted import blueprint as unrouted
 
     _register(
         app,
@@ -280,6 +281,7 @@ def register_staff_blueprints(app: Flask) -> None:
             company_remedy,
         ),
     )
+    _register(app, (unrouted,))
 
 
 def register_cli(app: Flask) -> None:

@@ -143,6 +143,12 @@ class Case(Base):
     #: band 2: assessed, the rest. So 0 is an urgent case not yet assessed, 1000 an
     #: ordinary new case, 2124 the mildest assessed one.
     queue_rank: Mapped[int] = mapped_column(default=0)
+    #: Since when a role of the case (lead or second) stays empty because no reviewer can
+    #: take it, and why (`routing.unrouted_reason`: how many reviewers are full, in
+    #: conflict, unavailable or left the case, e.g. "at_capacity:3 conflict:2"); both None
+    #: once both roles are filled. Kept by routing, shown to the secretariat.
+    unrouted_since: Mapped[datetime | None] = mapped_column(index=True)
+    unrouted_reason: Mapped[str | None] = mapped_column(sa.String(200))
     #: The earliest due time of the case's open, running (not paused) deadlines, None
     #: when none runs (kept by the deadline service): the queue's second key.
     next_due_at: Mapped[datetime | None]

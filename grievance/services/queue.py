@@ -17,10 +17,16 @@ not yet assessed counts as the worst (15 and 5). The bands:
 
 So 0 is an urgent case nobody has assessed yet, 1000 an ordinary new case, 2124 the
 mildest assessed case (severity 3, likelihood 1).
+
+The queue marks a case urgent exactly when it is in the first band, and says why
+(`urgency_reasons`): an urgent theme or the filer's word count until a reviewer assesses
+the case; after that its assessment decides (irremediability, reprisal risk). So urgency
+ranks first and stays rare, instead of marking every case with an urgent theme for good.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 from grievance.models import Case, ReprisalRisk
@@ -51,6 +57,36 @@ def rank(
         irremediable = irremediability >= IRREMEDIABLE_FROM or reprisal_high
         band = IRREMEDIABLE if irremediable else ASSESSED
     return band * BAND + (MAX_SEVERITY - severity) * 10 + (MAX_LIKELIHOOD - likelihood)
+
+
+class UrgencyReason(enum.StrEnum):
+    """Why a case is in the first band, as the queue and the case page say it."""
+
+    DANGER = "danger"  # the filer said someone is in danger (until assessed)
+    URGENT_THEME = "urgent_theme"  # child labour, forced labour, reprisal ... (until assessed)
+    HIGH_REPRISAL_RISK = "high_reprisal_risk"
+    IRREMEDIABLE = "irremediable"  # assessed irremediability of 4 or more
+
+
+def urgency_reasons(
+    *,
+    danger: bool,
+    urgent_theme: bool,
+    reprisal_high: bool,
+    irremediability: int | None,
+) -> tuple[UrgencyReason, ...]:
+    """Why a case ranks in the first band (`rank`), most telling first; empty: it does
+    not. `irremediability` None: not assessed yet."""
+    reasons = []
+    if irremediability is not None and irremediability >= IRREMEDIABLE_FROM:
+        reasons.append(UrgencyReason.IRREMEDIABLE)
+    if reprisal_high:
+        reasons.append(UrgencyReason.HIGH_REPRISAL_RISK)
+    if irremediability is None and danger:
+        reasons.append(UrgencyReason.DANGER)
+    if irremediability is None and urgent_theme:
+        reasons.append(UrgencyReason.URGENT_THEME)
+    return tuple(reasons)
 
 
 def is_urgent(case: Case, policy: Policy) -> bool:

@@ -188,6 +188,7 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
     current = assignments.active_assignments(ctx, case)
     missing = [role for role in ROLES if role not in current]
     if not missing:
+        record_unrouted(ctx, case, None)
         return RoutingResult([], [], case.needs_interpreter)
     facts = case_facts(ctx, case)
     chosen = plan(facts, candidates(ctx), missing)
@@ -210,11 +211,34 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
         )
         for pick in chosen.picks
     ]
+    record_unrouted(ctx, case, unrouted_reason(chosen) if chosen.unfilled else None)
     if chosen.unfilled:
         notifications.notify(
             ctx, secretariat_of(ctx, case), REVIEWER_NEEDED, case=case, once_unread=True
         )
     return RoutingResult(placed, list(chosen.unfilled), case.needs_interpreter)
+
+
+def unrouted_reason(chosen: Plan) -> str:
+    """Why a role stays empty, as counts of the reviewers passed over by reason
+    ("at_capacity:3 conflict:2"; "none" when there is no active reviewer at all)."""
+    counts: dict[Exclusion, int] = {}
+    for why in chosen.excluded.values():
+        if why is not Exclusion.ASSIGNED:
+            counts[why] = counts.get(why, 0) + 1
+    parts = [f"{why.value}:{count}" for why, count in sorted(counts.items())]
+    return " ".join(parts) or "none"
+
+
+def record_unrouted(ctx: Context, case: Case, reason: str | None) -> None:
+    """Keep on the (locked) case since when and why a role stays empty (None: both roles
+    are filled); the time is kept from the first attempt that failed."""
+    if reason is None:
+        case.unrouted_since = case.unrouted_reason = None
+        return
+    if case.unrouted_since is None:
+        case.unrouted_since = ctx.now()
+    case.unrouted_reason = reason
 
 
 def drop_conflicted(ctx: Context, case: Case, trigger: str) -> RoutingResult:
@@ -295,6 +319,8 @@ def override_assignment(
         trigger="override",
         override_reason=why,
     )
+    if all(wanted in assignments.active_assignments(ctx, case) for wanted in ROLES):
+        record_unrouted(ctx, case, None)  # the secretariat filled what routing could not
     return assignment
 
 

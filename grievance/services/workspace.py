@@ -25,8 +25,9 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from grievance.models import (
@@ -34,7 +35,9 @@ from grievance.models import (
     AssignmentRole,
     Case,
     CaseTheme,
+    DecisionProposal,
     Mechanism,
+    ProposalState,
     ReprisalRisk,
     Stage,
 )
@@ -129,6 +132,13 @@ class QueueRow:
     clock_paused: bool
     role: AssignmentRole
     overdue: bool
+    #: Why the case is urgent (`queue.urgency_reasons`), empty when it is not.
+    urgent_reasons: tuple[queue.UrgencyReason, ...] = ()
+    #: One of its urgent themes (the policy's code), when that is a reason.
+    urgent_theme: str | None = None
+    #: Who proposed the decision waiting for a second reviewer (None: none waits): the
+    #: queue says "yours to confirm" to the other reviewer.
+    proposed_by: int | None = None
 
     @property
     def key(self) -> QueueKey:
@@ -161,14 +171,20 @@ def urgent_themes(ctx: Context) -> frozenset[str]:
     return frozenset(themes)
 
 
-def urgent_clause(themes: frozenset[str]) -> ColumnElement[bool]:
-    """Urgent in the queue (`queue.is_urgent`): the filer said someone is in danger, an
-    urgent theme, a high reprisal risk; or the first band (irremediable if delayed)."""
-    return or_(
-        Case.urgent.is_(True),
-        Case.reprisal_risk == ReprisalRisk.HIGH,
-        Case.queue_rank < queue.BAND,
-        exists().where(CaseTheme.case_id == Case.id, CaseTheme.theme.in_(sorted(themes))),
+def urgent_clause(themes: frozenset[str] = frozenset()) -> ColumnElement[bool]:
+    """Urgent in the queue: the first band (`services.queue`: irremediable if delayed, a
+    high reprisal risk, or danger or an urgent theme not assessed yet). `themes` is no
+    longer needed (kept for callers): once assessed, the assessment decides."""
+    return Case.queue_rank < queue.BAND
+
+
+def _urgent_theme(themes: frozenset[str]) -> ColumnElement[str | None]:
+    """One urgent theme of the case (the first by code), or NULL."""
+    return (
+        select(func.min(CaseTheme.theme))
+        .where(CaseTheme.case_id == Case.id, CaseTheme.theme.in_(sorted(themes)))
+        .correlate(Case)
+        .scalar_subquery()
     )
 
 
@@ -198,7 +214,7 @@ def reviewer_queue(
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     now = ctx.now()
     overdue = and_(Case.next_due_at.is_not(None), Case.next_due_at < now)
-    urgent = urgent_clause(urgent_themes(ctx))
+    urgent = urgent_clause()
     statement = (
         select(
             Case.id,
@@ -212,6 +228,11 @@ def reviewer_queue(
             Case.needs_interpreter,
             Case.clock_paused_at,
             Assignment.role,
+            Case.urgent.label("danger"),
+            Case.reprisal_risk,
+            Case.severity_irremediability,
+            _urgent_theme(urgent_themes(ctx)).label("urgent_theme"),
+            _waiting_proposer().label("proposed_by"),
         )
         .select_from(Assignment)
         .join(Case, Case.id == Assignment.case_id)
@@ -249,12 +270,40 @@ def reviewer_queue(
             clock_paused=row.clock_paused_at is not None,
             role=row.role,
             overdue=row.next_due_at is not None and row.next_due_at < now,
+            proposed_by=row.proposed_by,
+            **_why_urgent(row),
         )
         for row in ctx.session.execute(statement)
     ]
     more = len(rows) > limit
     rows = rows[:limit]
     return QueuePage(rows=rows, next_key=rows[-1].key if more and rows else None)
+
+
+def _waiting_proposer() -> ColumnElement[int | None]:
+    """Who proposed the case's decision waiting for a second reviewer, or NULL."""
+    return (
+        select(func.min(DecisionProposal.proposed_by_id))
+        .where(
+            DecisionProposal.case_id == Case.id,
+            DecisionProposal.state == ProposalState.PENDING,
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
+
+
+def _why_urgent(row: Any) -> dict[str, Any]:
+    if row.queue_rank >= queue.BAND:
+        return {}
+    reasons = queue.urgency_reasons(
+        danger=row.danger,
+        urgent_theme=row.urgent_theme is not None,
+        reprisal_high=row.reprisal_risk is ReprisalRisk.HIGH,
+        irremediability=row.severity_irremediability,
+    )
+    theme = row.urgent_theme if queue.UrgencyReason.URGENT_THEME in reasons else None
+    return {"urgent_reasons": reasons, "urgent_theme": theme}
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,19 @@ from grievance.models import (
     Role,
     Stage,
 )
-from grievance.services import lifecycle
+from grievance.services import lifecycle, queue
 from grievance.services.casereads import REVIEWER, ReviewerCaseView
 from grievance.web.auth import ROLE_NAMES
 
 S = Stage
+
+#: Why a case is urgent (`services.queue.urgency_reasons`), on the queue and the case.
+URGENCY_NAMES = {
+    queue.UrgencyReason.IRREMEDIABLE: _l("harm irremediable if delayed"),
+    queue.UrgencyReason.HIGH_REPRISAL_RISK: _l("high reprisal risk"),
+    queue.UrgencyReason.DANGER: _l("someone in danger, the complainant said"),
+    queue.UrgencyReason.URGENT_THEME: _l("an urgent theme, not assessed yet"),
+}
 
 #: What each move of the lifecycle means, said to the reviewer who takes it.
 MOVE_NAMES = {

@@ -282,7 +282,11 @@ MATRIX: tuple[Probe, ...] = (
     _get("admin.users", frozenset({ADMIN})),
     _get("admin.new_user", frozenset({ADMIN})),
     _post("admin.new_user", frozenset({ADMIN})),
+    _get("admin.edit_user", frozenset({ADMIN})),
+    _post("admin.edit_user", frozenset({ADMIN})),
+    _get("admin.reset", frozenset({ADMIN})),
     _post("admin.reset", frozenset({ADMIN}), acts=True),
+    _get("admin.deactivate", frozenset({ADMIN})),
     _post("admin.deactivate", frozenset({ADMIN}), acts=True),
     _post("admin.reactivate", frozenset({ADMIN}), acts=True),
     _get("admin_profile.save_for", frozenset({ADMIN})),
@@ -335,6 +339,8 @@ MATRIX: tuple[Probe, ...] = (
         _post(f"reviewer.companies_{name}", frozenset({REVIEWER}))
         for name in ("add", "register", "site", "propose", "write", "decide", "verify")
     ),
+    # -- secretariat: the cases of their mechanisms no reviewer can take --
+    _get("unrouted.cases", SECRETARIATS),
     # -- a reviewer's own profile (conflict_id: the assigned reviewer's conflict) --
     _get("profile.save", REVIEWERS),
     _post("profile.save", REVIEWERS),
@@ -397,6 +403,7 @@ IN_SCOPE = frozenset(
         "admin_profile",
         "api_clients",
         "secretariat",
+        "unrouted",
         "reviewer",
         "profile",
         "record",

@@ -352,3 +352,19 @@ def test_the_worker_signs_a_checkpoint_of_the_demo_at_start_and_some_cases_are_p
     view = transparency.case_log(demo.ctx, published[0], Visibility.PUBLIC)
     assert view["head_hash"] == published[0].log_head
     assert view["tree_size"] == done.size
+
+
+def test_the_demo_reviewers_have_room_for_a_newcomers_complaints(demo):
+    """#15, item 8: the demo's capacities leave room: a dozen new complaints, in both
+    mechanisms, each get their two reviewers (none waits unrouted)."""
+    from tests.factories import new_case
+
+    nested = demo.session.begin_nested()
+    try:
+        mechanisms = demo.session.scalars(select(Mechanism).order_by(Mechanism.code)).all()
+        for number in range(12):
+            mechanism = mechanisms[number % len(mechanisms)]
+            filed = new_case(demo.ctx, mechanism, language="en")
+            assert filed.case.unrouted_since is None, (number, filed.case.unrouted_reason)
+    finally:
+        nested.rollback()

@@ -79,6 +79,11 @@ FORM_BUDGET = 6  # measured 4
 #: in one query, the inbox count) and one case (measured 13, from the read model)
 COMPANY_CASES_BUDGET = 5
 COMPANY_CASE_BUDGET = 15
+#: the cases no reviewer can take (#15, item 8): the cases, their roles filled, and what
+#: every staff page reads (the user, their mechanisms, the inbox's unread count)
+UNROUTED_BUDGET = 8
+#: the staff accounts, searched (#15, item 11)
+USERS_BUDGET = 8
 #: measured 54 on SQLite: 51, and since receipt codes have versioned schemes (#12, item 3)
 #: the scheme is read (made, at the first filing) and the new code checked to open
 #: nothing; 66 since each reviewer routing puts on the case is told (#14), six statements
@@ -288,6 +293,51 @@ def test_the_company_case_list_and_case_page(app, ctx, clock, query_counter):
     assert "A8." in page
     _within(COMPANY_CASES_BUDGET, small_list, large_list)
     _within(COMPANY_CASE_BUDGET, small_case, large_case)
+
+
+def test_the_unrouted_cases(app, ctx, clock, query_counter):
+    """2 cases no reviewer can take, then 20 (the only reviewers are full)."""
+    ours = make_mechanism(ctx, "UNQ")
+    make_reviewer(ctx, capacity=1)
+    make_reviewer(ctx, capacity=1)
+    new_case(ctx, ours)  # both reviewers are full after this one
+
+    def grow(count: int) -> None:
+        for _ in range(count):
+            assert new_case(ctx, ours).case.unrouted_since is not None
+
+    grow(2)
+    user, seed = make_staff(ctx, Role.SECRETARIAT, mechanisms=[ours])
+    client = app.test_client()
+    sign_in(client, user, seed, clock)
+    path = "/staff/secretariat/unrouted?lang=en"
+    small, _ = _count(query_counter, client, path)
+    grow(18)
+    large, page = _count(query_counter, client, path)
+    assert page.count("2 reviewers are at their capacity") == 20
+    _within(UNROUTED_BUDGET, small, large)
+
+
+def test_the_staff_accounts(app, ctx, clock, query_counter):
+    """2 accounts, then 22, each in a company or a mechanism, listed and searched."""
+    mechanism = make_mechanism(ctx, "USQ")
+
+    def grow(count: int) -> None:
+        for number in range(count):
+            if number % 2:
+                make_staff(ctx, Role.COMPANY, totp=False)
+            else:
+                make_staff(ctx, Role.SECRETARIAT, mechanisms=[mechanism], totp=False)
+
+    admin, seed = make_staff(ctx, Role.ADMIN)
+    grow(2)
+    client = app.test_client()
+    sign_in(client, admin, seed, clock)
+    for path in ("/staff/admin/users?lang=en", "/staff/admin/users?lang=en&q=example"):
+        small, _ = _count(query_counter, client, path)
+        grow(10)
+        large, _page = _count(query_counter, client, path)
+        _within(USERS_BUDGET, small, large)
 
 
 # -- the complaint form -------------------------------------------------------------------

@@ -29,7 +29,15 @@ from grievance.models import (
     Translation,
     Visibility,
 )
-from grievance.services import accounts, attachments, cases, involvement, messages, timekeeping
+from grievance.services import (
+    accounts,
+    attachments,
+    cases,
+    involvement,
+    messages,
+    queue,
+    timekeeping,
+)
 from grievance.services import workspace as workspace_service
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.attachments import check_file
@@ -209,8 +217,10 @@ def test_the_queue_filters(ctx, clock):
     plain = case(tex)
     tamil = case(tex, language="ta", statement="எங்களுக்கு சம்பளம் கொடுக்கவில்லை.")
     urgent = case(tex, urgent=True)
-    # an urgent theme stays urgent once assessed as remediable (out of the first band)
+    # an urgent theme is urgent until assessed; assessed as remediable, it no longer is
+    # (#15, item 8: urgency ranks, it does not flood the queue)
     child_labour = case(tex, themes=["child_labour"])
+    unassessed_theme = case(tex, themes=["forced_labour"])
     cases.assess_severity(
         ctx,
         child_labour.case,
@@ -230,26 +240,35 @@ def test_the_queue_filters(ctx, clock):
     def ids(**filters) -> set[int]:
         return {row.case_id for row in reviewer_queue(ctx, lead.id, QueueFilters(**filters)).rows}
 
-    open_cases = {plain, tamil, urgent, child_labour, elsewhere, acknowledged}
+    open_cases = {plain, tamil, urgent, child_labour, unassessed_theme, elsewhere, acknowledged}
     assert ids() == {filed.case.id for filed in open_cases}  # ended cases left out
     assert ended.case.id in ids(include_ended=True)
     assert ids(stage=Stage.CLOSED) == {ended.case.id}
     assert ids(stage=Stage.ACKNOWLEDGED) == {acknowledged.case.id}
     assert ids(mechanism="FOT") == {elsewhere.case.id}
     assert ids(language="ta") == {tamil.case.id}
-    assert ids(urgent=True) == {urgent.case.id, child_labour.case.id}
-    overdue = {plain, tamil, urgent, child_labour, elsewhere}  # not acknowledged in 8 days
+    assert ids(urgent=True) == {urgent.case.id, unassessed_theme.case.id}
+    why = {
+        row.case_id: (row.urgent_reasons, row.urgent_theme)
+        for row in reviewer_queue(ctx, lead.id, QueueFilters(urgent=True)).rows
+    }
+    assert why == {
+        urgent.case.id: ((queue.UrgencyReason.DANGER,), None),
+        unassessed_theme.case.id: ((queue.UrgencyReason.URGENT_THEME,), "forced_labour"),
+    }
+    overdue = {plain, tamil, urgent, child_labour, unassessed_theme, elsewhere}
     assert ids(overdue=True) == {filed.case.id for filed in overdue}
     assert ids(overdue=True, mechanism="FTX", language="bn") == {
         plain.case.id,
         urgent.case.id,
         child_labour.case.id,
+        unassessed_theme.case.id,
     }
     rows = {row.case_id: row for row in reviewer_queue(ctx, lead.id).rows}
     assert rows[plain.case.id].overdue
     assert not rows[acknowledged.case.id].overdue
     assert rows[urgent.case.id].urgent
-    assert rows[child_labour.case.id].urgent
+    assert not rows[child_labour.case.id].urgent
     assert not rows[plain.case.id].urgent
     choices = workspace_service.queue_choices(ctx, lead.id)
     assert [code for code, _ in choices.mechanisms] == ["FOT", "FTX"]
@@ -313,8 +332,9 @@ def test_the_queue_page_pages_by_token_and_refuses_a_forged_one(app, ctx, clock,
 def test_the_queue_page_filters_keep_in_the_next_link(app, ctx, clock, monkeypatch):
     monkeypatch.setattr(workspace_service, "PAGE_SIZE", 1)
     made, lead, _ = _cases_for(ctx, 3)
-    made[0].urgent = True
-    made[1].urgent = True
+    for urgent in made[:2]:
+        urgent.urgent = True  # someone in danger: the first band
+        queue.refresh_queue_rank(urgent, ctx.case_policy(urgent))
     ctx.session.flush()
     client = _client(app, ctx, clock, lead)
     page = client.get("/staff/reviewer/?urgent=1&lang=en").get_data(as_text=True)
@@ -781,9 +801,10 @@ def test_the_case_page_shows_open_deadlines_and_overdue(app, ctx, clock, board):
     clock.set(START + timedelta(days=8))
     client = _client(app, ctx, clock, lead)
     page = _page(client, _case_path(filed.case))
-    section = page.split('id="time-limits"')[1].split("</section>")[0]
+    # in the summary at the top, with the days over or left
+    section = page.split('class="case-summary"')[1].split("</dl>")[0]
     assert "Acknowledge receipt" in section
-    assert "Overdue" in section
+    assert "overdue by 1 day" in section
     open_ids = ctx.session.scalars(
         select(Deadline.id).where(
             Deadline.case_id == filed.case.id, Deadline.state == DeadlineState.OPEN

@@ -128,7 +128,9 @@ def test_a_reviewer_without_a_second_factor_must_enrol_first(app, ctx, clock):
 
     page = client.get("/staff/account/second-factor?lang=en").get_data(as_text=True)
     assert "otpauth://totp/" in page
-    match = re.search(r'<code dir="ltr" lang="en">([A-Z2-7 ]+)</code>', page)
+    # a QR code of the link, inline SVG, named for screen readers
+    assert re.search(r'<div class="qr"><svg role="img" aria-label="[^"]+" viewBox=', page)
+    match = re.search(r'<code [^>]*class="secret-groups">([A-Z2-7 ]+)</code>', page)
     assert match
     seed = base64.b32decode(match.group(1).replace(" ", ""))
     reloaded = client.get("/staff/account/second-factor").get_data(as_text=True)
@@ -167,7 +169,7 @@ def test_a_company_user_may_enrol_a_second_factor(app, ctx, clock):
     account = client.get("/staff/account?lang=en").get_data(as_text=True)
     assert "You may protect your account with a second factor" in account
     page = client.get("/staff/account/second-factor?lang=en").get_data(as_text=True)
-    match = re.search(r'<code dir="ltr" lang="en">([A-Z2-7 ]+)</code>', page)
+    match = re.search(r'<code [^>]*class="secret-groups">([A-Z2-7 ]+)</code>', page)
     assert match
     seed = base64.b32decode(match.group(1).replace(" ", ""))
     done = _post(client, "/staff/account/second-factor", {"code": code_now(seed, clock)}, page=page)
@@ -188,10 +190,30 @@ def test_a_code_signs_in_once(app, ctx, clock):
     password_step(client, user.email)
     again = code_step(client, code)  # same step, same code
     assert again.status_code == 401
+    assert "Wait for your app to show the next one" in again.get_data(as_text=True)
     assert not signed_in(client)
     clock.advance(seconds=30)
     password_step(client, user.email)
     assert _path(code_step(client, code_now(seed, clock))) == "/staff"
+
+
+def test_only_a_reused_code_is_told_to_wait_for_the_next(app, ctx, clock):
+    user, seed = make_staff(ctx, Role.REVIEWER)
+    client = app.test_client()
+    code = code_now(seed, clock)
+    password_step(client, user.email)
+    wrong = "000000" if code != "000000" else "111111"
+    refused = code_step(client, wrong)
+    assert refused.status_code == 401
+    assert "Wait for your app" not in refused.get_data(as_text=True)
+    assert _path(code_step(client, code)) == "/staff"
+    # the same code on the account page (new recovery codes): wait for the next one
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    again = _post(client, "/staff/account/recovery-codes", {"code": code}, page=page)
+    assert again.status_code == 422
+    assert "Wait for your app to show the next one" in again.get_data(as_text=True)
+    clock.advance(seconds=30)
+    assert not accounts.totp_code_reused(ctx, user, code_now(seed, clock))
 
 
 @pytest.mark.parametrize(("offset", "accepted"), [(-2, False), (-1, True), (1, True), (2, False)])

@@ -29,6 +29,7 @@ STAFF_BLUEPRINTS = frozenset(
         "admin_profile",
         "api_clients",
         "secretariat",
+        "unrouted",
         "profile",
         "record",
         "reviewer",

@@ -20,6 +20,8 @@ class CaseRow(NamedTuple):
     urgent: bool
     needs_interpreter: bool
     queue_rank: int
+    unrouted_since: None  # every generated open case has its two reviewers
+    unrouted_reason: None
     next_due_at: datetime | None
     stage: str
     stage_entered_at: datetime

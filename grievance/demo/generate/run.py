@@ -200,6 +200,8 @@ def _case_rows(
                 draft.language in lead.languages or draft.language in second.languages
             ),
             queue_rank=rank,
+            unrouted_since=None,
+            unrouted_reason=None,
             next_due_at=next_due,
             stage=stage.value,
             stage_entered_at=draft.entered[-1],

@@ -34,6 +34,7 @@ from grievance.services.accounts.lifecycle import (
     reactivate,
     session_is_valid,
     set_active,
+    update_user,
 )
 from grievance.services.accounts.passwords import (
     COMMON_PASSWORDS,
@@ -74,6 +75,7 @@ from grievance.services.accounts.second_factor import (
     normalise_recovery_code,
     normalise_totp_code,
     totp_code,
+    totp_code_reused,
     totp_secret,
     totp_step,
     unused_recovery_codes,
@@ -157,9 +159,11 @@ __all__ = [
     "session_is_valid",
     "set_active",
     "totp_code",
+    "totp_code_reused",
     "totp_secret",
     "totp_step",
     "unused_recovery_codes",
+    "update_user",
     "use_recovery_code",
     "verify_second_factor",
     "verify_totp",

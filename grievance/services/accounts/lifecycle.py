@@ -19,7 +19,15 @@ from sqlalchemy.exc import IntegrityError
 
 from grievance.config import KdfParameters
 from grievance.crypto.secrets import hash_password, password_hasher, verify_password
-from grievance.models import Company, LoginThrottle, Mechanism, RecoveryCode, Role, User
+from grievance.models import (
+    Assignment,
+    Company,
+    LoginThrottle,
+    Mechanism,
+    RecoveryCode,
+    Role,
+    User,
+)
 from grievance.services import notifications
 from grievance.services.accounts.passwords import (
     EMAIL_PATTERN,
@@ -54,6 +62,8 @@ class AccountProblem(enum.StrEnum):
     COMPANY_NOT_ALLOWED = "company_not_allowed"
     MECHANISM_REQUIRED = "mechanism_required"
     MECHANISM_NOT_ALLOWED = "mechanism_not_allowed"
+    REVIEWER_HAS_CASES = "reviewer_has_cases"
+    OWN_ROLE = "own_role"
 
 
 class AccountRejected(ServiceError):
@@ -101,18 +111,7 @@ def create_user(
         problems["email"] = AccountProblem.EMAIL_INVALID
     elif ctx.session.scalar(select(User.id).where(User.email == address)) is not None:
         problems["email"] = AccountProblem.EMAIL_TAKEN
-    if not name or len(name) > 120:
-        problems["display_name"] = AccountProblem.NAME_MISSING
-    if role not in (Role.REVIEWER, Role.COMPANY, Role.SECRETARIAT, Role.ADMIN):
-        problems["role"] = AccountProblem.ROLE_INVALID
-    if role is Role.COMPANY and company is None:
-        problems["company"] = AccountProblem.COMPANY_REQUIRED
-    if role is not Role.COMPANY and company is not None:
-        problems["company"] = AccountProblem.COMPANY_NOT_ALLOWED
-    if role is Role.SECRETARIAT and not mechanisms:
-        problems["mechanisms"] = AccountProblem.MECHANISM_REQUIRED
-    if role is not Role.SECRETARIAT and mechanisms:
-        problems["mechanisms"] = AccountProblem.MECHANISM_NOT_ALLOWED
+    problems.update(_scope_problems(name, role, company, mechanisms))
     if problems:
         raise AccountRejected(problems)
     temporary = new_temporary_password()
@@ -133,6 +132,81 @@ def create_user(
         raise AccountRejected({"email": AccountProblem.EMAIL_TAKEN}) from None
     audit.info("user %s created user %d (%s)", actor.user_id or "system", user.id, role.value)
     return NewAccount(user=user, temporary_password=temporary)
+
+
+def _scope_problems(
+    name: str, role: Role, company: Company | None, mechanisms: Sequence[Mechanism]
+) -> dict[str, AccountProblem]:
+    """What is wrong with an account's name, role and what it belongs to."""
+    problems: dict[str, AccountProblem] = {}
+    if not name or len(name) > 120:
+        problems["display_name"] = AccountProblem.NAME_MISSING
+    if role not in (Role.REVIEWER, Role.COMPANY, Role.SECRETARIAT, Role.ADMIN):
+        problems["role"] = AccountProblem.ROLE_INVALID
+    if role is Role.COMPANY and company is None:
+        problems["company"] = AccountProblem.COMPANY_REQUIRED
+    if role is not Role.COMPANY and company is not None:
+        problems["company"] = AccountProblem.COMPANY_NOT_ALLOWED
+    if role is Role.SECRETARIAT and not mechanisms:
+        problems["mechanisms"] = AccountProblem.MECHANISM_REQUIRED
+    if role is not Role.SECRETARIAT and mechanisms:
+        problems["mechanisms"] = AccountProblem.MECHANISM_NOT_ALLOWED
+    return problems
+
+
+@atomic
+def update_user(
+    ctx: Context,
+    actor: Actor,
+    user: User,
+    *,
+    display_name: str,
+    role: Role,
+    company: Company | None = None,
+    mechanisms: Sequence[Mechanism] = (),
+) -> bool:
+    """An administrator changes a user's name, role, company or mechanisms; whether
+    anything changed. A new role or scope ends the user's sessions (they sign in again
+    with what they may do now; a role that needs a second factor asks for one then). A
+    reviewer still on cases keeps the role until those cases are handed over, and an
+    administrator never changes their own role."""
+    _require_admin(actor)
+    name = display_name.strip()
+    problems = _scope_problems(name, role, company, mechanisms)
+    if role is not user.role and actor.user_id == user.id:
+        problems["role"] = AccountProblem.OWN_ROLE
+    elif role is not user.role and user.role is Role.REVIEWER:
+        active = ctx.session.scalar(
+            select(Assignment.id)
+            .where(Assignment.reviewer_id == user.id, Assignment.ended_at.is_(None))
+            .limit(1)
+        )
+        if active is not None:
+            problems["role"] = AccountProblem.REVIEWER_HAS_CASES
+    if problems:
+        raise AccountRejected(problems)
+    scope_changed = (
+        role is not user.role
+        or company is not user.company
+        or {m.id for m in mechanisms} != {m.id for m in user.mechanisms}
+    )
+    changed = scope_changed or name != user.display_name
+    user.display_name = name
+    user.role = role
+    user.company = company
+    user.mechanisms = list(mechanisms)
+    if scope_changed:
+        user.sessions_valid_after = ctx.now()
+    ctx.session.flush()
+    if changed:
+        audit.warning(
+            "user %d changed user %d (role %s%s)",
+            actor.user_id,
+            user.id,
+            role.value,
+            ", scope changed" if scope_changed else "",
+        )
+    return changed
 
 
 # -- signing in -----------------------------------------------------------------------------

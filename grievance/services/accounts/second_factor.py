@@ -217,6 +217,23 @@ def verify_totp(ctx: Context, user: User, digits: str) -> bool:
     return True
 
 
+def totp_code_reused(ctx: Context, user: User, code: str) -> bool:
+    """Whether `code` is the user's code of a time step that has signed in already (a
+    code is good once): they should wait for the next one. Only ever asked after the
+    code was refused, so it tells nothing a refusal did not."""
+    digits = normalise_totp_code(code)
+    secret = totp_secret(ctx, user)
+    if digits is None or secret is None or user.totp_last_step is None:
+        return False
+    now_step = totp_step(ctx.now())
+    used = [
+        step
+        for step in range(now_step - TOTP_SKEW_STEPS, now_step + TOTP_SKEW_STEPS + 1)
+        if hmac.compare_digest(totp_code(secret, step), digits)
+    ]
+    return bool(used) and all(step <= user.totp_last_step for step in used)
+
+
 def _lock_user(ctx: Context, user: User) -> User:
     """The user's row lock (PostgreSQL), reloaded: two requests with one code, or one
     recovery code, cannot both be let in."""

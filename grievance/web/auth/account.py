@@ -4,8 +4,10 @@ that need one) and new recovery codes. On the `/staff` blueprint (`sign_in.py`).
 
 from __future__ import annotations
 
+import segno
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from grievance.extensions import db
@@ -25,6 +27,23 @@ from grievance.web.auth.session import after_sign_in, signed_in, staff_required,
 from grievance.web.auth.sign_in import blueprint
 
 ENROLMENT_KEY = "staff_enrolment"
+
+
+def _wait_for_next_code() -> str:
+    return str(
+        gettext(
+            "This code was used already: each code works once. Wait for your app to show the "
+            "next one (a new code comes every 30 seconds), then type that."
+        )
+    )
+
+
+def _qr_code(uri: str) -> Markup:
+    """The provisioning link as a QR code, inline SVG (no image request, nothing
+    third-party), named for screen readers."""
+    svg = segno.make(uri, error="m").svg_inline(scale=4, light="#fff", omitsize=True)
+    label = escape(gettext("QR code: scan it with your authenticator app"))
+    return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S704 - segno's own markup
 
 
 @blueprint.get("")
@@ -114,6 +133,7 @@ def enrol() -> str | Response | tuple[str, int]:
         secret=secret,
         uri=enrolment.provisioning_uri,
         required=accounts.needs_second_factor(user),
+        qr_code=_qr_code(enrolment.provisioning_uri),
     )
     return (page, status) if status != 200 else page
 
@@ -133,5 +153,8 @@ def recovery_codes() -> str | Response | tuple[str, int]:
         codes = accounts.new_recovery_codes(ctx, user)
         db.session.commit()
         return render_template("staff/recovery_codes.html", codes=codes, first=False)
-    form.code.errors = [gettext("This code is not right. Type the code your app shows now.")]
+    if digits is not None and accounts.totp_code_reused(ctx, user, digits):
+        form.code.errors = [_wait_for_next_code()]
+    else:
+        form.code.errors = [gettext("This code is not right. Type the code your app shows now.")]
     return _account_page(ctx, user, form), 422

@@ -114,9 +114,14 @@ def sign_in_code() -> str | Response | tuple[str, int]:
         ctx = service_context()
         key = accounts.account_key(ctx, user.email)
         client = client_key_for(key)
-        if accounts.verify_second_factor(ctx, user, form.code.data or "", client) is None:
+        code = form.code.data or ""
+        if accounts.verify_second_factor(ctx, user, code, client) is None:
+            # a locked pair is told nothing more than any failure
+            unlocked = accounts.locked_until(ctx, key, client) is None
+            reused = unlocked and accounts.totp_code_reused(ctx, user, code)
             db.session.commit()  # the failure counts
-            return render_template("staff/sign_in_code.html", form=form, failed=True), 401
+            page = render_template("staff/sign_in_code.html", form=form, failed=True, reused=reused)
+            return page, 401
         return _finish_sign_in(user, key, client, safe_next(pending.get("next")))
     status = 422 if request.method == "POST" else 200
     page = render_template("staff/sign_in_code.html", form=form, failed=False)

@@ -318,6 +318,7 @@ ACTIONS: tuple[Action, ...] = (
         SeverityForm,
         _assess_severity,
         done=_l("The severity assessment was recorded."),
+        shown=lambda offer: not offer.case.has_ended or offer.bound == "severity",
         field_problems={
             "scale": FROM_1_TO_5,
             "scope": FROM_1_TO_5,
@@ -332,6 +333,7 @@ ACTIONS: tuple[Action, ...] = (
         ReprisalForm,
         _assess_reprisal_risk,
         done=_l("The reprisal risk was recorded."),
+        shown=lambda offer: not offer.case.has_ended or offer.bound == "risk",
     ),
     Action(
         "move",
@@ -361,7 +363,14 @@ ACTIONS: tuple[Action, ...] = (
         otherwise=STALE_PROPOSAL,
         shown=lambda offer: offer.proposal is not None,
     ),
-    Action("recuse", "recuse", "/recuse", RecuseForm, _recuse),
+    Action(
+        "recuse",
+        "recuse",
+        "/recuse",
+        RecuseForm,
+        _recuse,
+        shown=lambda offer: not offer.case.has_ended or offer.bound == "recuse",
+    ),
     Action(
         "translation",
         "add_translation",

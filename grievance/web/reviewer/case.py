@@ -7,14 +7,18 @@ its form bound to what was typed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from flask import Blueprint, abort, render_template, request
+from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response
 
 from grievance.extensions import db
 from grievance.http.context import service_context
 from grievance.http.labels import STAGE_NAMES, limit_label
 from grievance.http.uploads import size_label
-from grievance.models import Attachment, Case, Role, User
+from grievance.models import Attachment, Case, ReprisalRisk, Role, User
 from grievance.policies import Policy
 from grievance.services import attachments, casereads, involvement, queue
 from grievance.services.actors import Actor
@@ -33,6 +37,7 @@ from grievance.web.reviewer_labels import (
     INVOLVEMENT_NAMES,
     NOT_CLASSIFIED,
     RISK_NAMES,
+    URGENCY_NAMES,
     case_log,
 )
 
@@ -85,9 +90,18 @@ def case_page(
         names=view.staff_names,
         language_names={language.code: language.name for language in policy.language},
         limits=[
-            (limit_label(limit), limit.due_at, limit.paused, limit.overdue)
+            (
+                limit_label(limit),
+                limit.due_at,
+                limit.paused,
+                limit.overdue,
+                _days_left(limit.due_at, ctx.now()),
+            )
             for limit in view.time_limits
         ],
+        urgency=_urgency(case, policy, view.facts.themes),
+        theme_names=[_theme_name(policy, code) for code in view.facts.themes],
+        country=_country_name(view.facts.country),
         timeline=case_log(view),
         size_label=size_label,
         anonymity_names=ANONYMITY_NAMES,
@@ -106,6 +120,45 @@ def case_page(
         offered=offered,
         company_proposals=len(involvement.pending_proposals(ctx, case)),
     )
+
+
+def _days_left(due_at: datetime, now: datetime) -> int:
+    """Whole days to a time limit (negative once it has passed), counted as a person
+    would: a limit later today is 0 days away."""
+    return (due_at.date() - now.date()).days
+
+
+def _urgency(case: Case, policy: Policy, themes: Iterable[str]) -> list[str]:
+    """Why the case is urgent, in the reader's language (`queue.urgency_reasons`); an
+    ended case is not."""
+    if case.queue_rank >= queue.BAND or case.has_ended:
+        return []
+    urgent_themes = [code for code in themes if code in policy.urgent_themes]
+    reasons = queue.urgency_reasons(
+        danger=case.urgent,
+        urgent_theme=bool(urgent_themes),
+        reprisal_high=case.reprisal_risk is ReprisalRisk.HIGH,
+        irremediability=case.severity_irremediability,
+    )
+    said = []
+    for reason in reasons:
+        text = str(URGENCY_NAMES[reason])
+        if reason is queue.UrgencyReason.URGENT_THEME:
+            names = ", ".join(_theme_name(policy, code) for code in urgent_themes)
+            text = f"{text} ({names})"
+        said.append(text)
+    return said
+
+
+def _theme_name(policy: Policy, code: str) -> str:
+    theme = next((t for t in policy.themes if t.code == code), None)
+    return gettext(theme.label) if theme else code
+
+
+def _country_name(code: str | None) -> str | None:
+    if not code:
+        return None
+    return str(get_locale().territories.get(code.upper(), code)) if get_locale() else code
 
 
 @staff_required(Role.REVIEWER)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask_babel import gettext
 
 from grievance.http.context import service_context
 from grievance.http.labels import STAGE_NAMES
@@ -22,7 +23,7 @@ from grievance.services.workspace import (
 )
 from grievance.web.auth import staff_required
 from grievance.web.reviewer.common import language_name, reviewer
-from grievance.web.reviewer_labels import ASSIGNMENT_ROLE_NAMES, BAND_NAMES
+from grievance.web.reviewer_labels import ASSIGNMENT_ROLE_NAMES, BAND_NAMES, URGENCY_NAMES
 
 
 def _filters(args: Mapping[str, str], mechanisms: set[str], languages: set[str]) -> QueueFilters:
@@ -82,6 +83,9 @@ def queue_page() -> str:
         stage_names=STAGE_NAMES,
         band_names=BAND_NAMES,
         role_names=ASSIGNMENT_ROLE_NAMES,
+        urgency_names=URGENCY_NAMES,
+        me=user.id,
+        theme_names={theme.code: gettext(theme.label) for theme in policy.themes},
     )
 
 
