@@ -43,6 +43,12 @@ def _sweep(ctx: Context) -> object:
     return sweep_deadlines(ctx)
 
 
+def _reviewer_loads(ctx: Context) -> object:
+    from grievance.services import loads
+
+    return loads.compact(ctx.session) or ""  # said (at INFO) only when it folded rows
+
+
 def _retention(ctx: Context) -> object:
     from grievance.services.retention import erase_expired_identities
 
@@ -148,6 +154,7 @@ def _reviews(ctx: Context) -> object:
 JOBS = (
     Job("sms", 3, _sms, interval_setting="sms_poll_seconds"),
     Job("deadline sweep", 60, _sweep),
+    Job("reviewer loads", 60, _reviewer_loads),
     Job("retention", 3600, _retention),
     Job("satisfaction checks", 3600, _satisfaction),
     Job("effectiveness reviews", 3600, _reviews),

@@ -17,6 +17,7 @@ from grievance.models.case import (
     ProposalState,
     ReferenceCounter,
     ReprisalRisk,
+    ReviewerLoad,
     Stage,
 )
 from grievance.models.company import Company, CompanyKind, Site
@@ -118,6 +119,7 @@ __all__ = [
     "RemedyAction",
     "RemedyStatus",
     "ReprisalRisk",
+    "ReviewerLoad",
     "ReviewerProfile",
     "Role",
     "SatisfactionQuestion",

@@ -295,6 +295,16 @@ class Assignment(Base):
             sqlite_where=sa.text("ended_at IS NULL"),
             postgresql_where=sa.text("ended_at IS NULL"),
         ),
+        # Routing's load (services/routing.py): each reviewer's open assignments on cases
+        # that have not ended, counted from this index alone.
+        sa.Index(
+            "ix_assignment_open_load",
+            "reviewer_id",
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+        ),
+        # Every assignment of a case, ended ones included (who left it: routing).
+        sa.Index("ix_assignment_case_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -306,9 +316,25 @@ class Assignment(Base):
     assigned_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    #: The case has not ended (`Case.has_ended`): kept by `assignments.place_reviewer` and
+    #: `cases` on every stage change, so routing counts loads without reading `case`.
+    case_open: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     case: Mapped[Case] = relationship(back_populates="assignments")
     reviewer: Mapped[User] = relationship()
+
+
+class ReviewerLoad(Base):
+    """Changes to a reviewer's load (open assignments on cases that have not ended), one
+    row per change: written beside each change in its own transaction, never updated, so
+    filings routed at once never wait for each other's reviewers. The worker folds them
+    into one row per reviewer (`services.loads`): a load is the sum of its rows."""
+
+    __tablename__ = "reviewer_load"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    delta: Mapped[int]
 
 
 class DecisionProposal(Base):

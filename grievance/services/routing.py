@@ -23,7 +23,10 @@ The scoring is pure (plain data in, plain data out: `plan`) and lives in
 `routing_scores`, whose names are imported here; the rest reads the database, locks the
 case and writes through `assignments.place_reviewer` and `assignments.end_assignment`.
 Capacity is checked without locking other cases: two cases routed at the same instant may
-take a reviewer one past their capacity.
+take a reviewer one past their capacity. The loads are kept as they change
+(`services.loads`), never counted from the cases; a filing reads the candidates before
+it takes its reference number (`pool`), so filings in one mechanism wait for each other
+only while they write.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from grievance.models import (
     Assignment,
@@ -45,8 +48,7 @@ from grievance.models import (
     Site,
     User,
 )
-from grievance.models.case import ENDED_STAGES
-from grievance.services import assignments, notifications
+from grievance.services import assignments, loads, notifications
 from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
@@ -88,20 +90,7 @@ def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> lis
         query = query.where(User.id.in_(reviewer_ids))
     rows = ctx.session.execute(query).all()
     ids = [user_id for user_id, _profile in rows]
-    loads: dict[int, int] = dict(
-        ctx.session.execute(
-            select(Assignment.reviewer_id, func.count(Assignment.id))
-            .join(Case, Case.id == Assignment.case_id)
-            .where(
-                Assignment.reviewer_id.in_(ids),
-                Assignment.ended_at.is_(None),
-                Case.stage.not_in(ENDED_STAGES),
-            )
-            .group_by(Assignment.reviewer_id)
-        )
-        .tuples()
-        .all()
-    )
+    found = loads.of(ctx.session, ids)  # a few rows per reviewer (`services.loads`)
     companies: dict[int, set[int]] = {}
     sites: dict[int, set[int]] = {}
     for reviewer_id, company_id, site_id in ctx.session.execute(
@@ -119,7 +108,7 @@ def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> lis
             languages=frozenset(profile.languages or ()),
             themes=frozenset(profile.themes or ()),
             countries=frozenset(profile.countries or ()),
-            load=loads.get(user_id, 0),
+            load=found[user_id],
             capacity=profile.capacity,
             available=profile.available,
             conflict_companies=frozenset(companies.get(user_id, ())),
@@ -169,10 +158,19 @@ class RoutingResult:
 
 
 @atomic
-def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> RoutingResult:
+def route_case(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    *,
+    reason: str,
+    pool: Sequence[Candidate] | None = None,
+) -> RoutingResult:
     """Fill the case's empty roles (lead, second) with the best eligible reviewers; leave a
     role empty and tell the secretariat when nobody is eligible. `reason` says why routing
-    runs (logged, internal). Urgent cases' new reviewers are told at once."""
+    runs (logged, internal). Urgent cases' new reviewers are told at once. `pool`: the
+    `candidates` read beforehand (filing reads them before it takes the mechanism's next
+    reference number, which stays locked until the commit)."""
     case = ctx.lock_case(case)
     if actor.role not in (Role.SYSTEM, Role.SECRETARIAT):
         raise NotAllowed("cases are routed by the system or the secretariat")
@@ -180,17 +178,23 @@ def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> Routin
     reason = clean_text(reason, "reason")
     if not reason:
         raise ReasonRequired("say why the case is routed")
-    return fill_roles(ctx, case, actor, reason)
+    return fill_roles(ctx, case, actor, reason, pool)
 
 
-def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingResult:
+def fill_roles(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    trigger: str,
+    pool: Sequence[Candidate] | None = None,
+) -> RoutingResult:
     """`route_case` on a case its caller has locked."""
     current = assignments.active_assignments(ctx, case)
     missing = [role for role in ROLES if role not in current]
     if not missing:
         return RoutingResult([], [], case.needs_interpreter)
     facts = case_facts(ctx, case)
-    chosen = plan(facts, candidates(ctx), missing)
+    chosen = plan(facts, candidates(ctx) if pool is None else pool, missing)
     users = {
         user.id: user
         for user in ctx.session.scalars(

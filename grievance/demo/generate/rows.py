@@ -85,6 +85,7 @@ class AssignmentRow(NamedTuple):
     assigned_at: datetime
     ended_at: None
     end_reason: None
+    case_open: bool
 
 
 class DeadlineRow(NamedTuple):

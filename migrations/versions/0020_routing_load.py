@@ -1,0 +1,81 @@
+"""reviewers' loads kept as they change; every assignment of a case found by its case
+
+Revision ID: 0020
+Revises: 0015
+Create Date: 2026-12-07 23:40:00.000000
+
+`reviewer_load`: changes to each reviewer's load (open assignments on cases that have not
+ended), +1 or -1 a row, written beside each change and folded by the worker; routing sums
+a few rows per reviewer instead of joining every active assignment with `case` (at a
+million cases a sequential scan of both, while the mechanism's reference number was
+locked). `assignment.case_open`: whether the assignment's case has not ended, kept by the
+services on every placement and every stage change into or out of an ended stage (the
+partial index `ix_assignment_open_load` counts the loads afresh). `ix_assignment_case_id`:
+who left a case (ended assignments) by an index probe, not a scan. Upgrading fills
+`case_open` from each case's stage and counts every load once; downgrading drops them.
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = "0020"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+ENDED = ("inadmissible", "referred", "withdrawn", "closed")
+
+
+def upgrade():
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("case_open", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
+    ended = ", ".join(f"'{stage}'" for stage in ENDED)
+    op.execute(
+        "UPDATE assignment SET case_open = false WHERE case_id IN "
+        f'(SELECT id FROM "case" WHERE stage IN ({ended}))'  # noqa: S608 - constants
+    )
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_assignment_open_load",
+            ["reviewer_id"],
+            unique=False,
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+        )
+        batch_op.create_index("ix_assignment_case_id", ["case_id"], unique=False)
+    op.create_table(
+        "reviewer_load",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reviewer_id", sa.Integer(), nullable=False),
+        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["reviewer_id"], ["user.id"], name=op.f("fk_reviewer_load_reviewer_id_user")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reviewer_load")),
+    )
+    with op.batch_alter_table("reviewer_load", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reviewer_load_reviewer_id"), ["reviewer_id"], unique=False
+        )
+    op.execute(
+        "INSERT INTO reviewer_load (reviewer_id, delta) SELECT reviewer_id, count(*)"
+        " FROM assignment WHERE ended_at IS NULL AND case_open GROUP BY reviewer_id"
+    )
+
+
+def downgrade():
+    with op.batch_alter_table("reviewer_load", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reviewer_load_reviewer_id"))
+    op.drop_table("reviewer_load")
+    with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.drop_index("ix_assignment_case_id")
+        batch_op.drop_index(
+            "ix_assignment_open_load",
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+        )
+        batch_op.drop_column("case_open")
