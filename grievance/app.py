@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, has_request_context, request
 from flask_limiter import Limiter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -183,9 +183,25 @@ def configure_database(app: Flask, settings: Settings) -> None:
         _configure_sqlite(engine)
 
 
+#: Requests that only read: their transactions begin DEFERRED on SQLite.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _sqlite_begin() -> str:
+    """BEGIN IMMEDIATE for whatever may write (the worker, commands, posts): it waits for
+    the write lock (busy_timeout) before reading, so concurrent writers take turns. A
+    DEFERRED transaction that read first cannot wait in WAL mode once another writer has
+    committed: SQLite fails it at once ("database is locked"). Read-only requests begin
+    DEFERRED and read beside the writer."""
+    if has_request_context() and request.method in READ_ONLY_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """Foreign keys on, WAL for the web server beside the worker, and the pysqlite
-    work-around that lets SAVEPOINTs (and so every service) be atomic."""
+    """Foreign keys on, WAL for the web server beside the worker, one writer at a time
+    (`_sqlite_begin`), and the pysqlite work-around that lets SAVEPOINTs (and so every
+    service) be atomic."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -199,7 +215,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(_sqlite_begin())
 
 
 def configure_i18n(app: Flask) -> None:
