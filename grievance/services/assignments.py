@@ -161,6 +161,8 @@ def place_reviewer(
         reasons={"score": score, "reasons": reasons},
         assigned_at=now,
         case_open=not case.has_ended,
+        queue_rank=case.queue_rank,
+        next_due_at=case.next_due_at,
     )
     ctx.session.add(assignment)
     ctx.session.flush()

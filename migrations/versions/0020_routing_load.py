@@ -11,8 +11,11 @@ million cases a sequential scan of both, while the mechanism's reference number 
 locked). `assignment.case_open`: whether the assignment's case has not ended, kept by the
 services on every placement and every stage change into or out of an ended stage (the
 partial index `ix_assignment_open_load` counts the loads afresh). `ix_assignment_case_id`:
-who left a case (ended assignments) by an index probe, not a scan. Upgrading fills
-`case_open` from each case's stage and counts every load once; downgrading drops them.
+who left a case (ended assignments) by an index probe, not a scan.
+`assignment.queue_rank`, `assignment.next_due_at`: the case's queue keys, copied wherever
+they change, so `ix_assignment_queue` serves a reviewer's queue in its order from the index
+(no sort of every open case of the reviewer). Upgrading fills `case_open` from each case's
+stage, copies the queue keys and counts every load once; downgrading drops them.
 """
 
 from alembic import op
@@ -33,7 +36,22 @@ def upgrade():
         batch_op.add_column(
             sa.Column("case_open", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("queue_rank", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True))
     ended = ", ".join(f"'{stage}'" for stage in ENDED)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            'UPDATE assignment SET queue_rank = c.queue_rank, next_due_at = c.next_due_at'
+            ' FROM "case" c WHERE c.id = assignment.case_id AND assignment.ended_at IS NULL'
+        )
+    else:
+        op.execute(
+            'UPDATE assignment SET queue_rank = (SELECT queue_rank FROM "case" c'
+            " WHERE c.id = assignment.case_id), next_due_at = (SELECT next_due_at"
+            ' FROM "case" c WHERE c.id = assignment.case_id) WHERE ended_at IS NULL'
+        )
     op.execute(
         "UPDATE assignment SET case_open = false WHERE case_id IN "
         f'(SELECT id FROM "case" WHERE stage IN ({ended}))'  # noqa: S608 - constants
@@ -47,6 +65,14 @@ def upgrade():
             postgresql_where=sa.text("ended_at IS NULL AND case_open"),
         )
         batch_op.create_index("ix_assignment_case_id", ["case_id"], unique=False)
+        batch_op.create_index(
+            "ix_assignment_queue",
+            ["reviewer_id", "queue_rank", "next_due_at", "case_id"],
+            unique=False,
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_include=["role"],
+        )
     op.create_table(
         "reviewer_load",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,10 +98,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_reviewer_load_reviewer_id"))
     op.drop_table("reviewer_load")
     with op.batch_alter_table("assignment", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_assignment_queue",
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+        )
         batch_op.drop_index("ix_assignment_case_id")
         batch_op.drop_index(
             "ix_assignment_open_load",
             sqlite_where=sa.text("ended_at IS NULL AND case_open"),
             postgresql_where=sa.text("ended_at IS NULL AND case_open"),
         )
+        batch_op.drop_column("next_due_at")
+        batch_op.drop_column("queue_rank")
         batch_op.drop_column("case_open")

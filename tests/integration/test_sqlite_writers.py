@@ -38,10 +38,9 @@ def file_app(tmp_path: Path, keyring, clock) -> Iterator[Flask]:
         kdf=TEST_KDF,
     )
     app = create_app(settings, clock=clock, keyring=keyring)
-    with app.app_context():
-        with db.engine.begin() as connection:
-            connection.execute(text("CREATE TABLE tally (id INTEGER PRIMARY KEY, n INTEGER)"))
-            connection.execute(text("INSERT INTO tally VALUES (1, 0)"))
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE tally (id INTEGER PRIMARY KEY, n INTEGER)"))
+        connection.execute(text("INSERT INTO tally VALUES (1, 0)"))
     try:
         yield app
     finally:
@@ -58,15 +57,14 @@ def _read_then_write(app: Flask, failures: list[BaseException]) -> None:
                 session.execute(text("UPDATE tally SET n = :n WHERE id = 1"), {"n": n + 1})
                 session.commit()
                 db.session.remove()
-    except BaseException as failed:  # noqa: BLE001 - reported below
+    except BaseException as failed:
         failures.append(failed)
 
 
 def test_ten_writers_at_once_wait_their_turn_and_lose_nothing(file_app):
     failures: list[BaseException] = []
     threads = [
-        threading.Thread(target=_read_then_write, args=(file_app, failures))
-        for _ in range(WRITERS)
+        threading.Thread(target=_read_then_write, args=(file_app, failures)) for _ in range(WRITERS)
     ]
     for thread in threads:
         thread.start()

@@ -86,6 +86,8 @@ class AssignmentRow(NamedTuple):
     ended_at: None
     end_reason: None
     case_open: bool
+    queue_rank: int
+    next_due_at: datetime | None
 
 
 class DeadlineRow(NamedTuple):

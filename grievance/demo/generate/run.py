@@ -261,6 +261,8 @@ def _case_rows(
                 None,
                 None,
                 not ended,
+                rank,
+                next_due,
             )
         )
     batch["deadline"].extend(
