@@ -33,6 +33,7 @@ from grievance.extensions import babel, csrf, db, intake_limiter, migrate, staff
 from grievance.http import errors, health, i18n, logs
 from grievance.http.context import AppServices, install
 from grievance.http.security import INTAKE, STAFF, Surface, configure_surface
+from grievance.services.canonical import canonical_text
 
 __all__ = ["STAFF_PREFIX", "create_app", "create_intake_app", "create_staff_app", "main"]
 
@@ -161,7 +162,13 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         # Errors never carry the statement's parameters into logs (ASVS 7.1.2).
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": True,
+            "hide_parameters": True,
+            # JSON written canonically (sorted keys, no spaces): `verify-log` hashes an
+            # event's payload as stored, without parsing it (`services.logcheck`).
+            "json_serializer": canonical_text,
+        },
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         # Five files of 10 MB and the form around them (grievance.services.attachments).
         MAX_CONTENT_LENGTH=52 * 1024 * 1024,
