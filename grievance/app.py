@@ -29,7 +29,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from grievance.clock import Clock, SystemClock
 from grievance.config import LOCALES, MIGRATIONS, TEMPLATES, Settings
 from grievance.crypto.keyring import Keyring, load_keyring
-from grievance.extensions import babel, csrf, db, intake_limiter, migrate, staff_limiter
+from grievance.extensions import (
+    babel,
+    csrf,
+    db,
+    in_sqlite_writer,
+    intake_limiter,
+    migrate,
+    staff_limiter,
+)
 from grievance.http import errors, health, i18n, logs
 from grievance.http.context import AppServices, install
 from grievance.http.security import INTAKE, STAFF, Surface, configure_surface
@@ -195,14 +203,17 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _sqlite_begin() -> str:
-    """BEGIN IMMEDIATE for whatever may write (the worker, commands, posts): it waits for
-    the write lock (busy_timeout) before reading, so concurrent writers take turns. A
-    DEFERRED transaction that read first cannot wait in WAL mode once another writer has
-    committed: SQLite fails it at once ("database is locked"). Read-only requests begin
-    DEFERRED and read beside the writer."""
-    if has_request_context() and request.method in READ_ONLY_METHODS:
-        return "BEGIN"
-    return "BEGIN IMMEDIATE"
+    """BEGIN IMMEDIATE for what writes (the worker's jobs, `sqlite_writer`, and requests
+    other than GET and HEAD): it waits for the write lock (busy_timeout) before reading,
+    so concurrent writers take turns. A DEFERRED transaction that read first cannot wait
+    in WAL mode once another writer has committed: SQLite fails it at once ("database is
+    locked"). Everything else (pages, commands) begins DEFERRED and reads beside the
+    writer, holding no lock while it only reads."""
+    if in_sqlite_writer():
+        return "BEGIN IMMEDIATE"
+    if has_request_context() and request.method not in READ_ONLY_METHODS:
+        return "BEGIN IMMEDIATE"
+    return "BEGIN"
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -14,7 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from grievance.config import Settings
-from grievance.extensions import db
+from grievance.extensions import db, sqlite_writer
 from grievance.http.context import app_services, current_settings, service_context
 from grievance.services.context import Context
 
@@ -169,7 +169,7 @@ JOBS = (
 
 def run_job(app: Flask, job: Job) -> None:
     """One run of a job in a fresh app context; a failure is logged, never fatal."""
-    with app.app_context():
+    with app.app_context(), sqlite_writer():
         try:
             outcome = job.run(service_context())
             db.session.commit()

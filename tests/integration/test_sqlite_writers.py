@@ -6,6 +6,7 @@ timeout. Transactions that may write begin IMMEDIATE, and wait their turn instea
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import text
 
 from grievance import create_app
 from grievance.config import TEST_KDF, Settings
-from grievance.extensions import db
+from grievance.extensions import db, sqlite_writer
 
 pytestmark = pytest.mark.skipif(
     "postgresql" in __import__("os").environ.get("DATABASE_URL", ""),
@@ -51,7 +52,7 @@ def file_app(tmp_path: Path, keyring, clock) -> Iterator[Flask]:
 def _read_then_write(app: Flask, failures: list[BaseException]) -> None:
     try:
         for _ in range(ROUNDS):
-            with app.app_context():
+            with app.app_context(), sqlite_writer():  # as the worker runs each job
                 session = db.session
                 n = session.execute(text("SELECT n FROM tally WHERE id = 1")).scalar_one()
                 session.execute(text("UPDATE tally SET n = :n WHERE id = 1"), {"n": n + 1})
@@ -74,6 +75,19 @@ def test_ten_writers_at_once_wait_their_turn_and_lose_nothing(file_app):
     with file_app.app_context():
         total = db.session.execute(text("SELECT n FROM tally")).scalar_one()
     assert total == WRITERS * ROUNDS  # no lost update either: one writer at a time
+
+
+def test_a_post_waits_its_turn_too(file_app):
+    with file_app.test_request_context("/", method="POST"):
+        connection = db.session.connection()
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+        # the transaction holds the write lock already: another writer would wait
+        other = sqlite3.connect(file_app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///") :])
+        other.execute("PRAGMA busy_timeout = 0")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+        db.session.remove()
 
 
 def test_a_read_only_request_does_not_take_the_write_lock(file_app):
