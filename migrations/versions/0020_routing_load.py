@@ -1,4 +1,4 @@
-"""reviewers' loads kept as they change; every assignment of a case found by its case
+"""reviewers' loads kept as they change; queue keys on assignments; deadlines by mechanism
 
 Revision ID: 0020
 Revises: 0015
@@ -16,6 +16,10 @@ who left a case (ended assignments) by an index probe, not a scan.
 they change, so `ix_assignment_queue` serves a reviewer's queue in its order from the index
 (no sort of every open case of the reviewer). Upgrading fills `case_open` from each case's
 stage, copies the queue keys and counts every load once; downgrading drops them.
+`deadline.mechanism_id`: the case's mechanism (filled from the case on upgrade and when a
+deadline is written), so the secretariat's overview seeks to its own mechanisms' open
+deadlines by due time (`ix_deadline_mechanism_state_due_at`) instead of walking every
+mechanism's due deadlines.
 """
 
 from alembic import op
@@ -87,6 +91,19 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_reviewer_load_reviewer_id"), ["reviewer_id"], unique=False
         )
+    with op.batch_alter_table("deadline", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mechanism_id", sa.Integer(), nullable=True))
+    op.execute(
+        'UPDATE deadline SET mechanism_id = (SELECT mechanism_id FROM "case" c'
+        " WHERE c.id = deadline.case_id)"
+    )
+    with op.batch_alter_table("deadline", schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            batch_op.f("fk_deadline_mechanism_id_mechanism"), "mechanism", ["mechanism_id"], ["id"]
+        )
+        batch_op.create_index(
+            "ix_deadline_mechanism_state_due_at", ["mechanism_id", "state", "due_at"], unique=False
+        )
     op.execute(
         "INSERT INTO reviewer_load (reviewer_id, delta) SELECT reviewer_id, count(*)"
         " FROM assignment WHERE ended_at IS NULL AND case_open GROUP BY reviewer_id"
@@ -94,6 +111,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table("deadline", schema=None) as batch_op:
+        batch_op.drop_index("ix_deadline_mechanism_state_due_at")
+        batch_op.drop_constraint(
+            batch_op.f("fk_deadline_mechanism_id_mechanism"), type_="foreignkey"
+        )
+        batch_op.drop_column("mechanism_id")
     with op.batch_alter_table("reviewer_load", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reviewer_load_reviewer_id"))
     op.drop_table("reviewer_load")

@@ -617,6 +617,17 @@ def test_0020_fills_case_open_from_each_case_stage_and_takes_it_away_again(scrat
         assert [tuple(row) for row in rows] == [(1, 1), (2, 0), (3, 1), (4, 0)]
         indexes = {index["name"] for index in inspect(connection).get_indexes("assignment")}
         assert {"ix_assignment_open_load", "ix_assignment_case_id"} <= indexes
+        loads = connection.execute(text("SELECT reviewer_id, delta FROM reviewer_load")).all()
+        assert [tuple(row) for row in loads] == [(1, 2)]  # cases 1 and 3 are open
+        keys = connection.execute(
+            text(
+                'SELECT a.queue_rank = c.queue_rank FROM assignment a JOIN "case" c'
+                " ON c.id = a.case_id"
+            )
+        ).scalars()
+        assert all(keys)
+        mechanisms = connection.execute(text("SELECT DISTINCT mechanism_id FROM deadline"))
+        assert mechanisms.scalars().all() == [1]
     with scratch_app.app_context():
         downgrade(directory=str(MIGRATIONS), revision=below)
     with scratch_app.app_context(), db.engine.connect() as connection:

@@ -92,6 +92,7 @@ class AssignmentRow(NamedTuple):
 
 class DeadlineRow(NamedTuple):
     case_id: int
+    mechanism_id: int
     code: str
     opened_at: datetime
     due_at: datetime

@@ -268,6 +268,7 @@ def _case_rows(
     batch["deadline"].extend(
         DeadlineRow(
             case_id=case_id,
+            mechanism_id=draft.mechanism.id,
             code=code,
             opened_at=item.opened,
             due_at=item.due,
