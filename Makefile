@@ -60,6 +60,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/sms_webhook.py
 	$(BIN)/python bench/attachments.py
 	BENCH_CASES=$${BENCH_CASES:-100000} $(BIN)/python bench/reviewer_queue.py
+	BENCH_CASES=$${BENCH_CASES:-10000} $(BIN)/python bench/filing.py
 
 ## Back up a small database and its key ring, destroy both, restore them, and check every
 ## identity, receipt code and hash chain (SQLite in a temporary directory; PostgreSQL with
