@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from grievance.models import Assignment, ReviewerLoad
@@ -26,6 +26,13 @@ def change(session: Session, reviewer_ids: Iterable[int], delta: int) -> None:
     rows = [{"reviewer_id": reviewer_id, "delta": delta} for reviewer_id in reviewer_ids]
     if rows and delta:
         session.execute(insert(ReviewerLoad), rows)
+
+
+def summed() -> Select[tuple[int, int]]:
+    """Each reviewer's load (those with rows), as a query to join (`routing.candidates`)."""
+    return select(ReviewerLoad.reviewer_id, func.sum(ReviewerLoad.delta).label("load")).group_by(
+        ReviewerLoad.reviewer_id
+    )
 
 
 def of(session: Session, reviewer_ids: Collection[int]) -> dict[int, int]:

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grievance.models import (
     Assignment,
@@ -80,17 +80,19 @@ REVIEWER_NEEDED = notifications.REVIEWER_NEEDED  # to the secretariat: a role st
 
 def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> list[Candidate]:
     """Every active reviewer (or those of `reviewer_ids`) with their load and conflicts."""
+    load = loads.summed().subquery()  # a few rows per reviewer (`services.loads`)
     query = (
-        select(User.id, ReviewerProfile)
+        select(User.id, ReviewerProfile, func.coalesce(load.c.load, 0))
         .join(ReviewerProfile, ReviewerProfile.user_id == User.id)
+        .outerjoin(load, load.c.reviewer_id == User.id)
         .where(User.role == Role.REVIEWER, User.active.is_(True))
         .order_by(User.id)
     )
     if reviewer_ids is not None:
         query = query.where(User.id.in_(reviewer_ids))
-    rows = ctx.session.execute(query).all()
-    ids = [user_id for user_id, _profile in rows]
-    found = loads.of(ctx.session, ids)  # a few rows per reviewer (`services.loads`)
+    rows = ctx.session.execute(query).tuples().all()
+    ids = [user_id for user_id, _profile, _load in rows]
+    found = {user_id: int(total) for user_id, _profile, total in rows}
     companies: dict[int, set[int]] = {}
     sites: dict[int, set[int]] = {}
     for reviewer_id, company_id, site_id in ctx.session.execute(
@@ -114,7 +116,7 @@ def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> lis
             conflict_companies=frozenset(companies.get(user_id, ())),
             conflict_sites=frozenset(sites.get(user_id, ())),
         )
-        for user_id, profile in rows
+        for user_id, profile, _load in rows
     ]
 
 
