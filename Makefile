@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 
 export GRIEVANCE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test coverage browser-test lint format bench translations extract migration-check clean
+.PHONY: run test coverage browser-test lint format bench restore-drill translations extract migration-check clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/attachments.py
 	BENCH_CASES=$${BENCH_CASES:-100000} $(BIN)/python bench/reviewer_queue.py
 	BENCH_CASES=$${BENCH_CASES:-100000} $(BIN)/python bench/company_cases.py
+	BENCH_CASES=$${BENCH_CASES:-10000} $(BIN)/python bench/filing.py
+
+## Back up a small database and its key ring, destroy both, restore them, and check every
+## identity, receipt code and hash chain (SQLite in a temporary directory; PostgreSQL with
+## DATABASE_URL naming a database with "drill" or "test" in its name: its tables are dropped).
+restore-drill: $(BIN)/.installed translations
+	$(BIN)/python -m grievance.drill
 
 ## Extract the strings to translate and merge them into every catalog.
 extract: $(BIN)/.installed

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, has_request_context, request
 from flask_limiter import Limiter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -29,10 +29,19 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from grievance.clock import Clock, SystemClock
 from grievance.config import LOCALES, MIGRATIONS, TEMPLATES, Settings
 from grievance.crypto.keyring import Keyring, load_keyring
-from grievance.extensions import babel, csrf, db, intake_limiter, migrate, staff_limiter
+from grievance.extensions import (
+    babel,
+    csrf,
+    db,
+    in_sqlite_writer,
+    intake_limiter,
+    migrate,
+    staff_limiter,
+)
 from grievance.http import errors, health, i18n, logs, numerals
 from grievance.http.context import AppServices, install
 from grievance.http.security import INTAKE, STAFF, Surface, configure_surface
+from grievance.services.canonical import canonical_text
 
 __all__ = ["STAFF_PREFIX", "create_app", "create_intake_app", "create_staff_app", "main"]
 
@@ -161,7 +170,13 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         # Errors never carry the statement's parameters into logs (ASVS 7.1.2).
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": True,
+            "hide_parameters": True,
+            # JSON written canonically (sorted keys, no spaces): `verify-log` hashes an
+            # event's payload as stored, without parsing it (`services.logcheck`).
+            "json_serializer": canonical_text,
+        },
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         # Five files of 10 MB and the form around them (grievance.services.attachments).
         MAX_CONTENT_LENGTH=52 * 1024 * 1024,
@@ -183,9 +198,28 @@ def configure_database(app: Flask, settings: Settings) -> None:
         _configure_sqlite(engine)
 
 
+#: Requests that only read: their transactions begin DEFERRED on SQLite.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _sqlite_begin() -> str:
+    """BEGIN IMMEDIATE for what writes (the worker's jobs, `sqlite_writer`, and requests
+    other than GET and HEAD): it waits for the write lock (busy_timeout) before reading,
+    so concurrent writers take turns. A DEFERRED transaction that read first cannot wait
+    in WAL mode once another writer has committed: SQLite fails it at once ("database is
+    locked"). Everything else (pages, commands) begins DEFERRED and reads beside the
+    writer, holding no lock while it only reads."""
+    if in_sqlite_writer():
+        return "BEGIN IMMEDIATE"
+    if has_request_context() and request.method not in READ_ONLY_METHODS:
+        return "BEGIN IMMEDIATE"
+    return "BEGIN"
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """Foreign keys on, WAL for the web server beside the worker, and the pysqlite
-    work-around that lets SAVEPOINTs (and so every service) be atomic."""
+    """Foreign keys on, WAL for the web server beside the worker, one writer at a time
+    (`_sqlite_begin`), and the pysqlite work-around that lets SAVEPOINTs (and so every
+    service) be atomic."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -199,7 +233,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(_sqlite_begin())
 
 
 def configure_i18n(app: Flask) -> None:

@@ -7,6 +7,9 @@ codes) and the staff app's (sign-in) are counted apart, under their own key pref
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import current_app, request
 from flask_babel import Babel
@@ -64,3 +67,22 @@ staff_limiter = Limiter(
     key_func=hashed_client, default_limits=[], headers_enabled=True, key_prefix="staff"
 )
 LIMITERS = (intake_limiter, staff_limiter)
+
+
+#: Set while a worker job runs (`sqlite_writer`): on SQLite its transactions begin
+#: IMMEDIATE, taking turns for the write lock (see `grievance.app._sqlite_begin`).
+_SQLITE_WRITER: ContextVar[bool] = ContextVar("sqlite_writer", default=False)
+
+
+@contextmanager
+def sqlite_writer() -> Iterator[None]:
+    """Transactions begun inside this block may write: on SQLite they wait their turn."""
+    token = _SQLITE_WRITER.set(True)
+    try:
+        yield
+    finally:
+        _SQLITE_WRITER.reset(token)
+
+
+def in_sqlite_writer() -> bool:
+    return _SQLITE_WRITER.get()

@@ -14,7 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from grievance.config import Settings
-from grievance.extensions import db
+from grievance.extensions import db, sqlite_writer
 from grievance.http.context import app_services, current_settings, service_context
 from grievance.services.context import Context
 
@@ -41,6 +41,12 @@ def _sweep(ctx: Context) -> object:
     from grievance.services.sweep import sweep_deadlines
 
     return sweep_deadlines(ctx)
+
+
+def _reviewer_loads(ctx: Context) -> object:
+    from grievance.services import loads
+
+    return loads.compact(ctx.session) or ""  # said (at INFO) only when it folded rows
 
 
 def _retention(ctx: Context) -> object:
@@ -166,6 +172,7 @@ def _transparency(ctx: Context) -> object:
 JOBS = (
     Job("sms", 3, _sms, interval_setting="sms_poll_seconds"),
     Job("deadline sweep", 60, _sweep),
+    Job("reviewer loads", 60, _reviewer_loads),
     Job("retention", 3600, _retention),
     Job("satisfaction checks", 3600, _satisfaction),
     Job("remedy plan questions", 300, _remedy_plans),
@@ -183,7 +190,7 @@ JOBS = (
 
 def run_job(app: Flask, job: Job) -> None:
     """One run of a job in a fresh app context; a failure is logged, never fatal."""
-    with app.app_context():
+    with app.app_context(), sqlite_writer():
         try:
             outcome = job.run(service_context())
             db.session.commit()

@@ -17,6 +17,7 @@ from grievance.models.case import (
     ProposalState,
     ReferenceCounter,
     ReprisalRisk,
+    ReviewerLoad,
     Stage,
 )
 from grievance.models.company import Company, CompanyKind, Site
@@ -134,6 +135,7 @@ __all__ = [
     "RemedyReport",
     "RemedyStatus",
     "ReprisalRisk",
+    "ReviewerLoad",
     "ReviewerProfile",
     "Role",
     "SatisfactionQuestion",

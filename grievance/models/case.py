@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from grievance.models.base import Base, enum_type
 
@@ -301,6 +301,28 @@ class Assignment(Base):
             sqlite_where=sa.text("ended_at IS NULL"),
             postgresql_where=sa.text("ended_at IS NULL"),
         ),
+        # Routing's load (services/routing.py): each reviewer's open assignments on cases
+        # that have not ended, counted from this index alone.
+        sa.Index(
+            "ix_assignment_open_load",
+            "reviewer_id",
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+        ),
+        # Every assignment of a case, ended ones included (who left it: routing).
+        sa.Index("ix_assignment_case_id", "case_id"),
+        # The reviewer's queue (services/workspace.py) in its order, from the index alone:
+        # a page at any depth reads its rows and no more.
+        sa.Index(
+            "ix_assignment_queue",
+            "reviewer_id",
+            "queue_rank",
+            "next_due_at",
+            "case_id",
+            sqlite_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_where=sa.text("ended_at IS NULL AND case_open"),
+            postgresql_include=["role"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -312,9 +334,50 @@ class Assignment(Base):
     assigned_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    #: The case has not ended (`Case.has_ended`): kept by `assignments.place_reviewer` and
+    #: `cases` on every stage change, so routing counts loads without reading `case`.
+    case_open: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: The case's queue keys (`Case.queue_rank`, `Case.next_due_at`), copied at each
+    #: flush that changes them (`_mirror_queue_keys`): the queue's order.
+    queue_rank: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_due_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(back_populates="assignments")
     reviewer: Mapped[User] = relationship()
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _mirror_queue_keys(session: Session, _context: object) -> None:
+    """Copy the queue keys of every case whose `queue_rank` or `next_due_at` this flush
+    changed to its current assignments (`Assignment.queue_rank`, `.next_due_at`), whoever
+    changed them: the reviewer's queue is read in their order from `ix_assignment_queue`."""
+    for item in session.dirty:
+        if not isinstance(item, Case):
+            continue
+        state = sa.inspect(item)
+        if not (
+            state.attrs.queue_rank.history.has_changes()
+            or state.attrs.next_due_at.history.has_changes()
+        ):
+            continue
+        session.connection().execute(
+            sa.update(Assignment)
+            .where(Assignment.case_id == item.id, Assignment.ended_at.is_(None))
+            .values(queue_rank=item.queue_rank, next_due_at=item.next_due_at)
+        )
+
+
+class ReviewerLoad(Base):
+    """Changes to a reviewer's load (open assignments on cases that have not ended), one
+    row per change: written beside each change in its own transaction, never updated, so
+    filings routed at once never wait for each other's reviewers. The worker folds them
+    into one row per reviewer (`services.loads`): a load is the sum of its rows."""
+
+    __tablename__ = "reviewer_load"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    delta: Mapped[int]
 
 
 class DecisionProposal(Base):

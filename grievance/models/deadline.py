@@ -33,6 +33,9 @@ class Deadline(Base):
         sa.Index("ix_deadline_escalation_due", "state", "escalated_at", "paused_at", "due_at"),
         # The satisfaction checks seek to their own code's open rows by reminder time.
         sa.Index("ix_deadline_code_state_remind_at", "code", "state", "remind_at"),
+        # The secretariat's overview (services/overview.py) seeks to its mechanisms' open
+        # deadlines by due time, not through every mechanism's.
+        sa.Index("ix_deadline_mechanism_state_due_at", "mechanism_id", "state", "due_at"),
         sa.Index(
             "uq_deadline_open_code",
             "case_id",
@@ -45,6 +48,9 @@ class Deadline(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    #: The case's mechanism (it never changes), filled from the case when a deadline is
+    #: written without it (`_fill_mechanism`): the overview's index.
+    mechanism_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mechanism.id"))
     #: The time limit's code in the policy, e.g. "acknowledge".
     code: Mapped[str] = mapped_column(sa.String(40))
     opened_at: Mapped[datetime]
@@ -63,6 +69,14 @@ class Deadline(Base):
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     notices: Mapped[list[DeadlineNotice]] = relationship(back_populates="deadline")
+
+
+@sa.event.listens_for(Deadline, "before_insert")
+def _fill_mechanism(_mapper: object, connection: sa.Connection, target: Deadline) -> None:
+    if target.mechanism_id is None:
+        target.mechanism_id = connection.scalar(
+            sa.text('SELECT mechanism_id FROM "case" WHERE id = :id'), {"id": target.case_id}
+        )
 
 
 class DeadlineNotice(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from grievance.models import (
     Assignment,
@@ -22,7 +22,7 @@ from grievance.models import (
     Role,
     User,
 )
-from grievance.services import case_notices, caselog, events
+from grievance.services import case_notices, caselog, events, loads
 from grievance.services.actors import Actor
 from grievance.services.context import Context, atomic
 from grievance.services.errors import Code, ConflictOfInterest, InvalidInput, NotAllowed
@@ -160,9 +160,14 @@ def place_reviewer(
         role=role,
         reasons={"score": score, "reasons": reasons},
         assigned_at=now,
+        case_open=not case.has_ended,
+        queue_rank=case.queue_rank,
+        next_due_at=case.next_due_at,
     )
     ctx.session.add(assignment)
     ctx.session.flush()
+    if assignment.case_open:
+        loads.change(ctx.session, [reviewer.id], +1)
     case.needs_interpreter = interpreter_needed(ctx, case)
     entry = events.reviewer_assigned(
         reviewer_id=reviewer.id,
@@ -179,6 +184,20 @@ def place_reviewer(
     return assignment
 
 
+def case_stage_changed(ctx: Context, case: Case) -> None:
+    """The (locked) case has just ended, or been reopened: its reviewers' loads change
+    (`services.loads`), and `Assignment.case_open` of its assignments follows."""
+    is_open = not case.has_ended
+    current = [row.reviewer_id for row in active_assignments(ctx, case).values()]
+    loads.change(ctx.session, current, +1 if is_open else -1)
+    ctx.session.execute(
+        update(Assignment)
+        .where(Assignment.case_id == case.id, Assignment.case_open.is_not(is_open))
+        .values(case_open=is_open)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def end_assignment(
     ctx: Context, case: Case, assignment: Assignment, actor: Actor, reason: str, now: datetime
 ) -> None:
@@ -187,6 +206,8 @@ def end_assignment(
     assignment.ended_at = now
     assignment.end_reason = reason[:40]
     ctx.session.flush()
+    if assignment.case_open:
+        loads.change(ctx.session, [assignment.reviewer_id], -1)
     case.needs_interpreter = interpreter_needed(ctx, case)
     entry = events.reviewer_unassigned(
         reviewer_id=assignment.reviewer_id,

@@ -94,6 +94,8 @@ def _enter_stage(
         forgotten = contacts.forget_anonymous_phones(ctx, case)
     elif source in ENDED_STAGES:  # reopened on appeal
         case.closed_at = None
+    if (source in ENDED_STAGES) != (target in ENDED_STAGES):
+        assignments.case_stage_changed(ctx, case)
     stale = _pending_proposal(ctx, case)
     if stale is not None:
         # A decision proposed in the stage the case leaves no longer applies.

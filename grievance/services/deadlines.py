@@ -204,6 +204,7 @@ def refresh_next_due(session: Session, case: Case) -> datetime | None:
 def _open(session: Session, case: Case, limit: TimeLimit, now: datetime, due: datetime) -> Deadline:
     deadline = Deadline(
         case_id=case.id,
+        mechanism_id=case.mechanism_id,
         code=limit.code,
         opened_at=now,
         due_at=due,
@@ -290,6 +291,7 @@ def open_for_remedy_action(
     due = datetime.combine(due_on, time(23, 59, 59), tzinfo=policy.calendar.zone).astimezone(UTC)
     deadline = Deadline(
         case_id=case.id,
+        mechanism_id=case.mechanism_id,
         code=remedy_action_code(action_id),
         opened_at=now,
         due_at=due,

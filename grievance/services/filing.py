@@ -268,6 +268,11 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     mechanism = filing.mechanism
     policy_version = max((p.version for p in mechanism.policies), default=0)
     policy = ctx.policy(mechanism, policy_version)
+    # The slow parts first: the receipt code's Argon2id hash and the reviewers' loads.
+    # From `next_reference` to the commit the mechanism's counter row stays locked, and
+    # the other filings of the mechanism wait.
+    receipt = _fresh_receipt(ctx)
+    pool = routing.candidates(ctx)
     case = Case(
         reference=next_reference(ctx.session, mechanism, received_at.year),
         mechanism=mechanism,
@@ -301,7 +306,7 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
     person = filing.complainant
     if person.contact_channel in contacts.PHONE_CONTACTS:
         person = replace(person, contact_address=contact_phone(ctx, filing))
-    complainant, code = _add_complainant(ctx, case, person, filing.language, now)
+    complainant, code = _add_complainant(ctx, case, person, filing.language, now, receipt)
 
     changes = deadlines.on_stage_entered(ctx.session, case, policy, Stage.RECEIVED, received_at)
     filed = events.case_filed(
@@ -321,16 +326,21 @@ def file_case(ctx: Context, filing: Filing, actor: Actor) -> FiledCase:
         api_client=f"{partner.name} ({partner.organisation})" if partner else "",
     )
     caselog.record(ctx.session, case, filed, actor, now)
-    routing.route_case(ctx, case, SYSTEM, reason=ROUTED_ON_FILING)
+    routing.route_case(ctx, case, SYSTEM, reason=ROUTED_ON_FILING, pool=pool)
     ctx.session.flush()
     return FiledCase(case=case, complainant=complainant, receipt_code=code)
 
 
 def _add_complainant(
-    ctx: Context, case: Case, person: ComplainantDetails, language: str, now: datetime
+    ctx: Context,
+    case: Case,
+    person: ComplainantDetails,
+    language: str,
+    now: datetime,
+    receipt: tuple[str, str, int],
 ) -> tuple[Complainant, str]:
     vault = ctx.vault
-    code, lookup, scheme = _fresh_receipt(ctx)
+    code, lookup, scheme = receipt
     complainant = Complainant(
         case_id=case.id,
         anonymity=person.anonymity,

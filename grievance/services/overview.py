@@ -74,8 +74,9 @@ def deadline_overview(
         .order_by(Deadline.due_at, Deadline.id)
         .limit(limit)
     )
-    if mechanism_codes:
-        query = query.where(Mechanism.code.in_(mechanism_codes))
+    if mechanism_codes:  # the deadline's own mechanism: its index, not every mechanism's
+        ids = select(Mechanism.id).where(Mechanism.code.in_(mechanism_codes))
+        query = query.where(Deadline.mechanism_id.in_(ids))
     found = ctx.session.execute(query).all()
     companies: dict[int, list[str]] = defaultdict(list)
     case_ids = {deadline.case_id for deadline, _, _, _ in found}

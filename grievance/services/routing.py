@@ -23,7 +23,10 @@ The scoring is pure (plain data in, plain data out: `plan`) and lives in
 `routing_scores`, whose names are imported here; the rest reads the database, locks the
 case and writes through `assignments.place_reviewer` and `assignments.end_assignment`.
 Capacity is checked without locking other cases: two cases routed at the same instant may
-take a reviewer one past their capacity.
+take a reviewer one past their capacity. The loads are kept as they change
+(`services.loads`), never counted from the cases; a filing reads the candidates before
+it takes its reference number (`pool`), so filings in one mechanism wait for each other
+only while they write.
 """
 
 from __future__ import annotations
@@ -45,8 +48,7 @@ from grievance.models import (
     Site,
     User,
 )
-from grievance.models.case import ENDED_STAGES
-from grievance.services import assignments, notifications
+from grievance.services import assignments, loads, notifications
 from grievance.services.actors import SYSTEM, Actor, require_part
 from grievance.services.context import Context, atomic
 from grievance.services.errors import (
@@ -78,30 +80,19 @@ REVIEWER_NEEDED = notifications.REVIEWER_NEEDED  # to the secretariat: a role st
 
 def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> list[Candidate]:
     """Every active reviewer (or those of `reviewer_ids`) with their load and conflicts."""
+    load = loads.summed().subquery()  # a few rows per reviewer (`services.loads`)
     query = (
-        select(User.id, ReviewerProfile)
+        select(User.id, ReviewerProfile, func.coalesce(load.c.load, 0))
         .join(ReviewerProfile, ReviewerProfile.user_id == User.id)
+        .outerjoin(load, load.c.reviewer_id == User.id)
         .where(User.role == Role.REVIEWER, User.active.is_(True))
         .order_by(User.id)
     )
     if reviewer_ids is not None:
         query = query.where(User.id.in_(reviewer_ids))
-    rows = ctx.session.execute(query).all()
-    ids = [user_id for user_id, _profile in rows]
-    loads: dict[int, int] = dict(
-        ctx.session.execute(
-            select(Assignment.reviewer_id, func.count(Assignment.id))
-            .join(Case, Case.id == Assignment.case_id)
-            .where(
-                Assignment.reviewer_id.in_(ids),
-                Assignment.ended_at.is_(None),
-                Case.stage.not_in(ENDED_STAGES),
-            )
-            .group_by(Assignment.reviewer_id)
-        )
-        .tuples()
-        .all()
-    )
+    rows = ctx.session.execute(query).tuples().all()
+    ids = [user_id for user_id, _profile, _load in rows]
+    found = {user_id: int(total) for user_id, _profile, total in rows}
     companies: dict[int, set[int]] = {}
     sites: dict[int, set[int]] = {}
     for reviewer_id, company_id, site_id in ctx.session.execute(
@@ -119,13 +110,13 @@ def candidates(ctx: Context, reviewer_ids: Collection[int] | None = None) -> lis
             languages=frozenset(profile.languages or ()),
             themes=frozenset(profile.themes or ()),
             countries=frozenset(profile.countries or ()),
-            load=loads.get(user_id, 0),
+            load=found[user_id],
             capacity=profile.capacity,
             available=profile.available,
             conflict_companies=frozenset(companies.get(user_id, ())),
             conflict_sites=frozenset(sites.get(user_id, ())),
         )
-        for user_id, profile in rows
+        for user_id, profile, _load in rows
     ]
 
 
@@ -169,10 +160,19 @@ class RoutingResult:
 
 
 @atomic
-def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> RoutingResult:
+def route_case(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    *,
+    reason: str,
+    pool: Sequence[Candidate] | None = None,
+) -> RoutingResult:
     """Fill the case's empty roles (lead, second) with the best eligible reviewers; leave a
     role empty and tell the secretariat when nobody is eligible. `reason` says why routing
-    runs (logged, internal). Urgent cases' new reviewers are told at once."""
+    runs (logged, internal). Urgent cases' new reviewers are told at once. `pool`: the
+    `candidates` read beforehand (filing reads them before it takes the mechanism's next
+    reference number, which stays locked until the commit)."""
     case = ctx.lock_case(case)
     if actor.role not in (Role.SYSTEM, Role.SECRETARIAT):
         raise NotAllowed("cases are routed by the system or the secretariat")
@@ -180,10 +180,16 @@ def route_case(ctx: Context, case: Case, actor: Actor, *, reason: str) -> Routin
     reason = clean_text(reason, "reason")
     if not reason:
         raise ReasonRequired("say why the case is routed")
-    return fill_roles(ctx, case, actor, reason)
+    return fill_roles(ctx, case, actor, reason, pool)
 
 
-def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingResult:
+def fill_roles(
+    ctx: Context,
+    case: Case,
+    actor: Actor,
+    trigger: str,
+    pool: Sequence[Candidate] | None = None,
+) -> RoutingResult:
     """`route_case` on a case its caller has locked."""
     current = assignments.active_assignments(ctx, case)
     missing = [role for role in ROLES if role not in current]
@@ -191,7 +197,7 @@ def fill_roles(ctx: Context, case: Case, actor: Actor, trigger: str) -> RoutingR
         record_unrouted(ctx, case, None)
         return RoutingResult([], [], case.needs_interpreter)
     facts = case_facts(ctx, case)
-    chosen = plan(facts, candidates(ctx), missing)
+    chosen = plan(facts, candidates(ctx) if pool is None else pool, missing)
     users = {
         user.id: user
         for user in ctx.session.scalars(

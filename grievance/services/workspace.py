@@ -41,7 +41,6 @@ from grievance.models import (
     ReprisalRisk,
     Stage,
 )
-from grievance.models.case import ENDED_STAGES
 from grievance.policies import default_policy
 from grievance.services import queue
 from grievance.services.context import Context
@@ -189,16 +188,19 @@ def _urgent_theme(themes: frozenset[str]) -> ColumnElement[str | None]:
 
 
 def after_clause(key: QueueKey) -> ColumnElement[bool]:
-    """The rows strictly after `key` in the order (rank, due time with none last, id)."""
+    """The rows strictly after `key` in the order (rank, due time with none last, id), on
+    the assignment's copy of the case's queue keys (`ix_assignment_queue`). The first
+    condition repeats what the rest implies: the index range starts at the key's rank."""
+    rank, due, case_id = Assignment.queue_rank, Assignment.next_due_at, Assignment.case_id
     if key.due_at is None:
-        same_due = and_(Case.next_due_at.is_(None), Case.id > key.case_id)
+        same_due = and_(due.is_(None), case_id > key.case_id)
     else:
         same_due = or_(
-            Case.next_due_at > key.due_at,
-            Case.next_due_at.is_(None),
-            and_(Case.next_due_at == key.due_at, Case.id > key.case_id),
+            due > key.due_at,
+            due.is_(None),
+            and_(due == key.due_at, case_id > key.case_id),
         )
-    return or_(Case.queue_rank > key.rank, and_(Case.queue_rank == key.rank, same_due))
+    return and_(rank >= key.rank, or_(rank > key.rank, and_(rank == key.rank, same_due)))
 
 
 def reviewer_queue(
@@ -242,7 +244,7 @@ def reviewer_queue(
     if filters.stage is not None:
         statement = statement.where(Case.stage == filters.stage)
     elif not filters.include_ended:
-        statement = statement.where(Case.stage.not_in(sorted(ENDED_STAGES)))
+        statement = statement.where(Assignment.case_open)
     if filters.mechanism:
         statement = statement.where(Mechanism.code == filters.mechanism)
     if filters.language:
@@ -253,8 +255,9 @@ def reviewer_queue(
         statement = statement.where(urgent)
     if after is not None:
         statement = statement.where(after_clause(after))
+    # In the order of `ix_assignment_queue`: a page reads its own rows, at any depth.
     statement = statement.order_by(
-        Case.queue_rank, Case.next_due_at.asc().nulls_last(), Case.id
+        Assignment.queue_rank, Assignment.next_due_at.asc().nulls_last(), Assignment.case_id
     ).limit(limit + 1)
     rows = [
         QueueRow(

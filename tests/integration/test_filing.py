@@ -119,6 +119,32 @@ def test_references_are_numbered_per_mechanism_and_year(ctx, clock):
     assert file(ctx, tex).case.reference == "TEX-2027-00002"
 
 
+def test_the_slow_parts_of_a_filing_come_before_its_reference_number(ctx, monkeypatch):
+    """The mechanism's reference counter stays locked from `next_reference` to the commit,
+    so filings in one mechanism wait for each other that long: the receipt code's Argon2id
+    hash (the floor of a filing) and the reviewers' loads are read before it, once."""
+    tex = make_mechanism(ctx, "TEX")
+    make_reviewer(ctx, languages=["bn"])
+    make_reviewer(ctx, languages=["bn"])
+    calls: list[str] = []
+
+    def spy(module, name):
+        original = getattr(module, name)
+
+        def called(*args, **kwargs):
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, called)
+
+    spy(filing_service.receipts, "fresh_receipt")
+    spy(filing_service.routing, "candidates")
+    spy(filing_service, "next_reference")
+    filed = file(ctx, tex)
+    assert calls == ["fresh_receipt", "candidates", "next_reference"]
+    assert len(filed.case.assignments) == 2  # routed with the candidates read before
+
+
 # -- receipt codes --------------------------------------------------------------------
 
 

@@ -587,3 +587,59 @@ def test_0015_adds_the_api_clients_and_their_trail_and_drops_them_again(scratch_
     tables = _tables(scratch_app)
     assert not {"api_client", "api_client_use"} & tables
     assert {"user", "case"} <= tables
+
+
+# -- 0020 keeps routing's load in an index: `assignment.case_open` --------------------------------
+
+
+def test_0020_fills_case_open_from_each_case_stage_and_takes_it_away_again(scratch_app):
+    below = script_directory().get_revision("0020").down_revision
+    assert isinstance(below, str)
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision="0004")
+        with db.engine.begin() as connection:
+            _seed_at_0004(connection)
+        upgrade(directory=str(MIGRATIONS), revision=below)
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    'INSERT INTO "user" (id, email, display_name, role, password_hash, active,'
+                    " must_change_password, created_at) VALUES (1, 'r@example.org',"
+                    " 'R', 'reviewer', 'x', 1, 0, :at)"
+                ),
+                {"at": FILED},
+            )
+            connection.execute(text("UPDATE \"case\" SET stage = 'closed' WHERE id IN (2, 4)"))
+            for case_id in (1, 2, 3, 4):
+                connection.execute(
+                    text(
+                        "INSERT INTO assignment (case_id, reviewer_id, role, reasons,"
+                        " assigned_at) VALUES (:case_id, 1, 'lead', '{}', :at)"
+                    ),
+                    {"case_id": case_id, "at": FILED},
+                )
+        upgrade(directory=str(MIGRATIONS), revision="0020")
+    with scratch_app.app_context(), db.engine.begin() as connection:
+        rows = connection.execute(
+            text("SELECT case_id, case_open FROM assignment ORDER BY case_id")
+        ).all()
+        assert [tuple(row) for row in rows] == [(1, 1), (2, 0), (3, 1), (4, 0)]
+        indexes = {index["name"] for index in inspect(connection).get_indexes("assignment")}
+        assert {"ix_assignment_open_load", "ix_assignment_case_id"} <= indexes
+        loads = connection.execute(text("SELECT reviewer_id, delta FROM reviewer_load")).all()
+        assert [tuple(row) for row in loads] == [(1, 2)]  # cases 1 and 3 are open
+        keys = connection.execute(
+            text(
+                'SELECT a.queue_rank = c.queue_rank FROM assignment a JOIN "case" c'
+                " ON c.id = a.case_id"
+            )
+        ).scalars()
+        assert all(keys)
+        mechanisms = connection.execute(text("SELECT DISTINCT mechanism_id FROM deadline"))
+        assert mechanisms.scalars().all() == [1]
+    with scratch_app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision=below)
+    with scratch_app.app_context(), db.engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("assignment")}
+        assert "case_open" not in columns
+        assert connection.execute(text("SELECT count(*) FROM assignment")).scalar() == 4

@@ -156,6 +156,21 @@ def test_the_overview_filters_by_mechanism(ctx, board):
     assert deadline_overview(ctx, ["NONE"]).due_soon == []
 
 
+def test_every_deadline_carries_its_case_mechanism_for_the_overview_index(ctx, board):
+    """The overview seeks its mechanisms' deadlines by `Deadline.mechanism_id` (issue 17:
+    through `case` it walked every mechanism's due deadlines); each deadline written gets
+    its case's, whoever writes it."""
+    from sqlalchemy import select
+
+    from grievance.models import Case, Deadline
+
+    rows = ctx.session.execute(
+        select(Deadline.mechanism_id, Case.mechanism_id).join(Case, Case.id == Deadline.case_id)
+    ).all()
+    assert rows
+    assert all(mine == theirs for mine, theirs in rows)
+
+
 def test_the_overview_looks_as_far_ahead_as_asked(ctx, board):
     assert [r.case_id for r in deadline_overview(ctx, days=1).due_soon] == [board.third.id]
     assert [r.case_id for r in deadline_overview(ctx, days=3).due_soon] == [

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from grievance.models import (
     Assignment,
@@ -15,6 +15,7 @@ from grievance.models import (
     Case,
     CompanyKind,
     Conflict,
+    ReviewerLoad,
     ReviewerProfile,
     Role,
     StaffNotification,
@@ -22,7 +23,8 @@ from grievance.models import (
     User,
     Visibility,
 )
-from grievance.services import caselog, cases, involvement, routing
+from grievance.models.case import ENDED_STAGES
+from grievance.services import caselog, cases, involvement, loads, routing
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.errors import (
     ConflictOfInterest,
@@ -140,6 +142,69 @@ def test_ended_cases_do_not_count_as_load(ctx, tex):
     walk_to(ctx, filed, Stage.CLOSED, busy, idle)
     # closed: their load is zero again, and the lowest ids win the tie
     assert assigned_ids(ctx, new_case(ctx, tex).case) == {LEAD: busy.id, SECOND: idle.id}
+
+
+def test_the_load_follows_the_case_into_and_out_of_an_ended_stage(ctx, tex):
+    """`Assignment.case_open`, which the load is counted from, follows every stage change
+    that ends a case or reopens it (an appeal), and no other."""
+    reviewers = [make_reviewer(ctx, languages=["bn"]) for _ in range(3)]
+    filed = new_case(ctx, tex)
+    lead, second = reviewers[0], reviewers[1]
+
+    def loads() -> dict[int, int]:
+        return {item.reviewer_id: item.load for item in routing.candidates(ctx)}
+
+    assert loads() == {lead.id: 1, second.id: 1, reviewers[2].id: 0}
+    ended = walk_to(ctx, filed, Stage.INADMISSIBLE, lead, second)
+    rows = ctx.session.scalars(select(Assignment).where(Assignment.case_id == filed.case.id))
+    assert [row.case_open for row in rows] == [False, False]
+    assert loads() == {lead.id: 0, second.id: 0, reviewers[2].id: 0}
+    complainant = Actor.for_complainant(filed.complainant)
+    cases.transition(ctx, ended, Stage.APPEAL, complainant, "I appeal.")
+    assert loads() == {lead.id: 1, second.id: 1, reviewers[2].id: 0}
+
+
+def test_the_loads_kept_as_they_change_are_those_counted_afresh(ctx, tex):
+    """`services.loads`: the rows written beside each change sum to the loads counted from
+    the assignments, before and after the worker folds them, and a load is read from a
+    few rows of its own, never from the cases (at a million cases that read was a
+    sequential scan of both, while the mechanism's reference number was locked)."""
+    reviewers = [make_reviewer(ctx, languages=["bn"], capacity=100) for _ in range(4)]
+    filed = [new_case(ctx, tex) for _ in range(6)]
+    walk_to(ctx, filed[0], Stage.CLOSED, reviewers[0], reviewers[1])
+    cases.recuse(ctx, filed[1].case, Actor.for_user(reviewers[2]), "My cousin runs it.")
+
+    def kept() -> dict[int, int]:
+        return loads.of(ctx.session, [reviewer.id for reviewer in reviewers])
+
+    before = kept()
+    counted = Counter(
+        ctx.session.scalars(
+            select(Assignment.reviewer_id)
+            .join(Case, Case.id == Assignment.case_id)
+            .where(Assignment.ended_at.is_(None), Case.stage.not_in(ENDED_STAGES))
+        )
+    )
+    assert before == {reviewer.id: counted[reviewer.id] for reviewer in reviewers}
+    assert sum(before.values()) == 10  # five open cases, two reviewers each
+    rows = ctx.session.scalar(select(func.count()).select_from(ReviewerLoad))
+    assert loads.compact(ctx.session) == rows - len([n for n in before.values() if n])
+    assert kept() == before
+    loads.recount(ctx.session)
+    assert kept() == before
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = ctx.session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        routing.candidates(ctx)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [statement for statement in seen if "assignment" in statement]
 
 
 def test_the_same_state_gives_the_same_choice(ctx, tex):

@@ -87,10 +87,14 @@ class AssignmentRow(NamedTuple):
     assigned_at: datetime
     ended_at: None
     end_reason: None
+    case_open: bool
+    queue_rank: int
+    next_due_at: datetime | None
 
 
 class DeadlineRow(NamedTuple):
     case_id: int
+    mechanism_id: int
     code: str
     opened_at: datetime
     due_at: datetime
