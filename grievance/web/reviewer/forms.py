@@ -83,6 +83,26 @@ class InformationForm(WorkspaceForm):
     )
 
 
+class HearingForm(WorkspaceForm):
+    """R08: the complainant heard outside this system, or why they could not be."""
+
+    outcome = RadioField(
+        _l("Did you hear the complainant?"),
+        choices=[
+            SelectChoice("heard", _l("Yes: we spoke with them (by phone, in person)")),
+            SelectChoice("not_heard", _l("No: they could not be heard")),
+        ],
+        validators=[DataRequired(CHOOSE_ONE)],
+    )
+    note = _reason(
+        _l("How and when, or why not"),
+        _l(
+            "Only the reviewers read this. The investigation ends only once the "
+            "complainant was heard, or you said here why they could not be."
+        ),
+    )
+
+
 class ResumeForm(WorkspaceForm):
     pass
 
