@@ -356,7 +356,6 @@ ACTIONS: tuple[Action, ...] = (
         HearingForm,
         _record_hearing,
         done=_l("Recorded: the investigation can end."),
-        otherwise=_l("This is recorded during the investigation only."),
         anchor="hearing",
         shown=lambda offer: offer.case.stage is Stage.INVESTIGATION or offer.bound == "hearing",
     ),

@@ -89,18 +89,12 @@ class HearingForm(WorkspaceForm):
     outcome = RadioField(
         _l("Did you hear the complainant?"),
         choices=[
-            SelectChoice("heard", _l("Yes: we spoke with them (by phone, in person)")),
+            SelectChoice("heard", _l("Yes: we spoke with them")),
             SelectChoice("not_heard", _l("No: they could not be heard")),
         ],
         validators=[DataRequired(CHOOSE_ONE)],
     )
-    note = _reason(
-        _l("How and when, or why not"),
-        _l(
-            "Only the reviewers read this. The investigation ends only once the "
-            "complainant was heard, or you said here why they could not be."
-        ),
-    )
+    note = _reason(_l("How and when, or why not"))
 
 
 class ResumeForm(WorkspaceForm):
