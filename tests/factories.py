@@ -39,7 +39,7 @@ from grievance.models import (
     Stage,
     User,
 )
-from grievance.services import cases, lifecycle, remedy_delivery, remedy_plan
+from grievance.services import cases, hearing, lifecycle, messages, remedy_delivery, remedy_plan
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.context import Context
 from grievance.services.filing import ComplainantDetails, FiledCase, Filing, file_case
@@ -207,6 +207,12 @@ def put_reviewers(ctx: Context, case: Case, lead: User, second: User) -> None:
             cases.assign_reviewer(ctx, case, wanted[role], role, SYSTEM)
 
 
+def hear(ctx: Context, filed: FiledCase) -> None:
+    """The complainant writes to the reviewers: heard in this stage (R08)."""
+    complainant = Actor.for_complainant(filed.complainant)
+    messages.add_message(ctx, filed.case, complainant, "What happened, again.", Channel.WEB)
+
+
 def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: User) -> Case:
     """Walk a case along the shortest path to `target`, each step taken by a role the
     lifecycle allows for it: the lead reviewer where reviewers may act (with `second`
@@ -230,6 +236,8 @@ def walk_to(ctx: Context, filed: FiledCase, target: Stage, lead: User, second: U
                     ctx, item, Actor.for_user(lead), "Done.", completed=True
                 )
                 remedy_delivery.verify(ctx, item, Actor.for_user(second))
+        if move.hears_complainant and not hearing.heard(ctx, case):
+            hear(ctx, filed)  # the investigation ends only once the complainant was heard
         if move.four_eyes:
             proposal = cases.propose_decision(ctx, case, step, Actor.for_user(lead), "Reasons.")
             case = cases.confirm_decision(ctx, proposal, Actor.for_user(second))

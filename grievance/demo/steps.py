@@ -19,10 +19,24 @@ from grievance.models import (
     Stage,
     User,
 )
-from grievance.services import cases, involvement, lifecycle, messages, obligations, remedy
+from grievance.services import (
+    cases,
+    hearing,
+    involvement,
+    lifecycle,
+    messages,
+    obligations,
+    remedy,
+)
 from grievance.services.actors import Actor
 from grievance.services.context import Context
 from grievance.services.remedy import Satisfaction
+
+#: What the demo's lead logs of hearing a complainant who did not write (R08).
+HEARD_NOTE = (
+    "Called the complainant in their language to go over the facts found: they "
+    "confirmed them and added details."
+)
 
 
 def step(
@@ -37,6 +51,11 @@ def step(
     def run() -> None:
         move = lifecycle.find(case.stage, stage)
         assert move is not None, (case.reference, case.stage, stage)
+        if move.hears_complainant and not hearing.heard(ctx, case):
+            # R08: the complainant did not write during the investigation; the lead
+            # called them before it ends, and logs it
+            hearing.record_hearing(ctx, case, lead, heard=True, note=HEARD_NOTE)
+            ctx.clock.advance(hours=1)  # type: ignore[attr-defined]
         if stage is Stage.REMEDY_IMPLEMENTATION:
             remedy_steps.approve(ctx, case, lead, second)
         elif move.four_eyes:

@@ -198,6 +198,17 @@ def _risk(event: EventView, names: Names) -> str:
     return str(gettext("Reprisal risk assessed: %(level)s.", level=level))
 
 
+@renders("complainant_heard", audience=STAFF)
+def _heard(event: EventView, names: Names) -> str:
+    return str(gettext("The complainant was heard: %(note)s", note=_text(event.fields, "note")))
+
+
+@renders("complainant_not_heard", audience=STAFF)
+def _not_heard(event: EventView, names: Names) -> str:
+    reason = _text(event.fields, "reason")
+    return str(gettext("The complainant could not be heard: %(reason)s", reason=reason))
+
+
 @renders("identities_erased", audience=STAFF)
 def _erased(event: EventView, names: Names) -> str:
     return str(gettext("The identities were erased at the end of their keeping."))

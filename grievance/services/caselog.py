@@ -216,6 +216,8 @@ EVENT_KINDS: dict[str, EventKind] = {
         },
     ),
     "reprisal_risk_assessed": EventKind(REVIEWERS, {"level": REVIEWERS}),
+    "complainant_heard": EventKind(REVIEWERS, {"note": REVIEWERS}),  # R08: services.hearing
+    "complainant_not_heard": EventKind(REVIEWERS, {"reason": REVIEWERS}),
     "message_from_complainant": EventKind(
         REVIEWERS, {"message_id": REVIEWERS, "channel": REVIEWERS, **_DEADLINE_FIELDS}
     ),

@@ -31,6 +31,7 @@ from grievance.services import (
     contacts,
     deadlines,
     events,
+    hearing,
     lifecycle,
     queue,
     remedy_rules,
@@ -67,6 +68,8 @@ def _check_transition(
     if move.needs_reason and not reason:
         raise ReasonRequired(f"moving to {target} needs reasons")
     remedy_rules.check_move(ctx, case, target)
+    if move.hears_complainant:
+        hearing.check_heard(ctx, case)
     return move
 
 

@@ -166,3 +166,13 @@ def severity_assessed(*, scale: int, scope: int, irremediability: int, likelihoo
 
 def reprisal_risk_assessed(level: ReprisalRisk) -> Entry:
     return Entry("reprisal_risk_assessed", {"level": level.value})
+
+
+def complainant_heard(note: str) -> Entry:
+    """A reviewer heard the complainant outside this system (R08): how, when."""
+    return Entry("complainant_heard", {"note": note})
+
+
+def complainant_not_heard(reason: str) -> Entry:
+    """A reviewer could not hear the complainant (R08): why."""
+    return Entry("complainant_not_heard", {"reason": reason})

@@ -30,6 +30,9 @@ class Transition:
     #: The decision must give its reasons (R07, R12).
     needs_reason: bool = False
     description: str = ""
+    #: The complainant must have been heard in the source stage, or a reviewer have
+    #: logged why they could not be (R08: `services.hearing`).
+    hears_complainant: bool = False
 
 
 def _t(
@@ -42,7 +45,13 @@ def _t(
     needs_reason: bool = False,
 ) -> Transition:
     return Transition(
-        source, target, frozenset(roles), four_eyes, needs_reason or four_eyes, description
+        source,
+        target,
+        frozenset(roles),
+        four_eyes,
+        needs_reason or four_eyes,
+        description,
+        hears_complainant=source is Stage.INVESTIGATION and target is not Stage.WITHDRAWN,
     )
 
 

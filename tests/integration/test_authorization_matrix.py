@@ -212,6 +212,7 @@ REVIEWER_ACTIONS = (
     "reviewer.confirm",
     "reviewer.withdraw",
     "reviewer.recuse",
+    "reviewer.record_hearing",
     "reviewer.add_translation",
     "reviewer.reveal",
 )

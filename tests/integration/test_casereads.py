@@ -29,6 +29,7 @@ from grievance.models import (
 from grievance.services import (
     attachments,
     cases,
+    hearing,
     identity,
     involvement,
     messages,
@@ -131,6 +132,7 @@ def world(ctx) -> World:
     # on to a remedy plan: each company proposes its item, the complainant agrees, two
     # reviewers approve (each item's due date a time limit of that company), Beta reports
     cases.transition(ctx, case, Stage.INVESTIGATION, reviewer, "Admissible.")
+    hearing.record_hearing(ctx, case, reviewer, heard=True, note="By phone.")  # R08
     proposal = cases.propose_decision(ctx, case, Stage.FINDINGS, reviewer, "Founded.")
     cases.confirm_decision(ctx, proposal, Actor.for_user(second))
     cases.transition(ctx, case, Stage.REMEDY_PLAN, reviewer)

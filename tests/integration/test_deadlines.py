@@ -22,6 +22,7 @@ from grievance.models import (
 from grievance.services import (
     caselog,
     cases,
+    hearing,
     involvement,
     lifecycle,
     messages,
@@ -157,6 +158,7 @@ def test_re_entering_a_stage_keeps_its_running_limit(ctx, clock):
     due = decision.due_at
     reviewer = Actor.for_user(lead)
     clock.advance(days=10)
+    hearing.record_hearing(ctx, case, reviewer, heard=True, note="By phone.")  # R08
     cases.transition(ctx, case, Stage.DIALOGUE, reviewer)
     clock.advance(days=20)
     case = cases.transition(ctx, case, Stage.INVESTIGATION, reviewer, "No agreement.")
@@ -232,6 +234,7 @@ def test_closing_a_case_opens_the_satisfaction_check_six_months_later(ctx, clock
     _acknowledge(ctx, staffed)
     cases.transition(ctx, filed.case, Stage.ADMISSIBILITY, lead)
     cases.transition(ctx, filed.case, Stage.INVESTIGATION, lead, "Admissible.")
+    hearing.record_hearing(ctx, filed.case, lead, heard=True, note="By phone.")  # R08
     proposal = cases.propose_decision(ctx, filed.case, Stage.FINDINGS, lead, "Unpaid wages.")
     cases.confirm_decision(ctx, proposal, second)
     clock.set(datetime(2026, 8, 31, 9, 0, tzinfo=UTC))
@@ -347,6 +350,8 @@ def test_every_deadline_change_is_listed_in_exactly_one_event(ctx, clock, staffe
             messages.add_message(ctx, case, lead, "An update.", Channel.SMS)
             continue
         move = lifecycle.find(case.stage, step)
+        if move.hears_complainant:  # R08: heard before the findings
+            hearing.record_hearing(ctx, case, lead, heard=True, note="By phone.")
         if step is Stage.REMEDY_IMPLEMENTATION:  # a plan with a dated item, approved
             company = make_company(ctx, case.mechanism)
             involvement.add_company(ctx, case, company, lead)

@@ -39,7 +39,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import cases, events, lifecycle, queue
+from grievance.services import cases, events, hearing, lifecycle, queue
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.caselog import verify_all
 from grievance.services.context import Context
@@ -373,6 +373,8 @@ def _through_the_services(ctx: Context, generated_case: Case) -> Case:
             cases.assess_severity(ctx, case, lead, **event.payload)
         elif event.kind == "reprisal_risk_assessed":
             cases.assess_reprisal_risk(ctx, case, lead, ReprisalRisk(event.payload["level"]))
+        elif event.kind == "complainant_heard":
+            hearing.record_hearing(ctx, case, lead, heard=True, note=event.payload["note"])
         elif event.kind == "decision_proposed":
             target = Stage(event.payload["to_stage"])
             proposal = cases.propose_decision(ctx, case, target, lead, "Reasons.")

@@ -26,7 +26,7 @@ from grievance.models import (
     User,
 )
 from grievance.models.case import ENDED_STAGES
-from grievance.services import caselog, cases, involvement, lifecycle
+from grievance.services import caselog, cases, hearing, involvement, lifecycle
 from grievance.services.actors import SYSTEM, Actor
 from grievance.services.errors import (
     ForbiddenTransition,
@@ -38,9 +38,11 @@ from grievance.services.errors import (
     ServiceError,
 )
 from grievance.services.filing import FiledCase
+from grievance.services.hearing import ComplainantNotHeard
 from grievance.services.remedy_rules import PlanNotApproved
 from tests.factories import (
     case_state,
+    hear,
     make_company,
     make_reviewer,
     make_user,
@@ -66,8 +68,9 @@ class World:
         return self.filed.case
 
 
-def make_world(ctx, stage: Stage = Stage.RECEIVED) -> World:
-    """A case in `stage` with one actor of every role that has a part in it (and admin)."""
+def make_world(ctx, stage: Stage = Stage.RECEIVED, *, heard: bool = True) -> World:
+    """A case in `stage` with one actor of every role that has a part in it (and admin);
+    in investigation, the complainant heard unless `heard` is False (R08)."""
     filed, lead, second = staff_case(ctx)
     mechanism = filed.case.mechanism
     company = make_company(ctx, mechanism)
@@ -76,6 +79,8 @@ def make_world(ctx, stage: Stage = Stage.RECEIVED) -> World:
     secretariat = make_user(ctx, Role.SECRETARIAT, mechanisms=[mechanism])
     admin = make_user(ctx, Role.ADMIN)
     walk_to(ctx, filed, stage, lead, second)
+    if stage is Stage.INVESTIGATION and heard:
+        hear(ctx, filed)
     actors = {
         "complainant": Actor.for_complainant(filed.complainant),
         "reviewer": Actor.for_user(lead),
@@ -115,7 +120,7 @@ def test_every_move_from_every_stage_for_every_role(ctx, clock, source):
     proposal and a second reviewer's confirmation), every other one is refused with
     ForbiddenTransition and writes nothing. Each attempt runs in a savepoint rolled back
     afterwards, so every attempt starts from the same case in `source`."""
-    world = make_world(ctx, source)
+    world = make_world(ctx, source, heard=False)
     case_id = world.case.id
     session = ctx.session
 
@@ -179,6 +184,16 @@ def _check_allowed_move(
         assert case_state(session, case_id) == before, f"{label}: refused move wrote"
         session.add(RemedyPlan(case_id=case_id, state=PlanState.APPROVED, created_at=ctx.now()))
         session.flush()
+
+    if move.hears_complainant:
+        # not before the complainant was heard, or a reviewer said why not (R08;
+        # tests/integration/test_hearing.py): refused, then heard, then as any other move
+        service = cases.propose_decision if move.four_eyes else cases.transition
+        error = refusal(lambda: service(ctx, case, target, actor, "Reasons."), label)
+        assert type(error) is ComplainantNotHeard, f"{label}: {error!r}"
+        assert case_state(session, case_id) == before, f"{label}: refused move wrote"
+        hearing.record_hearing(ctx, case, actor, heard=False, note="No answer on the phone.")
+        before = case_state(session, case_id)
 
     if move.needs_reason:
         service = cases.propose_decision if move.four_eyes else cases.transition

@@ -24,7 +24,7 @@ from grievance.web import reviewer as reviewer_web
 from grievance.web.reviewer import actions
 from grievance.web.reviewer.actions import ACTIONS, Action, Submission, action_for
 from grievance.web.reviewer.forms import WorkspaceForm
-from tests.factories import staff_case
+from tests.factories import staff_case, walk_to
 from tests.integration.test_reviewer_workspace import _case_path, _client, _page, _token
 
 CASE_TEMPLATE = (TEMPLATES / "reviewer" / "case.html").read_text(encoding="utf-8")
@@ -130,8 +130,8 @@ def test_the_case_page_offers_exactly_the_forms_the_table_says(app, ctx, clock, 
     second_client = _client(app, ctx, clock, second)
     every: set[str] = set()
 
-    def offered(client) -> set[str]:
-        names = _offered_forms(app, client, case)
+    def offered(client, on=None) -> set[str]:
+        names = _offered_forms(app, client, on if on is not None else case)
         every.update(names)
         return names
 
@@ -170,6 +170,12 @@ def test_the_case_page_offers_exactly_the_forms_the_table_says(app, ctx, clock, 
     ctx.session.flush()
     erased = offered(lead_client)
     assert not {"message", "translation", reveal} & erased
+
+    # in investigation: hearing the complainant (R08), on another case of its own
+    other, other_lead, other_second = staff_case(ctx)
+    walk_to(ctx, other, Stage.INVESTIGATION, other_lead, other_second)
+    assert "hearing" in offered(_client(app, ctx, clock, other_lead), other.case)
+    assert "hearing" not in received
 
     assert every == {a.name for a in ACTIONS if not a.each_complainant} | {reveal}
 

@@ -76,6 +76,8 @@ ENTRIES = {
         scale=3, scope=2, irremediability=4, likelihood=5
     ),
     "reprisal_risk_assessed": events.reprisal_risk_assessed(ReprisalRisk.HIGH),
+    "complainant_heard": events.complainant_heard("By phone, in Bangla."),
+    "complainant_not_heard": events.complainant_not_heard("No answer for three weeks."),
 }
 
 

@@ -11,7 +11,8 @@ The walk, stage by stage:
 - the assessment (`severity_assessed`, then `reprisal_risk_assessed`) at its time;
 - a `stage_changed` per move, by the lead (appeals and withdrawals: by the complainant);
   a decision that needs four eyes is proposed by the lead (`decision_proposed`, with a
-  confirmed `DecisionProposal` row) and confirmed by the second.
+  confirmed `DecisionProposal` row) and confirmed by the second; a move out of
+  investigation follows the lead's `complainant_heard` (R08, `services.hearing`).
 A time limit met by an event this walk does not write (progress updates, feedback, the
 satisfaction check) counts as met on time: a recurring one is renewed at each due time,
 the others are gone once due.
@@ -27,7 +28,7 @@ from functools import cache
 
 from grievance.demo.generate.drafting import Draft
 from grievance.demo.generate.rows import EventRow, ProposalRow
-from grievance.demo.generate.spec import PROPOSED_HOURS_BEFORE, REASON
+from grievance.demo.generate.spec import HEARD_NOTE, PROPOSED_HOURS_BEFORE, REASON
 from grievance.models import AssignmentRole, CaseEvent, ProposalState, Role, Stage, Visibility
 from grievance.policies import Calendar
 from grievance.services import caselog, deadlines, events, lifecycle
@@ -240,9 +241,12 @@ def _moved(
     proposal_id = proposed_by = None
     if Role.REVIEWER in move.roles and target is not Stage.WITHDRAWN:
         role, actor_id = Role.REVIEWER, draft.lead.id
+        since = at - draft.entered[step - 1]
+        proposed_at = at - min(timedelta(hours=PROPOSED_HOURS_BEFORE), since / 2)
+        if move.hears_complainant:  # R08: the lead logs hearing them, then moves
+            heard = events.complainant_heard(HEARD_NOTE)
+            done.chain.add(heard, proposed_at if move.four_eyes else at, Role.REVIEWER, actor_id)
         if move.four_eyes:  # proposed by the lead, confirmed by the second
-            since = at - draft.entered[step - 1]
-            proposed_at = at - min(timedelta(hours=PROPOSED_HOURS_BEFORE), since / 2)
             proposal_id, proposed_by = next(proposal_ids), draft.lead.id
             proposed = events.decision_proposed(
                 proposal_id=proposal_id, to_stage=target, reason=REASON

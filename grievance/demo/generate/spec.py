@@ -18,6 +18,8 @@ STATEMENT = (
     "Nobody wrote this; no person is behind it."
 )
 REASON = "Synthetic case: no reasons were written."
+#: What the lead logs of hearing the complainant before the investigation ends (R08).
+HEARD_NOTE = "Synthetic case: heard by phone; no conversation took place."
 #: The last reason routing would give, which it did not: `grievance generate` chose.
 ROUTING_NOTE = "synthetic: assigned in turn by `grievance generate`, capacity ignored"
 BATCH_SIZE = 10_000

@@ -28,6 +28,7 @@ from grievance.models import (
     Role,
     Stage,
 )
+from grievance.services.hearing import HEARD_KINDS
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -363,3 +364,10 @@ class ReviewerCaseView:
     statement_translations: tuple[TranslationView, ...]
     messages: tuple[MessageView, ...]
     files: tuple[FileView, ...]
+
+    @property
+    def heard(self) -> bool:
+        """The complainant was heard (or a reviewer logged why not) since the case entered
+        its stage (R08: `services.hearing`), read from the log's events."""
+        entered = max((e.seq for e in self.events if e.kind == "stage_changed"), default=0)
+        return any(e.kind in HEARD_KINDS and e.seq > entered for e in self.events)

@@ -32,7 +32,7 @@ from grievance.models import (
     ReprisalRisk,
     Stage,
 )
-from grievance.services import cases, identity, messages, timekeeping, translations
+from grievance.services import cases, hearing, identity, messages, timekeeping, translations
 from grievance.services.actors import Actor
 from grievance.services.casereads import ComplainantView, ProposalView
 from grievance.services.context import Context
@@ -42,6 +42,7 @@ from grievance.web.reviewer.forms import (
     FROM_1_TO_5,
     AcknowledgeForm,
     ConfirmForm,
+    HearingForm,
     InformationForm,
     MessageForm,
     MoveForm,
@@ -172,6 +173,11 @@ def _send_message(s: Submission) -> None:
 
 def _request_information(s: Submission) -> None:
     timekeeping.pause_clock(s.ctx, s.case, s.actor, _reason_of(s.form))
+
+
+def _record_hearing(s: Submission) -> None:
+    heard = s.form.outcome.data == "heard"
+    hearing.record_hearing(s.ctx, s.case, s.actor, heard=heard, note=s.form.note.data or "")
 
 
 def _resume(s: Submission) -> None:
@@ -342,6 +348,16 @@ ACTIONS: tuple[Action, ...] = (
         MoveForm,
         _move,
         shown=lambda offer: offer.moves or offer.bound == "move",
+    ),
+    Action(
+        "hearing",
+        "record_hearing",
+        "/hearing",
+        HearingForm,
+        _record_hearing,
+        done=_l("Recorded: the investigation can end."),
+        anchor="hearing",
+        shown=lambda offer: offer.case.stage is Stage.INVESTIGATION or offer.bound == "hearing",
     ),
     Action(
         "confirm",

@@ -36,6 +36,7 @@ from grievance.services.errors import (
     ReasonRequired,
     ServiceError,
 )
+from grievance.services.hearing import ComplainantNotHeard
 from grievance.web.auth import current_staff, setup_step, staff_required
 from grievance.web.reviewer import actions
 from grievance.web.reviewer.actions import Action, Refused, Submission
@@ -45,6 +46,13 @@ from grievance.web.reviewer.forms import GIVE_REASONS, WorkspaceForm
 
 #: What a refusal means, said to the reviewer (the most specific class first).
 REFUSALS: list[tuple[type[ServiceError], Any]] = [
+    (
+        ComplainantNotHeard,
+        _l(
+            "The investigation cannot end before the complainant is heard: wait for their "
+            "message, or record how you heard them or why they could not be heard."
+        ),
+    ),
     (FourEyesViolation, _l("You proposed this decision: the other reviewer confirms it.")),
     (
         ProposalPending,

@@ -83,6 +83,20 @@ class InformationForm(WorkspaceForm):
     )
 
 
+class HearingForm(WorkspaceForm):
+    """R08: the complainant heard outside this system, or why they could not be."""
+
+    outcome = RadioField(
+        _l("Did you hear the complainant?"),
+        choices=[
+            SelectChoice("heard", _l("Yes: we spoke with them")),
+            SelectChoice("not_heard", _l("No: they could not be heard")),
+        ],
+        validators=[DataRequired(CHOOSE_ONE)],
+    )
+    note = _reason(_l("How and when, or why not"))
+
+
 class ResumeForm(WorkspaceForm):
     pass
 
