@@ -145,9 +145,7 @@ EVENT_KINDS: dict[str, EventKind] = {
         },
     ),
     "company_added": EventKind(
-        PARTIES,
-        {"company_id": PARTIES, "company": PARTIES, **_DEADLINE_FIELDS},
-        Concerns.COMPANY,
+        PARTIES, _all(PARTIES, "company_id company", True), Concerns.COMPANY
     ),
     "involvement_classified": EventKind(
         PARTIES,
