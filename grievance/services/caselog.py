@@ -262,10 +262,18 @@ EVENT_KINDS: dict[str, EventKind] = {
     "identity_revealed": EventKind(
         INTERNAL, {"complainant_id": INTERNAL, "fields": INTERNAL, "reason": INTERNAL}
     ),
-    # A reviewer's translation of the statement or of a message (services/translations.py):
+    # A reviewer's translation of the statement, a message or a decision's reasons
+    # (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
     "translation_added": EventKind(
-        REVIEWERS, {"translation_id": REVIEWERS, "language": REVIEWERS, "message_id": REVIEWERS}
+        REVIEWERS,
+        {
+            "translation_id": REVIEWERS,
+            "language": REVIEWERS,
+            "message_id": REVIEWERS,
+            # the event whose reasons it translates, for the complainant (#15, item 4)
+            "event_seq": REVIEWERS,
+        },
     ),
     # The migration to form 2 re-chained the case's earlier events (docs/transparency.md).
     "log_rechained": EventKind(PUBLIC, {"form": PUBLIC, "events": PUBLIC}, Concerns.CASE),

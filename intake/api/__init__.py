@@ -135,6 +135,8 @@ class EventOut(BaseModel):
     stage_from: str | None
     stage_to: str | None
     details: dict[str, Any]
+    #: The reviewers' translations of the reasons in `details`, for the complainant.
+    translations: list[own_words.TranslationOut] = Field(default_factory=list)
 
 
 class MessageOut(BaseModel):
@@ -374,6 +376,7 @@ def _followup(complainant: Complainant) -> FollowupOut:
                 stage_from=event.stage_from.value if event.stage_from else None,
                 stage_to=event.stage_to.value if event.stage_to else None,
                 details=event.details(),
+                translations=own_words.reasons_out(view, event.seq),
             )
             for event in view.events
         ],

@@ -31,7 +31,8 @@ class FileOut(BaseModel):
 
 
 class TranslationOut(BaseModel):
-    """A translation the reviewers attached to their message, for the complainant."""
+    """A translation the reviewers attached to their message or reasons, for the
+    complainant."""
 
     language: str
     text: str
@@ -39,6 +40,12 @@ class TranslationOut(BaseModel):
 
 def translations_out(message: PartyMessage) -> list[TranslationOut]:
     return [TranslationOut(language=t.language, text=t.text) for t in message.translations]
+
+
+def reasons_out(view: ComplainantCaseView, seq: int) -> list[TranslationOut]:
+    """The translations of an event's reasons (`details.reason`)."""
+    found = view.reason_translations.get(seq, ())
+    return [TranslationOut(language=t.language, text=t.text) for t in found]
 
 
 def own_words(view: ComplainantCaseView) -> dict[str, Any]:
