@@ -129,16 +129,6 @@ class DeadlineOut(BaseModel):
     paused: bool
 
 
-class EventOut(BaseModel):
-    at: datetime
-    kind: str
-    stage_from: str | None
-    stage_to: str | None
-    details: dict[str, Any]
-    #: The reviewers' translations of the reasons in `details`, for the complainant.
-    translations: list[own_words.TranslationOut] = Field(default_factory=list)
-
-
 class MessageOut(BaseModel):
     at: datetime
     from_complainant: bool
@@ -151,7 +141,7 @@ class FollowupOut(BaseModel):
     stage: str
     waiting_for_complainant: bool
     deadlines: list[DeadlineOut]
-    events: list[EventOut]
+    events: list[own_words.EventOut]
     messages: list[MessageOut]
     statement: str | None = Field(
         default=None, description="The complainant's own words; null once erased."
@@ -370,7 +360,7 @@ def _followup(complainant: Complainant) -> FollowupOut:
             for limit in view.time_limits
         ],
         events=[
-            EventOut(
+            own_words.EventOut(
                 at=event.at,
                 kind=event.kind,
                 stage_from=event.stage_from.value if event.stage_from else None,

@@ -38,6 +38,16 @@ class TranslationOut(BaseModel):
     text: str
 
 
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    stage_from: str | None
+    stage_to: str | None
+    details: dict[str, Any]
+    #: The reviewers' translations of the reasons in `details`, for the complainant.
+    translations: list[TranslationOut] = Field(default_factory=list)
+
+
 def translations_out(message: PartyMessage) -> list[TranslationOut]:
     return [TranslationOut(language=t.language, text=t.text) for t in message.translations]
 
