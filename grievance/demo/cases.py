@@ -151,10 +151,23 @@ class CaseLoader:
             timeline.append((max(when, clock.now()), len(timeline), action))
 
         reason = entry.get("outcome_reason", "") or "Assessed against the covenant's criteria."
+        # the reasons in the complainant's language, attached for them (#15, item 4)
+        translated = (
+            entry.get("outcome_reason_translation", "") if "outcome_reason" in entry else ""
+        )
         for stage, when in zip(path, step_times, strict=True):
             add(
                 when,
-                steps.step(ctx, case, stage, lead_actor, second_actor, complainant_actor, reason),
+                steps.step(
+                    ctx,
+                    case,
+                    stage,
+                    lead_actor,
+                    second_actor,
+                    complainant_actor,
+                    reason,
+                    translated,
+                ),
             )
             if stage is Stage.ACKNOWLEDGED:
                 add(when + timedelta(hours=2), steps.assess(ctx, case, entry, lead_actor))

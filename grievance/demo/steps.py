@@ -10,6 +10,7 @@ from sqlalchemy import select
 from grievance.demo import remedy_steps
 from grievance.models import (
     Case,
+    CaseEvent,
     Channel,
     Company,
     InvolvementKind,
@@ -27,6 +28,7 @@ from grievance.services import (
     messages,
     obligations,
     remedy,
+    translations,
 )
 from grievance.services.actors import Actor
 from grievance.services.context import Context
@@ -47,7 +49,10 @@ def step(
     second: Actor,
     complainant: Actor,
     reason: str,
+    translation: str = "",
 ) -> Callable[[], None]:
+    """`translation`: the reasons in the complainant's language, attached for them."""
+
     def run() -> None:
         move = lifecycle.find(case.stage, stage)
         assert move is not None, (case.reference, case.stage, stage)
@@ -65,6 +70,7 @@ def step(
             proposal = cases.propose_decision(ctx, case, stage, lead, reason, reason_language="en")
             ctx.clock.advance(hours=20)  # type: ignore[attr-defined]
             cases.confirm_decision(ctx, proposal, second)
+            _translate_reasons(ctx, case, lead, translation)
         elif Role.COMPLAINANT in move.roles and Role.REVIEWER not in move.roles:
             cases.transition(ctx, case, stage, complainant, "I do not agree with the decision.")
         elif stage is Stage.WITHDRAWN:
@@ -72,8 +78,24 @@ def step(
         else:
             written = reason if move.needs_reason else ""
             cases.transition(ctx, case, stage, lead, written, reason_language="en")
+            _translate_reasons(ctx, case, lead, translation)
 
     return run
+
+
+def _translate_reasons(ctx: Context, case: Case, lead: Actor, translation: str) -> None:
+    """The lead attaches the translation of the reasons just given, if the demo has one
+    (#15, item 4: the other cases' English reasons are left for the reviewers' warning)."""
+    if not translation or case.language == "en":
+        return
+    event = ctx.session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == "stage_changed")
+        .order_by(CaseEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if event is not None and translations.reasons_given(case, event):
+        translations.add_translation(ctx, case, lead, case.language, translation, reasons_of=event)
 
 
 def assess(ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:

@@ -42,7 +42,8 @@ class Message(Base):
 
 
 class Translation(Base):
-    """A reviewer's translation of the statement (no message) or of a message, kept beside
+    """A reviewer's translation of the statement (no message, no event), of a message, or
+    of a decision's reasons (the case-log event that gave them, by its `seq`), kept beside
     the original, which is never changed: who translated, into what, and when."""
 
     __tablename__ = "translation"
@@ -50,6 +51,8 @@ class Translation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id"))
+    #: The case-log event whose reasons this translates (its `seq` in the case's chain).
+    event_seq: Mapped[int | None] = mapped_column(default=None)
     language: Mapped[str] = mapped_column(sa.String(16))
     text_enc: Mapped[bytes]
     translator_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))

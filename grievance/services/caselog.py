@@ -265,10 +265,11 @@ EVENT_KINDS: dict[str, EventKind] = {
     "identity_revealed": EventKind(
         INTERNAL, {"complainant_id": INTERNAL, "fields": INTERNAL, "reason": INTERNAL}
     ),
-    # A reviewer's translation of the statement or of a message (services/translations.py):
+    # A reviewer's translation of the statement, a message or a decision's reasons (its
+    # `event_seq`, #15 item 4) (services/translations.py):
     # the text itself is sealed in the `translation` table, never in the log.
     "translation_added": EventKind(
-        REVIEWERS, {"translation_id": REVIEWERS, "language": REVIEWERS, "message_id": REVIEWERS}
+        REVIEWERS, _all(REVIEWERS, "translation_id language message_id event_seq")
     ),
     # The migration to form 2 re-chained the case's earlier events (docs/transparency.md).
     "log_rechained": EventKind(PUBLIC, {"form": PUBLIC, "events": PUBLIC}, Concerns.CASE),

@@ -1,4 +1,5 @@
-"""Reviewers' translations of a complainant's words (the statement, or one message).
+"""Reviewers' translations of a case's words: the complainant's statement, one message,
+or the reasons a decision gave the complainant (for them, in their language).
 
 The original is never changed; a translation is kept beside it, sealed under the case's
 data key like the original (so retention erases it with the identities), with who made
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from grievance.models import Case, Message, Role, Translation
+from grievance.models import Case, CaseEvent, Message, Role, Translation, Visibility
 from grievance.services import caselog
 from grievance.services.actors import Actor, require_part
 from grievance.services.context import Context, atomic
@@ -32,15 +33,20 @@ def add_translation(
     language: str,
     text: str,
     message: Message | None = None,
+    reasons_of: CaseEvent | None = None,
 ) -> Translation:
-    """An assigned reviewer attaches a translation of the statement (no `message`) or of
-    one of the case's messages. `language` is a language the case's policy knows."""
+    """An assigned reviewer attaches a translation of the statement (no `message`, no
+    `reasons_of`), of one of the case's messages, or of the reasons one of its events gave
+    the complainant (`reasons_of`: an event whose reasons they read, `reasons_given`).
+    `language` is a language the case's policy knows."""
     case = ctx.lock_case(case)
     if actor.role is not Role.REVIEWER:
         raise NotAllowed("only reviewers translate a complainant's words")
     require_part(ctx, actor, case)
     if message is not None and message.case_id != case.id:
         raise NotAllowed("not a message of this case")
+    if reasons_of is not None and (message is not None or not reasons_given(case, reasons_of)):
+        raise NotAllowed("not an event of this case whose reasons the complainant reads")
     if case.identities_erased_at is not None:
         raise ServiceError("the case's words were erased at the end of their keeping")
     errors: dict[str, Code] = {}
@@ -60,6 +66,7 @@ def add_translation(
     translation = Translation(
         case_id=case.id,
         message_id=message.id if message is not None else None,
+        event_seq=reasons_of.seq if reasons_of is not None else None,
         language=language,
         text_enc=b"",
         translator_id=actor.user_id,
@@ -71,6 +78,8 @@ def add_translation(
     payload: dict[str, object] = {"translation_id": translation.id, "language": language}
     if message is not None:
         payload["message_id"] = message.id
+    if reasons_of is not None:
+        payload["event_seq"] = reasons_of.seq
     caselog.append(ctx.session, case, "translation_added", actor, now, payload)
     return translation
 
@@ -86,3 +95,13 @@ def translations_of(ctx: Context, case: Case) -> list[Translation]:
 
 def read_translation(ctx: Context, translation: Translation) -> str:
     return ctx.vault.open(translation.case_id, _field(translation), translation.text_enc)
+
+
+def reasons_given(case: Case, event: CaseEvent) -> bool:
+    """Whether `event` is one of `case`'s with reasons the complainant reads."""
+    return (
+        event.case_id == case.id
+        and bool(event.payload.get("reason"))
+        and event.visibility <= Visibility.PARTIES
+        and caselog.field_visibility(event.kind, "reason") <= Visibility.PARTIES
+    )

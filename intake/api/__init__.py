@@ -57,7 +57,6 @@ from intake.api.schemas import (
     DeadlineOut,
     ErrorItem,
     ErrorOut,
-    EventOut,
     FollowupIn,
     FollowupMessageIn,
     FollowupOut,
@@ -270,12 +269,13 @@ def _followup(complainant: Complainant) -> FollowupOut:
             for limit in view.time_limits
         ],
         events=[
-            EventOut(
+            own_words.EventOut(
                 at=event.at,
                 kind=event.kind,
                 stage_from=event.stage_from.value if event.stage_from else None,
                 stage_to=event.stage_to.value if event.stage_to else None,
                 details=event.details(),
+                translations=own_words.reasons_out(view, event.seq),
             )
             for event in view.events
         ],

@@ -31,14 +31,31 @@ class FileOut(BaseModel):
 
 
 class TranslationOut(BaseModel):
-    """A translation the reviewers attached to their message, for the complainant."""
+    """A translation the reviewers attached to their message or reasons, for the
+    complainant."""
 
     language: str
     text: str
 
 
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    stage_from: str | None
+    stage_to: str | None
+    details: dict[str, Any]
+    #: The reviewers' translations of the reasons in `details`, for the complainant.
+    translations: list[TranslationOut] = Field(default_factory=list)
+
+
 def translations_out(message: PartyMessage) -> list[TranslationOut]:
     return [TranslationOut(language=t.language, text=t.text) for t in message.translations]
+
+
+def reasons_out(view: ComplainantCaseView, seq: int) -> list[TranslationOut]:
+    """The translations of an event's reasons (`details.reason`)."""
+    found = view.reason_translations.get(seq, ())
+    return [TranslationOut(language=t.language, text=t.text) for t in found]
 
 
 def own_words(view: ComplainantCaseView) -> dict[str, Any]:

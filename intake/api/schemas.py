@@ -4,7 +4,7 @@ gets back, and the OpenAPI document's schemas (`intake.api.openapi_document`).""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,14 +82,6 @@ class DeadlineOut(BaseModel):
     paused: bool
 
 
-class EventOut(BaseModel):
-    at: datetime
-    kind: str
-    stage_from: str | None
-    stage_to: str | None
-    details: dict[str, Any]
-
-
 class MessageOut(BaseModel):
     at: datetime
     from_complainant: bool
@@ -102,7 +94,7 @@ class FollowupOut(BaseModel):
     stage: str
     waiting_for_complainant: bool
     deadlines: list[DeadlineOut]
-    events: list[EventOut]
+    events: list[own_words.EventOut]
     messages: list[MessageOut]
     statement: str | None = Field(
         default=None, description="The complainant's own words; null once erased."

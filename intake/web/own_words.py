@@ -13,7 +13,7 @@ from flask_babel import get_locale, gettext
 from grievance.http.events import describe
 from grievance.http.forms import ANONYMITY_CHOICES, CONTACT_CHOICES, ComplaintForm
 from grievance.policies import Policy
-from grievance.services.casereads import COMPLAINANT, ComplainantCaseView
+from grievance.services.casereads import COMPLAINANT, ComplainantCaseView, PartyTranslation
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,14 @@ def answers(view: ComplainantCaseView, policy: Policy) -> list[Answer]:
 @dataclass(frozen=True)
 class Line:
     """One line of the case's history: what happened, in the page's language, and the
-    reviewers' reasons as they wrote them, with the language they wrote them in."""
+    reviewers' reasons as they wrote them, with the language they wrote them in, and the
+    translations of them the reviewers attached for the complainant."""
 
     at: datetime
     text: str
     reason: str = ""
     reason_language: str = ""
+    translations: tuple[PartyTranslation, ...] = ()
 
 
 def timeline(view: ComplainantCaseView) -> list[Line]:
@@ -85,7 +87,8 @@ def timeline(view: ComplainantCaseView) -> list[Line]:
         if reason and text.endswith(reason):
             head = text[: -len(reason)].rstrip()
             language = str(event.fields.get("reason_language") or "")
-            lines.append(Line(event.at, head, reason, language))
+            translated = view.reason_translations.get(event.seq, ())
+            lines.append(Line(event.at, head, reason, language, translated))
         else:
             lines.append(Line(event.at, text))
     return lines

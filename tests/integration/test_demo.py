@@ -368,3 +368,14 @@ def test_the_demo_reviewers_have_room_for_a_newcomers_complaints(demo):
             assert filed.case.unrouted_since is None, (number, filed.case.unrouted_reason)
     finally:
         nested.rollback()
+
+
+def test_two_bengali_cases_carry_their_reasons_translated_for_the_complainant(demo):
+    """#15, item 4: c01 and c03's English reasons have a Bengali translation attached; the
+    other Bengali cases' do not (their reviewers see the warning)."""
+    from grievance.models import Translation
+
+    rows = demo.session.scalars(select(Translation).where(Translation.event_seq.is_not(None)))
+    translated = {(row.case_id, row.language) for row in rows}
+    assert len(translated) == 2
+    assert {language for _case, language in translated} == {"bn"}

@@ -398,7 +398,9 @@ def test_filing_a_complaint(app, ctx, query_counter):
 
 REMEDY_PAGE_BUDGET = 14  # measured 12
 COMPANY_REMEDY_BUDGET = 12  # measured 10
-FOLLOW_UP_REMEDY_BUDGET = 20  # measured 18: the page, the plan, its items, reports, companies
+#: measured 18: the page, the plan, its items, reports, companies; measured 21 with the
+#: translations read once when the log gives the complainant reasons (#15, item 4)
+FOLLOW_UP_REMEDY_BUDGET = 23
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from types import MappingProxyType
 
 from sqlalchemy import func, select
 
@@ -64,10 +65,14 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         raise NotAllowed("not this complainant's case")
     erased = case.identities_erased_at is not None
     conversation: list[PartyMessage] = []
+    reasons: dict[int, tuple[PartyTranslation, ...]] = {}
+    raw = case_events(ctx, case)
     if not erased:
         rows = parts.messages_of(ctx, case)
         theirs = {row.id for row in rows if row.direction is not Direction.FROM_COMPLAINANT}
-        translated = _translations_of_messages(ctx, case, theirs) if theirs else {}
+        translated: dict[int, list[PartyTranslation]] = {}
+        if theirs or any(translations.reasons_given(case, event) for event in raw):
+            translated, reasons = _translations_for_parties(ctx, case, theirs)
         for row in rows:
             mine = row.direction is Direction.FROM_COMPLAINANT
             if row.complainant_id not in ((complainant.id,) if mine else (None, complainant.id)):
@@ -81,7 +86,7 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         waiting=case.clock_paused_at is not None,
         erased=erased,
         time_limits=time_limits,
-        events=event_views(case_events(ctx, case), COMPLAINANT),
+        events=event_views(raw, COMPLAINANT),
         messages=tuple(conversation),
         files=() if erased else parts.files(ctx, case, {m.id for m in conversation}),
         companies=tuple(parts.company(row) for row in parts.involvements(ctx, case)),
@@ -94,19 +99,25 @@ def complainant_view(ctx: Context, case: Case, complainant: Complainant) -> Comp
         anonymity=complainant.anonymity,
         contact_channel=complainant.contact_channel,
         site=_site(case),
+        reason_translations=MappingProxyType(reasons),
     )
 
 
-def _translations_of_messages(
+def _translations_for_parties(
     ctx: Context, case: Case, ids: set[int]
-) -> dict[int, list[PartyTranslation]]:
-    """The translations reviewers attached to these messages (theirs, to the complainant)."""
+) -> tuple[dict[int, list[PartyTranslation]], dict[int, tuple[PartyTranslation, ...]]]:
+    """The translations reviewers attached for the complainant: to these messages (theirs,
+    to the complainant), and to the reasons of events (by `seq`)."""
     found: dict[int, list[PartyTranslation]] = defaultdict(list)
+    reasons: dict[int, list[PartyTranslation]] = defaultdict(list)
     for row in translations.translations_of(ctx, case):
-        if row.message_id in ids:
+        if row.event_seq is not None:
+            text = translations.read_translation(ctx, row)
+            reasons[row.event_seq].append(PartyTranslation(row.language, text))
+        elif row.message_id in ids:
             text = translations.read_translation(ctx, row)
             found[row.message_id].append(PartyTranslation(row.language, text))
-    return found
+    return found, {seq: tuple(rows) for seq, rows in reasons.items()}
 
 
 def _filed_it(ctx: Context, case: Case, complainant: Complainant) -> bool:
@@ -195,11 +206,14 @@ def reviewer_view(ctx: Context, case: Case, reviewer: User) -> ReviewerCaseView:
     rows = [] if erased else parts.messages_of(ctx, case)
     kept = [] if erased else translations.translations_of(ctx, case)
     translated: dict[int | None, list[TranslationView]] = defaultdict(list)
-    for row in kept:  # the statement's (no message), then each message's
+    reasons: dict[int, list[TranslationView]] = defaultdict(list)
+    for row in kept:  # the statement's (no message), each message's, each reasons'
         text = translations.read_translation(ctx, row)
-        translated[row.message_id].append(
-            TranslationView(row.language, text, row.translator_id, row.created_at)
-        )
+        made = TranslationView(row.language, text, row.translator_id, row.created_at)
+        if row.event_seq is not None:
+            reasons[row.event_seq].append(made)
+        else:
+            translated[row.message_id].append(made)
     feedback = {e.payload.get("message_id") for e in raw if e.kind == "feedback_given"}
     conversation = tuple(
         MessageView(
@@ -235,4 +249,5 @@ def reviewer_view(ctx: Context, case: Case, reviewer: User) -> ReviewerCaseView:
         statement_translations=tuple(translated.get(None, ())),
         messages=conversation,
         files=() if erased else parts.files(ctx, case),
+        reason_translations=MappingProxyType({seq: tuple(t) for seq, t in reasons.items()}),
     )

@@ -8,7 +8,7 @@ them back as plain JSON values for an API.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -298,6 +298,10 @@ class ComplainantCaseView:
     anonymity: Anonymity | None = None
     contact_channel: ContactChannel | None = None
     site: SiteView | None = None
+    #: The translations reviewers attached to the reasons of an event, by its `seq`.
+    reason_translations: Mapping[int, tuple[PartyTranslation, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def reference(self) -> str:
@@ -364,6 +368,10 @@ class ReviewerCaseView:
     statement_translations: tuple[TranslationView, ...]
     messages: tuple[MessageView, ...]
     files: tuple[FileView, ...]
+    #: The translations of the reasons of an event, by its `seq` (#15, item 4).
+    reason_translations: Mapping[int, tuple[TranslationView, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def heard(self) -> bool:

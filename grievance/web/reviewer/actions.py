@@ -18,6 +18,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from grievance.extensions import db
@@ -25,6 +26,7 @@ from grievance.http.labels import STAGE_NAMES
 from grievance.models import (
     Anonymity,
     Case,
+    CaseEvent,
     Channel,
     Complainant,
     DecisionProposal,
@@ -40,6 +42,7 @@ from grievance.services.errors import NotAllowed, ServiceError
 from grievance.web.reviewer.common import back, pending
 from grievance.web.reviewer.forms import (
     FROM_1_TO_5,
+    REASONS,
     AcknowledgeForm,
     ConfirmForm,
     HearingForm,
@@ -204,9 +207,9 @@ def _move(s: Submission) -> Response:
     """The service decides: a decision that needs two reviewers is proposed, any other
     move made; this says which."""
     target = Stage(s.form.target.data)
-    # the reasons are taken as written in the reviewer's page language, and marked so
-    # where the complainant reads them (#15, item 4)
-    written_in = str(get_locale() or "")
+    # the language the reviewer says the reasons are written in (the page's, unless they
+    # chose another), marked so where the complainant reads them (#15, item 4)
+    written_in = s.form.reason_language.data or str(get_locale() or "")
     decided = cases.decide(
         s.ctx, s.case, target, s.actor, _reason_of(s.form), reason_language=written_in
     )
@@ -240,11 +243,19 @@ def _recuse(s: Submission) -> Response:
 
 
 def _add_translation(s: Submission) -> None:
-    message = None
-    if s.form.source.data != "statement":
-        message = db.session.get(Message, int(s.form.source.data))
+    message, event, source = None, None, s.form.source.data or ""
+    if source.startswith(REASONS):
+        event = db.session.scalar(
+            select(CaseEvent).where(
+                CaseEvent.case_id == s.case.id, CaseEvent.seq == int(source[len(REASONS) :])
+            )
+        )
+        if event is None:
+            raise NotAllowed("no such event on this case")
+    elif source != "statement":
+        message = db.session.get(Message, int(source))
     language, text = s.form.language.data or "", s.form.text.data or ""
-    translations.add_translation(s.ctx, s.case, s.actor, language, text, message)
+    translations.add_translation(s.ctx, s.case, s.actor, language, text, message, event)
 
 
 def _reveal(s: Submission) -> str:

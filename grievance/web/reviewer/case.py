@@ -8,6 +8,7 @@ its form bound to what was typed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
@@ -119,7 +120,33 @@ def case_page(
         proposer=view.staff_names.get(proposal.proposed_by_id, "") if proposal else None,
         offered=offered,
         company_proposals=len(involvement.pending_proposals(ctx, case)),
+        untranslated=_untranslated_reasons(view, case.language),
+        reason_dates={event.seq: event.at for event in view.events},
     )
+
+
+def _untranslated_reasons(
+    view: casereads.ReviewerCaseView, reads: str
+) -> list[UntranslatedReasons]:
+    """The reasons given to the complainant in a language that is not theirs, with no
+    translation into theirs attached: the reviewer is warned (#15, item 4). Reasons of an
+    unknown language are not counted (nobody said which language they are in)."""
+    found = []
+    for event in view.events:
+        written = str(event.fields.get("reason_language") or "")
+        if not event.fields.get("reason") or not written or written == reads:
+            continue
+        if any(t.language == reads for t in view.reason_translations.get(event.seq, ())):
+            continue
+        found.append(UntranslatedReasons(event.seq, event.at, written))
+    return found
+
+
+@dataclass(frozen=True)
+class UntranslatedReasons:
+    seq: int
+    at: datetime
+    language: str
 
 
 def _days_left(due_at: datetime, now: datetime) -> int:

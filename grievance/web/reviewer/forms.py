@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_datetime, get_translations, gettext
+from flask_babel import format_datetime, get_locale, get_translations, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from grievance.extensions import db
-from grievance.models import Case, Message, ReprisalRisk
+from grievance.models import Case, CaseEvent, Message, ReprisalRisk
 from grievance.policies import Policy
 from grievance.services import messages, translations
 from grievance.web.reviewer.common import reviewer_moves
@@ -163,8 +163,25 @@ class MoveForm(WorkspaceForm):
         ),
         required=False,
     )
+    # the language the reasons are written in, chosen, not assumed (#15, item 4); the
+    # page's language until the reviewer says otherwise
+    reason_language = SelectField(
+        _l("The reasons are written in"),
+        description=_l(
+            "The complainant sees it beside your reasons. If it is not their language, "
+            "add a translation of your reasons for them once the decision is made."
+        ),
+        validate_choice=False,  # an unknown language is not kept (the services say so)
+    )
+
+    @classmethod
+    def initial(cls, case: Case, policy: Policy) -> dict[str, Any]:
+        return {"reason_language": page_language(policy)}
 
     def offer(self, case: Case, policy: Policy) -> None:
+        self.reason_language.choices = [
+            SelectChoice(lang.code, lang.name) for lang in policy.language
+        ]
         choices = []
         for move in reviewer_moves(case):
             label = move_name(move)
@@ -202,8 +219,13 @@ class RevealForm(WorkspaceForm):
     )
 
 
+#: A translation's source that is the reasons of an event: this, then the event's `seq`.
+REASONS = "reasons-"
+
+
 class TranslationForm(WorkspaceForm):
-    # the choices are the statement and the case's messages, and the policy's languages
+    # the choices are the statement, the case's messages and the reasons the complainant
+    # reads, and the policy's languages
     source = SelectField(_l("Translation of"))
     language = SelectField(_l("Into"))
     text = TextAreaField(
@@ -227,8 +249,20 @@ class TranslationForm(WorkspaceForm):
         ):
             label = gettext("The message of %(date)s", date=_when(created_at))
             sources.append(SelectChoice(str(message_id), label))
+        for event in db.session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+        ):
+            if translations.reasons_given(case, event):
+                label = gettext("The reasons of %(date)s", date=_when(event.created_at))
+                sources.append(SelectChoice(f"{REASONS}{event.seq}", label))
         self.source.choices = sources
         self.language.choices = [SelectChoice(lang.code, lang.name) for lang in policy.language]
+
+
+def page_language(policy: Policy) -> str:
+    """The page's language, if the policy knows it (else the policy's first language)."""
+    code = str(get_locale() or "")
+    return code if policy.language_named(code) is not None else policy.language[0].code
 
 
 def _when(moment: datetime) -> str:
