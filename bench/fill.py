@@ -27,7 +27,7 @@ from grievance.models import Assignment, Role, User
 from grievance.services import accounts
 from grievance.services.context import Context
 
-PASSWORD = "bench-password-staff-0123"  # noqa: S105 - synthetic accounts
+PASSWORD = "bench-password-staff-0123"
 
 
 def main() -> None:
@@ -47,7 +47,12 @@ def main() -> None:
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade(directory=str(MIGRATIONS))
-        ctx = Context(session=db.session(), clock=clock, keyring=Keyring.from_json(state["keyring"]), kdf=TEST_KDF)
+        ctx = Context(
+            session=db.session(),
+            clock=clock,
+            keyring=Keyring.from_json(state["keyring"]),
+            kdf=TEST_KDF,
+        )
         generate(ctx, Spec(cases=cases), after_batch=lambda _done: db.session.commit())
         db.session.commit()
         brand = _company(ctx, "Bench Brand")
@@ -61,11 +66,17 @@ def main() -> None:
         typical, busiest = loads[len(loads) // 2], loads[-1]
         now = datetime.now(UTC)
         made = {}
-        for role, email in ((Role.SECRETARIAT, "bench.secretariat@example.org"), (Role.COMPANY, "bench.brand@example.org")):
+        for role, email in (
+            (Role.SECRETARIAT, "bench.secretariat@example.org"),
+            (Role.COMPANY, "bench.brand@example.org"),
+        ):
             user = User(
-                email=email, display_name=f"Bench {role.value}", role=role,
+                email=email,
+                display_name=f"Bench {role.value}",
+                role=role,
                 company_id=brand.id if role is Role.COMPANY else None,
-                password_hash=hash_password(PASSWORD, ctx.kdf), created_at=now,
+                password_hash=hash_password(PASSWORD, ctx.kdf),
+                created_at=now,
             )
             ctx.session.add(user)
             made[role.value] = user

@@ -16,6 +16,8 @@
 Latencies are the client's (locust on loopback): the server time plus a little.
 """
 
+# ruff: noqa: S603, S607 - the bench runs its own programs (gunicorn, locust, git, pgrep)
+
 from __future__ import annotations
 
 import csv
@@ -41,11 +43,14 @@ BIN = Path(sys.executable).parent
 CASES = int(os.environ.get("BENCH_CASES", "1000000"))
 USERS = int(os.environ.get("BENCH_USERS", "4"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "20"))
-URL = os.environ.get("BENCH_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1/grievance_bench"
+URL = (
+    os.environ.get("BENCH_DATABASE_URL")
+    or "postgresql+psycopg://postgres@127.0.0.1/grievance_bench"
+)
 APP_PORT, FLOOR_PORT = 8741, 8742
 #: At most this long for the worker's jobs and verify-log together.
 JOBS_TIMEOUT = int(os.environ.get("BENCH_JOBS_TIMEOUT", "600"))
-PASSWORD = "bench-password-staff-0123"  # noqa: S105 - synthetic accounts of the bench database
+PASSWORD = "bench-password-staff-0123"
 
 
 def _head() -> str:
@@ -61,7 +66,9 @@ def _ensure_database() -> None:
     url = make_url(URL)
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}):
+        if not connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+        ):
             connection.execute(text(f'CREATE DATABASE "{url.database}"'))
     admin.dispose()
 
@@ -77,9 +84,15 @@ def _current(state: dict[str, Any]) -> bool:
     engine = create_engine(make_url(URL))
     try:
         with engine.connect() as connection:
-            version = connection.scalar(text("SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"))
-            generated = connection.scalar(text("SELECT count(*) FROM \"case\" WHERE reference LIKE 'SYN%'"))
-    except Exception:  # noqa: BLE001 - no tables yet
+            version = connection.scalar(
+                text(
+                    "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"
+                )
+            )
+            generated = connection.scalar(
+                text("SELECT count(*) FROM \"case\" WHERE reference LIKE 'SYN%'")
+            )
+    except Exception:
         return False
     finally:
         engine.dispose()
@@ -99,7 +112,10 @@ def _fill() -> dict[str, Any]:
     started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, str(BENCH / "fill.py")],
-        input=json.dumps(state), capture_output=True, text=True, env={**os.environ, "BENCH_DATABASE_URL": URL},
+        input=json.dumps(state),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENCH_DATABASE_URL": URL},
     )
     if out.returncode:
         sys.exit(f"filling failed:\n{out.stderr[-4000:]}")
@@ -127,9 +143,19 @@ def _serve(state: dict[str, Any], app: str, port: int, chdir: Path) -> subproces
         "GRIEVANCE_INSTANCE_PATH": tempfile.mkdtemp(),
     }
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(chdir),
-         "--access-logfile", "/dev/null", app],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(BENCH / ".state" / f"gunicorn-{port}.log", "w"),
+        [
+            str(BIN / "gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--chdir",
+            str(chdir),
+            "--access-logfile",
+            "/dev/null",
+            app,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(BENCH / ".state" / f"gunicorn-{port}.log", "w"),  # noqa: SIM115 - held by the server
     )
     for _ in range(120):
         try:
@@ -177,8 +203,12 @@ class _Browser:
         if self.cookies:
             headers["Cookie"] = self.cookie
         response = requests.request(
-            method, f"http://127.0.0.1:{APP_PORT}{path}", headers=headers,
-            allow_redirects=False, timeout=60, **kwargs,
+            method,
+            f"http://127.0.0.1:{APP_PORT}{path}",
+            headers=headers,
+            allow_redirects=False,
+            timeout=60,
+            **kwargs,
         )
         for name, value in response.cookies.items():
             self.cookies[name] = value
@@ -198,13 +228,19 @@ def _sign_in(email: str, password: str, seed_hex: str) -> str:
     browser = _Browser()
     for _attempt in range(3):
         response = browser.call(
-            "POST", "/staff/sign-in",
-            data={"csrf_token": browser.token("/staff/sign-in"), "email": email, "password": password},
+            "POST",
+            "/staff/sign-in",
+            data={
+                "csrf_token": browser.token("/staff/sign-in"),
+                "email": email,
+                "password": password,
+            },
         )
         assert response.status_code == 302, (email, response.status_code)
         code = accounts.totp_code(bytes.fromhex(seed_hex), accounts.totp_step(datetime.now(UTC)))
         response = browser.call(
-            "POST", "/staff/sign-in/code",
+            "POST",
+            "/staff/sign-in/code",
             data={"csrf_token": browser.token("/staff/sign-in/code"), "code": code},
         )
         if response.status_code == 302:
@@ -216,38 +252,67 @@ def _sign_in(email: str, password: str, seed_hex: str) -> str:
 def _locust(name: str, port: int, kind: str, url: str = "", **env: str) -> dict[str, float]:
     prefix = Path(tempfile.mkdtemp()) / "run"
     subprocess.run(
-        [str(BIN / "locust"), "-f", str(BENCH / "locustfile.py"), "--headless", "--only-summary",
-         "-u", str(USERS), "-r", str(USERS), "-t", f"{SECONDS}s", "--host", f"http://127.0.0.1:{port}",
-         "--csv", str(prefix), "--loglevel", "ERROR"],
+        [
+            str(BIN / "locust"),
+            "-f",
+            str(BENCH / "locustfile.py"),
+            "--headless",
+            "--only-summary",
+            "-u",
+            str(USERS),
+            "-r",
+            str(USERS),
+            "-t",
+            f"{SECONDS}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--csv",
+            str(prefix),
+            "--loglevel",
+            "ERROR",
+        ],
         env={**os.environ, "BENCH_PATH": name, "BENCH_KIND": kind, "BENCH_URL": url, **env},
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     with open(f"{prefix}_stats.csv") as stats:
         row = next(r for r in csv.DictReader(stats) if r["Name"] == name)
     return {
-        "p50": float(row["50%"]), "p95": float(row["95%"]), "p99": float(row["99%"]),
-        "rps": float(row["Requests/s"]), "requests": int(row["Request Count"]),
+        "p50": float(row["50%"]),
+        "p95": float(row["95%"]),
+        "p99": float(row["99%"]),
+        "rps": float(row["Requests/s"]),
+        "requests": int(row["Request Count"]),
         "failures": int(row["Failure Count"]),
     }
 
 
-def _jobs(state: dict[str, Any]) -> dict[str, float]:
+def _jobs(state: dict[str, Any], *args: str) -> dict[str, float]:
     env = {
-        **os.environ, "GRIEVANCE_ENV": "production", "DATABASE_URL": URL,
-        "SECRET_KEY": state["secret_key"], "GRIEVANCE_KEYRING": state["keyring"],
-        "PUBLIC_BASE_URL": f"https://127.0.0.1:{APP_PORT}", "LOG_LEVEL": "WARNING",
+        **os.environ,
+        "GRIEVANCE_ENV": "production",
+        "DATABASE_URL": URL,
+        "SECRET_KEY": state["secret_key"],
+        "GRIEVANCE_KEYRING": state["keyring"],
+        "PUBLIC_BASE_URL": f"https://127.0.0.1:{APP_PORT}",
+        "LOG_LEVEL": "WARNING",
         "GRIEVANCE_INSTANCE_PATH": tempfile.mkdtemp(),
     }
     try:
         out = subprocess.run(
-            [sys.executable, str(BENCH / "jobs.py")], env=env, capture_output=True, text=True,
+            [sys.executable, str(BENCH / "jobs.py"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=JOBS_TIMEOUT,
         )
         printed = out.stdout
         if out.returncode:
             print(f"the jobs failed:\n{out.stderr[-4000:]}", file=sys.stderr)
     except subprocess.TimeoutExpired as timeout:
-        printed = timeout.stdout.decode() if isinstance(timeout.stdout, bytes) else timeout.stdout or ""
+        printed = (
+            timeout.stdout.decode() if isinstance(timeout.stdout, bytes) else timeout.stdout or ""
+        )
     done: dict[str, float] = {}
     for line in printed.splitlines():
         done.update(json.loads(line))
@@ -266,7 +331,10 @@ def main() -> None:
         print(f"filling {make_url(URL).database} with {CASES:,} cases (once)…", flush=True)
         state = _fill()
     else:
-        print(f"{make_url(URL).database}: {CASES:,} generated cases at {state['head']}, reused", flush=True)
+        print(
+            f"{make_url(URL).database}: {CASES:,} generated cases at {state['head']}, reused",
+            flush=True,
+        )
     floor = _serve(state, "floor:app", FLOOR_PORT, BENCH)
     rows: list[tuple[str, dict[str, float]]] = []
     try:
@@ -277,11 +345,21 @@ def main() -> None:
     try:
         # Before the load: a case filed through the API (a valid receipt code), the
         # transparency log integrated, the sessions signed in.
-        filed = _Browser().call(
-            "POST", "/api/v1/complaints",
-            json={"mechanism": "SYN01", "language": "en", "statement": "Bench: wages unpaid."},
-        ).json()
-        cookies = {key: _sign_in(*state[key]) for key in ("typical", "busiest", "secretariat", "company")}
+        filed = (
+            _Browser()
+            .call(
+                "POST",
+                "/api/v1/complaints",
+                json={"mechanism": "SYN01", "language": "en", "statement": "Bench: wages unpaid."},
+            )
+            .json()
+        )
+        # the transparency log integrated, so that a case and a checkpoint are published
+        print("  the transparency log's catch-up…", flush=True)
+        published = _jobs(state, "transparency")
+        cookies = {
+            key: _sign_in(*state[key]) for key in ("typical", "busiest", "secretariat", "company")
+        }
         floor_row = _locust("floor GET /", FLOOR_PORT, "get", "/")
         rows.append(("floor: bare Flask GET /", floor_row))
         paths: list[tuple[str, str, str, dict[str, str]]] = [
@@ -289,18 +367,50 @@ def main() -> None:
             ("GET /complaint", "get", "/complaint", {}),
             ("POST /complaint", "post_complaint", "", {}),
             ("POST /api/v1/complaints", "post_api_complaints", "", {}),
-            ("POST /api/v1/followup (valid)", "followup_valid", "", {"BENCH_CODE": filed["receipt_code"]}),
-            ("POST /api/v1/followup (wrong)", "followup_wrong", "", {"BENCH_CODE": filed["receipt_code"]}),
-            (f"reviewer queue, typical ({state['typical_load']:,} open)", "get", "/staff/", {"BENCH_COOKIE": cookies["typical"]}),
-            (f"reviewer queue, busiest ({state['busiest_load']:,} open)", "get", "/staff/", {"BENCH_COOKIE": cookies["busiest"]}),
-            ("GET /staff/secretariat/deadlines", "get", "/staff/secretariat/deadlines", {"BENCH_COOKIE": cookies["secretariat"]}),
+            (
+                "POST /api/v1/followup (valid)",
+                "followup_valid",
+                "",
+                {"BENCH_CODE": filed["receipt_code"]},
+            ),
+            (
+                "POST /api/v1/followup (wrong)",
+                "followup_wrong",
+                "",
+                {"BENCH_CODE": filed["receipt_code"]},
+            ),
+            (
+                f"reviewer queue, typical ({state['typical_load']:,} open)",
+                "get",
+                "/staff/reviewer/",
+                {"BENCH_COOKIE": cookies["typical"]},
+            ),
+            (
+                f"reviewer queue, busiest ({state['busiest_load']:,} open)",
+                "get",
+                "/staff/reviewer/",
+                {"BENCH_COOKIE": cookies["busiest"]},
+            ),
+            (
+                "GET /staff/secretariat/deadlines",
+                "get",
+                "/staff/secretariat/deadlines",
+                {"BENCH_COOKIE": cookies["secretariat"]},
+            ),
             ("company case list", "get", "/staff/company/", {"BENCH_COOKIE": cookies["company"]}),
             ("GET /api/v1/transparency/checkpoint", "get", "/api/v1/transparency/checkpoint", {}),
-            ("GET /api/v1/transparency/cases/…", "get", f"/api/v1/transparency/cases/{filed['reference']}", {}),
+            (
+                "GET /api/v1/transparency/cases/…",
+                "get",
+                f"/api/v1/transparency/cases/{filed['reference']}",
+                {},
+            ),
         ]
         case_url = _case_url(cookies["typical"])
         if case_url:
-            paths.insert(8, ("reviewer case page", "get", case_url, {"BENCH_COOKIE": cookies["typical"]}))
+            paths.insert(
+                8, ("reviewer case page", "get", case_url, {"BENCH_COOKIE": cookies["typical"]})
+            )
         peak = 0
         for name, kind, url, env in paths:
             print(f"  {name}…", flush=True)
@@ -311,19 +421,26 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
     print("  the worker's jobs and verify-log…", flush=True)
-    jobs = _jobs(state)
+    jobs = {**published, **_jobs(state)}
     _report(state, rows, floor_row, jobs, peak)
 
 
 def _case_url(cookie: str) -> str:
-    page = _Browser().call("GET", "/staff/", headers={"Cookie": cookie}).text
-    found = re.search(r'href="(/staff/cases/[^"?#]+)"', page)
+    page = _Browser().call("GET", "/staff/reviewer/", headers={"Cookie": cookie}).text
+    found = re.search(r'href="(/staff/reviewer/cases/[^"?#]+)"', page)
     return found.group(1) if found else ""
 
 
-def _report(state: dict[str, Any], rows: list[tuple[str, dict[str, float]]], floor: dict[str, float],
-            jobs: dict[str, float], peak: int) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+def _report(
+    state: dict[str, Any],
+    rows: list[tuple[str, dict[str, float]]],
+    floor: dict[str, float],
+    jobs: dict[str, float],
+    peak: int,
+) -> None:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     now = datetime.now(UTC)
     lines = [
         f"# make bench, {now:%Y-%m-%d %H:%M} UTC, commit {commit}",
@@ -341,6 +458,7 @@ def _report(state: dict[str, Any], rows: list[tuple[str, dict[str, float]]], flo
             f"| {name} | {_ms(row['p50'])} | {_ms(row['p95'])} | {_ms(row['p99'])} | {row['rps']:,.1f} |"
             f" {100 * row['rps'] / floor['rps']:.1f} % | {row['failures']}/{row['requests']} |"
         )
+
     def took(name: str) -> str:
         return _ms(1000 * jobs[name]) if name in jobs else f"not done within {JOBS_TIMEOUT} s"
 
