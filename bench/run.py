@@ -38,6 +38,10 @@ import requests
 from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
+# This tree's code, in this process and in every one it starts (not whichever tree the
+# virtual environment's editable install names).
+sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
 CASES = int(os.environ.get("BENCH_CASES", "1000000"))
