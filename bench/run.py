@@ -255,7 +255,7 @@ def _sign_in(email: str, password: str, seed_hex: str) -> str:
 
 def _locust(name: str, port: int, kind: str, url: str = "", **env: str) -> dict[str, float]:
     prefix = Path(tempfile.mkdtemp()) / "run"
-    subprocess.run(
+    ran = subprocess.run(
         [
             str(BIN / "locust"),
             "-f",
@@ -277,10 +277,17 @@ def _locust(name: str, port: int, kind: str, url: str = "", **env: str) -> dict[
         ],
         env={**os.environ, "BENCH_PATH": name, "BENCH_KIND": kind, "BENCH_URL": url, **env},
         capture_output=True,
+        text=True,
         check=False,
     )
-    with open(f"{prefix}_stats.csv") as stats:
-        row = next(r for r in csv.DictReader(stats) if r["Name"] == name)
+    rows = []
+    if Path(f"{prefix}_stats.csv").exists():
+        with open(f"{prefix}_stats.csv") as stats:
+            rows = [r for r in csv.DictReader(stats) if r["Name"] == name]
+    if not rows:
+        print(f"    locust measured nothing on {name}: {ran.stderr[-1500:]}", file=sys.stderr)
+        return {"p50": 0, "p95": 0, "p99": 0, "rps": 0, "requests": 0, "failures": 0}
+    row = rows[0]
     return {
         "p50": float(row["50%"]),
         "p95": float(row["95%"]),

@@ -23,7 +23,7 @@ from wtforms.widgets import Select
 LIMIT = 4096
 
 
-class KeptSelect(Select):
+class KeptSelect(Select):  # type: ignore[misc]  # WTForms is untyped
     """A `<select>` whose HTML is kept per locale, value and attributes."""
 
     def __init__(self) -> None:
