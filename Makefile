@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 
 export GRIEVANCE_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test coverage browser-test lint format bench restore-drill translations extract migration-check clean
+.PHONY: run test coverage browser-test lint format bench bench-services restore-drill translations extract migration-check clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,7 +54,15 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(BIN)/.installed
+## Every path of issue 17 end to end on PostgreSQL (docs/deploy.md "Benchmarks"): the
+## generated database (BENCH_CASES, 1,000,000; made once in BENCH_DATABASE_URL, default
+## grievance_bench on 127.0.0.1), the app under gunicorn beside a bare Flask floor, locust
+## on each path, the worker's jobs, verify-log; the table goes to bench/results/.
+bench: $(BIN)/.installed translations
+	$(BIN)/python bench/run.py
+
+## The service-level benchmarks, each on its own database (SQLite, or DATABASE_URL).
+bench-services: $(BIN)/.installed
 	$(BIN)/python bench/caselog.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/sms_webhook.py

@@ -35,6 +35,7 @@ from grievance.services.actors import Actor
 from grievance.services.context import Context
 from grievance.services.errors import InvalidInput
 from grievance.services.filing import Filing, file_once, filed_before, filing_fingerprint
+from intake.web.options import COUNTRY_SELECT
 
 blueprint = Blueprint("intake", __name__, url_prefix=COMPLAINT)
 
@@ -75,7 +76,9 @@ def _form(ctx: Context, mechanisms: list[Mechanism]) -> ComplaintForm:
         # policy labels are extracted for translation by grievance.policies.extract
         themes = [(t.code, str(gettext(t.label))) for t in ctx.policy(mechanisms[0]).themes]
     names = [(m.code, mechanism_names.name_of(ctx, m)) for m in mechanisms]
-    return ComplaintForm(mechanisms=names, themes=themes)
+    form = ComplaintForm(mechanisms=names, themes=themes)
+    form.country.widget = COUNTRY_SELECT  # rendered once per locale (options.py)
+    return form
 
 
 def _submission_token() -> str:
