@@ -77,7 +77,7 @@ def propose(ctx: Context, case: Case, actor: Actor, text: str, language: str) ->
     if len(summary) > MAX_LENGTH:
         raise InvalidInput.too_long("summary", MAX_LENGTH)
     payload = {"summary": summary, "language": language or case.language}
-    return caselog.append(ctx.session, case, PROPOSED, actor, ctx.now(), payload)
+    return caselog.append(ctx.session, case, "public_summary_proposed", actor, ctx.now(), payload)
 
 
 def approve(ctx: Context, case: Case, actor: Actor) -> CaseEvent:
@@ -90,7 +90,7 @@ def approve(ctx: Context, case: Case, actor: Actor) -> CaseEvent:
     if pending.by_id == actor.user_id:
         raise FourEyesViolation("the reviewer who proposed the summary cannot approve it")
     payload = {"summary": pending.text, "language": pending.language, "proposed_seq": pending.seq}
-    return caselog.append(ctx.session, case, APPROVED, actor, ctx.now(), payload)
+    return caselog.append(ctx.session, case, "public_summary_approved", actor, ctx.now(), payload)
 
 
 def approved_of(ctx: Context, case_ids: Iterable[int]) -> dict[int, Summary]:

@@ -13,7 +13,7 @@ built here, so they show exactly the same rows.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from grievance.models import (
+    MECHANISM_CODE,
     Case,
     CaseEvent,
     CaseTheme,
@@ -159,6 +160,35 @@ class Page:
     #: The `after` of the next page, None on the last.
     next_after: int | None
     filters: Filters = field(default_factory=Filters)
+
+
+def mechanism_named(ctx: Context, code: str) -> Mechanism | None:
+    """The mechanism with this code (any case), None if none."""
+    code = code.upper()
+    if MECHANISM_CODE.fullmatch(code) is None:
+        return None
+    return ctx.session.scalar(select(Mechanism).where(Mechanism.code == code))
+
+
+def filters_from(ctx: Context, mechanism: Mechanism, args: Mapping[str, str]) -> Filters:
+    """The filters asked for in query arguments; a value that is not one is left out (the
+    page shows the filters that hold)."""
+    country = (args.get("country") or "").upper()
+    theme = args.get("theme") or ""
+    stage = args.get("stage") or ""
+    year = args.get("year") or ""
+    return Filters(
+        country=country if len(country) == 2 and country.isalpha() else None,
+        theme=theme if theme in ctx.policy(mechanism).theme_codes else None,
+        stage=Stage(stage) if stage in {member.value for member in Stage} else None,
+        year=int(year) if year.isdigit() and 1990 <= int(year) <= 2200 else None,
+    )
+
+
+def after_from(args: Mapping[str, str]) -> int | None:
+    """The keyset cursor of a page (`after`), None when absent or not a number."""
+    after = args.get("after") or ""
+    return int(after) if after.isdigit() and len(after) < 19 else None
 
 
 def _base(mechanism: Mechanism) -> sa.Select[Any]:
