@@ -157,7 +157,10 @@ class CaseLoader:
                 steps.step(ctx, case, stage, lead_actor, second_actor, complainant_actor, reason),
             )
             if stage is Stage.ACKNOWLEDGED:
-                add(when + timedelta(hours=2), steps.assess(ctx, case, entry, lead_actor))
+                add(
+                    when + timedelta(hours=2),
+                    steps.assess(ctx, case, entry, lead_actor, second_actor),
+                )
             if stage in (Stage.INVESTIGATION, Stage.DIALOGUE):
                 add(
                     when + timedelta(days=3),

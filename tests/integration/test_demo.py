@@ -368,3 +368,22 @@ def test_the_demo_reviewers_have_room_for_a_newcomers_complaints(demo):
             assert filed.case.unrouted_since is None, (number, filed.case.unrouted_reason)
     finally:
         nested.rollback()
+
+
+def test_the_demo_registry_has_published_cases_in_both_mechanisms_with_summaries(demo):
+    """#16, items 1 and 6: each mechanism's registry lists published cases, each with an
+    approved public summary; cases with a high reprisal risk are withheld."""
+    from grievance.models import Mechanism, ReprisalRisk
+    from grievance.services import registry, transparency
+
+    every = demo.session.scalars(select(Case)).all()
+    for mechanism in demo.session.scalars(select(Mechanism)):
+        entries = registry.page(demo.ctx, mechanism, size=1000).entries
+        assert entries, mechanism.code
+        assert all(entry.summary is not None for entry in entries), mechanism.code
+        listed = {entry.reference for entry in entries}
+        mine = [case for case in every if case.mechanism_id == mechanism.id]
+        assert listed == {c.reference for c in mine if transparency.is_published(demo.ctx, c)}
+    risky = [case for case in every if case.reprisal_risk is ReprisalRisk.HIGH]
+    assert risky
+    assert not any(transparency.is_published(demo.ctx, case) for case in risky)
