@@ -205,3 +205,14 @@ def test_companies_are_named_only_when_the_policy_says_so(ctx, three):
     assert entry is not None
     assert entry.companies == ()
     assert ctx.policy(shown.mechanism).registry.companies == "none"
+
+
+def test_a_case_page_shows_its_log_head_and_how_to_check_it(ctx, client, three):
+    shown = three[0]
+    transparency.integrate(ctx, "registry.test/transparency")
+    ctx.session.commit()
+    page = client.get(f"/registry/{shown.mechanism.code}/{shown.reference}").text
+    log = transparency.case_log(ctx, shown, transparency.Visibility.PUBLIC)
+    assert log["head_hash"] in page
+    assert "python docs/verify_case.py http" in page
+    assert f"/api/v1/transparency/cases/{shown.reference}" in page
