@@ -39,7 +39,7 @@ from grievance.services.canonical import event_digest as event_digest
 from grievance.services.canonical import new_salts as new_salts
 from grievance.services.canonical import time_text as time_text
 from grievance.services.remedy_events import REMEDY_EVENT_KINDS
-from grievance.services.summary_events import SUMMARY_EVENT_KINDS
+from grievance.services.summary_events import SUMMARY_EVENT_KINDS as SUMMARY
 
 GENESIS = "0" * 64
 
@@ -273,13 +273,11 @@ EVENT_KINDS: dict[str, EventKind] = {
 }
 
 
-# The remedy plan's and public summary's kinds live beside them (*_events.py).
+# The remedy plan's kinds live beside it (services/remedy_events.py), as the summary's.
 EVENT_KINDS.update(
     {
         kind: EventKind(visibility, fields, Concerns(concerns))
-        for kind, (visibility, fields, concerns) in (
-            REMEDY_EVENT_KINDS | SUMMARY_EVENT_KINDS
-        ).items()
+        for kind, (visibility, fields, concerns) in (REMEDY_EVENT_KINDS | SUMMARY).items()
     }
 )
 
