@@ -146,7 +146,9 @@ EVENT_KINDS: dict[str, EventKind] = {
         },
     ),
     "company_added": EventKind(
-        PARTIES, {"company_id": PARTIES, "company": PARTIES}, Concerns.COMPANY
+        PARTIES,
+        {"company_id": PARTIES, "company": PARTIES, **_DEADLINE_FIELDS},
+        Concerns.COMPANY,
     ),
     "involvement_classified": EventKind(
         PARTIES,
@@ -163,6 +165,7 @@ EVENT_KINDS: dict[str, EventKind] = {
             # superseded, the proposal confirmed and who proposed it
             **dict.fromkeys(("leverage", "obligations_kept", "obligations_superseded"), PARTIES),
             **dict.fromkeys(("proposal_id", "proposed_by"), REVIEWERS),
+            **_DEADLINE_FIELDS,
         },
         Concerns.COMPANY,
     ),

@@ -45,6 +45,7 @@ def open_deadline(
     due = now + timedelta(days=days)
     deadline = Deadline(
         case_id=case.id,
+        mechanism_id=case.mechanism_id,
         code=code,
         opened_at=now,
         due_at=due,
@@ -61,6 +62,7 @@ def reopen_deadline(session: Session, case: Case, closed: Deadline, now: datetim
     """Open the same time limit again, due when it was (a report the reviewers sent back)."""
     deadline = Deadline(
         case_id=case.id,
+        mechanism_id=case.mechanism_id,
         code=closed.code,
         opened_at=now,
         due_at=closed.due_at,

@@ -19,6 +19,7 @@ from grievance.models import (
     Case,
     Company,
     CompanyKind,
+    Deadline,
     Involvement,
     InvolvementKind,
     InvolvementProposal,
@@ -29,7 +30,14 @@ from grievance.models import (
     Role,
     Site,
 )
-from grievance.services import case_notices, caselog, company_deadlines, notifications, routing
+from grievance.services import (
+    case_notices,
+    caselog,
+    company_deadlines,
+    deadlines,
+    notifications,
+    routing,
+)
 from grievance.services.actors import Actor, require_part
 from grievance.services.assignments import active_assignments
 from grievance.services.context import Context, atomic
@@ -66,22 +74,26 @@ def add_company(ctx: Context, case: Case, company: Company, actor: Actor) -> Inv
     )
     ctx.session.add(involvement)
     ctx.session.flush()
-    caselog.append(
-        ctx.session,
-        case,
-        "company_added",
-        actor,
-        now,
-        {"company_id": company.id, "company": company.name},
-    )
     policy = ctx.case_policy(case)
-    company_deadlines.open_deadline(
+    respond_by = company_deadlines.open_deadline(
         ctx.session,
         case,
         company_deadlines.response_code(company.id),
         now,
         policy.company.response_days,
         policy.company.reminder_share,
+    )
+    caselog.append(
+        ctx.session,
+        case,
+        "company_added",
+        actor,
+        now,
+        {
+            "company_id": company.id,
+            "company": company.name,
+            **deadlines.Changes(opened=[respond_by], closed=[]).payload(),
+        },
     )
     routing.drop_conflicted(ctx, case, f"company {company.id} was added to the case")
     case_notices.company_added(ctx, case, company.id)
@@ -258,6 +270,8 @@ def confirm_involvement(ctx: Context, proposal: InvolvementProposal, actor: Acto
     }
     kept: list[str] = []
     superseded: list[str] = []
+    opened_deadlines: list[Deadline] = []
+    closed_deadlines: list[Deadline] = []
     for obligation in carried:
         if obligation.status in DONE or (
             obligation.status is ObligationStatus.OPEN and obligation.code in rules
@@ -268,13 +282,15 @@ def confirm_involvement(ctx: Context, proposal: InvolvementProposal, actor: Acto
             obligation.status = ObligationStatus.SUPERSEDED
             obligation.closed_at = now
             superseded.append(obligation.code)
-            company_deadlines.close_deadline(
+            waived = company_deadlines.close_deadline(
                 ctx.session,
                 case,
                 company_deadlines.obligation_code(company.id, obligation.id),
                 now,
                 waived="involvement reclassified",
             )
+            if waived is not None:
+                closed_deadlines.append(waived)
     added: list[str] = []
     for code, rule in rules.items():
         if code in kept:
@@ -293,13 +309,15 @@ def confirm_involvement(ctx: Context, proposal: InvolvementProposal, actor: Acto
         ctx.session.add(obligation)
         ctx.session.flush()
         if rule.days:
-            company_deadlines.open_deadline(
-                ctx.session,
-                case,
-                company_deadlines.obligation_code(company.id, obligation.id),
-                now,
-                rule.days,
-                policy.company.reminder_share,
+            opened_deadlines.append(
+                company_deadlines.open_deadline(
+                    ctx.session,
+                    case,
+                    company_deadlines.obligation_code(company.id, obligation.id),
+                    now,
+                    rule.days,
+                    policy.company.reminder_share,
+                )
             )
         added.append(code)
     ctx.session.expire(involvement, ["obligations"])
@@ -319,6 +337,7 @@ def confirm_involvement(ctx: Context, proposal: InvolvementProposal, actor: Acto
         payload["trigger"] = proposal.trigger
         payload["obligations_kept"] = kept
         payload["obligations_superseded"] = superseded
+    payload.update(deadlines.Changes(opened=opened_deadlines, closed=closed_deadlines).payload())
     caselog.append(ctx.session, case, "involvement_classified", actor, now, payload)
     ctx.session.flush()
     return involvement

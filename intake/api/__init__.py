@@ -9,12 +9,11 @@ key as a bearer token for limits of its own (`intake.api.partners`).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
@@ -23,7 +22,6 @@ from grievance.extensions import csrf, db
 from grievance.http.context import service_context
 from grievance.http.limits import receipt_code_everyone, receipt_code_per_client
 from grievance.models import (
-    MECHANISM_CODE,
     Anonymity,
     Case,
     Channel,
@@ -37,8 +35,6 @@ from grievance.services.actors import Actor
 from grievance.services.casereads import complainant_view
 from grievance.services.errors import Code, InvalidInput
 from grievance.services.filing import (
-    MAX_LENGTHS,
-    STATEMENT_MAX,
     ComplainantDetails,
     FiledOnce,
     Filing,
@@ -46,7 +42,7 @@ from grievance.services.filing import (
     file_once,
     find_complainant,
 )
-from grievance.services.messages import MESSAGE_MAX, add_message
+from grievance.services.messages import add_message
 from grievance.services.submissions import KeyReused
 from intake.api import idempotency, own_words, partners
 from intake.api.idempotency import IDEMPOTENCY_HEADER, BadKey, idempotency_key, scope
@@ -55,116 +51,22 @@ from intake.api.partners import (
     complaints_per_client,
     refuse_wrong_keys,
 )
+from intake.api.schemas import (
+    ComplaintIn,
+    ComplaintOut,
+    DeadlineOut,
+    ErrorItem,
+    ErrorOut,
+    EventOut,
+    FollowupIn,
+    FollowupMessageIn,
+    FollowupOut,
+    MessageOut,
+)
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # no cookies: nothing for a forged request to ride on
 blueprint.after_request(partners.record_use)
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=STATEMENT_MAX)
-
-
-class Contact(_In):
-    channel: Literal["none", "sms", "whatsapp", "email", "representative"] = "none"
-    phone: str | None = Field(
-        default=None,
-        max_length=40,
-        description="With its country code; without it, read as a number of the "
-        "complaint's `country`, else of the mechanism's country.",
-        examples=["+8801711000000", "+880 1711-000000"],
-    )
-    email: str | None = Field(default=None, max_length=254)
-
-
-class Identity(_In):
-    name: str = Field(default="", max_length=MAX_LENGTHS["name"])
-    details: str = Field(default="", max_length=MAX_LENGTHS["details"])
-
-
-class Consents(_In):
-    share_identity_with_company: bool = False
-    publish_summary: bool = False
-
-
-class ComplaintIn(_In):
-    # Its shape is checked before any query: PostgreSQL text cannot hold U+0000.
-    mechanism: str = Field(max_length=8, pattern=f"^{MECHANISM_CODE.pattern}$", examples=["TEX"])
-    language: str = Field(max_length=16, examples=["bn"])
-    statement: str = Field(min_length=1, max_length=STATEMENT_MAX)
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    site: str = Field(default="", max_length=MAX_LENGTHS["location"])
-    companies: list[str] = Field(
-        default_factory=list,
-        max_length=20,
-        description=f"At most {MAX_LENGTHS['companies']} characters in all, one per line.",
-    )
-    themes: list[str] = Field(default_factory=list, max_length=20)
-    urgent: bool = False
-    anonymity: Literal["anonymous", "confidential", "open"] = "anonymous"
-    complainant_kind: Literal["affected", "representative", "union", "cso", "notifier"] = "affected"
-    represents: str = Field(default="", max_length=MAX_LENGTHS["represents"])
-    contact: Contact = Field(default_factory=Contact)
-    identity: Identity = Field(default_factory=Identity)
-    consents: Consents = Field(default_factory=Consents)
-
-
-class ComplaintOut(BaseModel):
-    reference: str
-    receipt_code: str = Field(description="Shown once to the complainant; never stored.")
-
-
-class FollowupIn(_In):
-    receipt_code: str = Field(max_length=64)
-
-
-class FollowupMessageIn(_In):
-    receipt_code: str = Field(max_length=64)
-    body: str = Field(min_length=1, max_length=MESSAGE_MAX)
-
-
-class DeadlineOut(BaseModel):
-    code: str
-    due_at: datetime
-    paused: bool
-
-
-class EventOut(BaseModel):
-    at: datetime
-    kind: str
-    stage_from: str | None
-    stage_to: str | None
-    details: dict[str, Any]
-
-
-class MessageOut(BaseModel):
-    at: datetime
-    from_complainant: bool
-    body: str
-    translations: list[own_words.TranslationOut] = Field(default_factory=list)
-
-
-class FollowupOut(BaseModel):
-    reference: str
-    stage: str
-    waiting_for_complainant: bool
-    deadlines: list[DeadlineOut]
-    events: list[EventOut]
-    messages: list[MessageOut]
-    statement: str | None = Field(
-        default=None, description="The complainant's own words; null once erased."
-    )
-    details: own_words.DetailsOut | None = None
-    files: list[own_words.FileOut] = Field(default_factory=list)
-
-
-class ErrorItem(BaseModel):
-    path: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    errors: list[ErrorItem]
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -28,14 +28,13 @@ from grievance.services.actors import Actor
 from grievance.services.casereads.remedy import plan_view
 from grievance.services.errors import ServiceError
 from intake.api import (
-    FollowupIn,
     _complainant,
-    _In,
     _parse,
     _Refused,
     blueprint,
 )
 from intake.api.partners import refuse_wrong_keys
+from intake.api.schemas import FollowupIn, _In
 
 
 class RemedyAnswerIn(_In):

@@ -41,7 +41,7 @@ from grievance.extensions import intake_limiter as limiter
 from grievance.models import Case, Mechanism
 from grievance.policies import default_policy
 from grievance.services.context import Context
-from intake.api import ComplaintIn, FollowupIn, FollowupMessageIn
+from intake.api.schemas import ComplaintIn, FollowupIn, FollowupMessageIn
 from tests.factories import make_mechanism
 from tests.phone_numbers import international_numbers
 from tests.texts_rules import kept, refused

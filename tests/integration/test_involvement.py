@@ -118,7 +118,10 @@ def test_add_company_names_it_unclassified(ctx):
     assert response.due_at == START + timedelta(days=30)
     event = last_event(ctx, filed.case)
     assert event.kind == "company_added"
-    assert event.payload == {"company_id": company.id, "company": "Dhaka Knit"}
+    payload = dict(event.payload)
+    opened = payload.pop("deadlines_opened")  # the time limit it opens, in the same event
+    assert payload == {"company_id": company.id, "company": "Dhaka Knit"}
+    assert [item["code"] for item in opened] == [f"company.{company.id}.response"]
     with pytest.raises(InvalidInput) as raised:
         involvement.add_company(ctx, filed.case, company, Actor.for_user(lead))
     assert set(raised.value.errors) == {"company"}
@@ -166,7 +169,12 @@ def test_a_confirmed_classification_creates_exactly_the_policy_obligations(
     event = last_event(ctx, case)
     assert event.kind == "involvement_classified"
     assert (event.actor_role, event.actor_id) == (Role.REVIEWER, second.id)
-    assert event.payload == {
+    payload = dict(event.payload)
+    opened = payload.pop("deadlines_opened", [])  # the obligations' time limits it opens
+    assert sorted(item["code"] for item in opened) == sorted(
+        f"company.{company.id}.obligation.{o.id}" for o in created if o.due_at is not None
+    )
+    assert payload == {
         "company_id": company.id,
         "company": company.name,
         "kind": kind.value,
