@@ -140,6 +140,7 @@ def case(code: str, reference: str) -> str:
     assert row is not None
     view = public_view(ctx, row)
     log = transparency.case_log(ctx, row, Visibility.PUBLIC)
+    base = current_settings().public_base_url.rstrip("/")
     return render_template(
         "registry/case.html",
         mechanism=mechanism,
@@ -150,6 +151,7 @@ def case(code: str, reference: str) -> str:
         theme_names=theme_names(ctx, mechanism),
         stage_names=STAGE_NAMES,
         country_name=country_name,
-        base=current_settings().public_base_url.rstrip("/"),
+        # the verifier's command line (not words to translate)
+        command=f"python docs/verify_case.py {base} {entry.reference}",
         api_url=url_for("transparency.case", reference=entry.reference),
     )
