@@ -275,14 +275,16 @@ def _register(app: Flask, blueprints: Iterable[Blueprint]) -> None:
 def register_intake_blueprints(app: Flask) -> None:
     from intake.api import blueprint as api
     from intake.api import remedy as _api_remedy  # noqa: F401 - its routes join the API's
+    from intake.api.registry import blueprint as registry_api
     from intake.api.transparency import blueprint as transparency
     from intake.sms.webhook import blueprint as sms
     from intake.web import blueprint as complaint
     from intake.web import followup_remedy  # noqa: F401 - its routes join the follow-up's
     from intake.web.followup import blueprint as followup
     from intake.web.public import blueprint as public
+    from intake.web.registry import blueprint as registry
 
-    _register(app, (public, complaint, followup, api, transparency, sms))
+    _register(app, (public, registry, complaint, followup, api, registry_api, transparency, sms))
 
 
 def register_staff_blueprints(app: Flask) -> None:

@@ -170,7 +170,10 @@ class CaseLoader:
                 ),
             )
             if stage is Stage.ACKNOWLEDGED:
-                add(when + timedelta(hours=2), steps.assess(ctx, case, entry, lead_actor))
+                add(
+                    when + timedelta(hours=2),
+                    steps.assess(ctx, case, entry, lead_actor, second_actor),
+                )
             if stage in (Stage.INVESTIGATION, Stage.DIALOGUE):
                 add(
                     when + timedelta(days=3),

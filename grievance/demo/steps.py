@@ -27,6 +27,7 @@ from grievance.services import (
     lifecycle,
     messages,
     obligations,
+    public_summary,
     remedy,
     translations,
 )
@@ -98,10 +99,17 @@ def _translate_reasons(ctx: Context, case: Case, lead: Actor, translation: str) 
         translations.add_translation(ctx, case, lead, case.language, translation, reasons_of=event)
 
 
-def assess(ctx: Context, case: Case, entry: dict[str, Any], lead: Actor) -> Callable[[], None]:
+def assess(
+    ctx: Context, case: Case, entry: dict[str, Any], lead: Actor, second: Actor
+) -> Callable[[], None]:
     def run() -> None:
         if "reprisal_risk" in entry:
-            cases.assess_reprisal_risk(ctx, case, lead, ReprisalRisk(entry["reprisal_risk"]))
+            risk = ReprisalRisk(entry["reprisal_risk"])
+            cases.assess_reprisal_risk(ctx, case, lead, risk)
+            if risk is not ReprisalRisk.HIGH:
+                # the registry's summary: the reviewers' words, never the complainant's
+                public_summary.propose(ctx, case, lead, summary_of(case, entry), "en")
+                public_summary.approve(ctx, case, second)
         if "severity" in entry:
             cases.assess_severity(ctx, case, lead, **entry["severity"])
 
@@ -196,3 +204,15 @@ def company_side(
                     obligations.verify_obligation(ctx, obligation, lead, False, report["note"])
 
     return run
+
+
+def summary_of(case: Case, entry: dict[str, Any]) -> str:
+    """The demo case's public summary: its own (`public_summary` in data.toml), else one
+    made of its public facts."""
+    if entry.get("public_summary"):
+        return str(entry["public_summary"])
+    themes = ", ".join(theme.replace("_", " ") for theme in case.theme_codes) or "labour rights"
+    return (
+        f"Workers at a supplier's site in {case.country or 'a producing country'} complained "
+        f"about {themes}. The reviewers are looking into it with the companies involved."
+    )

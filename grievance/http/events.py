@@ -456,3 +456,13 @@ def _reminder(event: EventView, names: Names) -> str:
 @renders("deadline_escalated", audience=STAFF)
 def _escalated(event: EventView, names: Names) -> str:
     return str(gettext("A time limit was missed; the secretariat was told."))
+
+
+@renders("public_summary_proposed", audience=STAFF)
+def _summary_proposed(event: EventView, names: Names) -> str:
+    return _with(gettext("A public summary was proposed."), _text(event.fields, "summary"))
+
+
+@renders("public_summary_approved", audience=(COMPLAINANT, COMPANY, PUBLIC, *STAFF))
+def _summary_approved(event: EventView, names: Names) -> str:
+    return _with(gettext("A public summary was approved."), _text(event.fields, "summary"))

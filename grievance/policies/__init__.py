@@ -179,6 +179,14 @@ class Review(_Strict):
     effectiveness_review_months: int = Field(gt=0, le=60)
 
 
+class Registry(_Strict):
+    """What the public case registry shows of a published case (issue 16, item 1)."""
+
+    #: "none": no company is named; "involved": the companies in the case, with how
+    #: they are involved (cause, contribute, linked) once classified.
+    companies: Literal["none", "involved"] = "none"
+
+
 #: A text a mechanism gives in several languages: language code → text.
 Texts = dict[str, str]
 PHONE_NUMBER = r"^\+[1-9][0-9]{6,14}$"
@@ -224,6 +232,7 @@ class Policy(_Strict):
     calendar: Calendar = Calendar()
     retention: Retention
     review: Review
+    registry: Registry = Registry()
     time_limit: tuple[TimeLimit, ...]
     involvement: dict[InvolvementKind, InvolvementRule]
     reclassification: Reclassification = Reclassification()

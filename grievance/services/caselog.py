@@ -38,7 +38,9 @@ from grievance.services.canonical import compute_hash as compute_hash
 from grievance.services.canonical import event_digest as event_digest
 from grievance.services.canonical import new_salts as new_salts
 from grievance.services.canonical import time_text as time_text
+from grievance.services.company_event_kinds import COMPANY_EVENT_KINDS as COMPANY
 from grievance.services.remedy_events import REMEDY_EVENT_KINDS
+from grievance.services.summary_events import SUMMARY_EVENT_KINDS as SUMMARY
 
 GENESIS = "0" * 64
 
@@ -166,44 +168,6 @@ EVENT_KINDS: dict[str, EventKind] = {
         },
         Concerns.COMPANY,
     ),
-    # -- the company side (#13; services/involvement.py, services/obligations.py) --------
-    "site_set": EventKind(REVIEWERS, _all(REVIEWERS, "site_id site company_id")),
-    "involvement_proposed": EventKind(
-        REVIEWERS, _all(REVIEWERS, "proposal_id company_id company kind leverage rationale trigger")
-    ),
-    "involvement_rejected": EventKind(
-        REVIEWERS, _all(REVIEWERS, "proposal_id company_id company reason")
-    ),
-    # a company's private words: that company and the mechanism only
-    "company_responded": EventKind(
-        PARTIES, _all(PARTIES, "company_id response", True), Concerns.COMPANY_PRIVATE
-    ),
-    "classification_answered": EventKind(
-        PARTIES, _all(PARTIES, "company_id kind version accepted reasons"), Concerns.COMPANY_PRIVATE
-    ),
-    "company_message": EventKind(
-        PARTIES, _all(PARTIES, "company_id from_company text"), Concerns.COMPANY_PRIVATE
-    ),
-    "obligation_reported": EventKind(
-        PARTIES,
-        {
-            **_all(PARTIES, "company_id obligation_id code reported_status reasons", True),
-            "attachment_ids": REVIEWERS,
-        },
-        Concerns.COMPANY_PRIVATE,
-    ),
-    # what the mechanism decides of a company's obligations: the parties see it
-    "obligation_verified": EventKind(
-        PARTIES,
-        _all(PARTIES, "company_id obligation_id code accepted status note", True),
-        Concerns.COMPANY,
-    ),
-    "obligation_linked": EventKind(
-        PARTIES, _all(PARTIES, "company_id obligation_id code remedy_action_id"), Concerns.COMPANY
-    ),
-    "company_meeting_arranged": EventKind(
-        PARTIES, {**_all(PARTIES, "company_id when place"), "note": REVIEWERS}, Concerns.COMPANY
-    ),
     "severity_assessed": EventKind(
         REVIEWERS,
         {
@@ -276,11 +240,11 @@ EVENT_KINDS: dict[str, EventKind] = {
 }
 
 
-# The remedy plan's kinds live beside it (services/remedy_events.py).
+# The remedy plan's kinds live beside it (services/remedy_events.py), as the summary's.
 EVENT_KINDS.update(
     {
         kind: EventKind(visibility, fields, Concerns(concerns))
-        for kind, (visibility, fields, concerns) in REMEDY_EVENT_KINDS.items()
+        for kind, (visibility, fields, concerns) in (COMPANY | REMEDY_EVENT_KINDS | SUMMARY).items()
     }
 )
 

@@ -394,6 +394,13 @@ MATRIX: tuple[Probe, ...] = (
     _get("transparency.key", EVERYONE, public=True),
     _get("transparency.consistency", EVERYONE, public=True, query="from=0&to=0"),
     _get("transparency.case", frozenset()),
+    # -- the public case registry (no session): the case is withheld, so it is on no page,
+    #    export or feed, and its registry page answers 404 to all --
+    _get("registry.index", EVERYONE, public=True),
+    _get("registry.export_csv", EVERYONE, public=True),
+    _get("registry.feed", EVERYONE, public=True),
+    _get("registry_api.registry", EVERYONE, public=True),
+    _get("registry.case", frozenset()),
 )
 
 #: The blueprints the matrix covers (grievance/app.py: both surfaces' blueprints).
@@ -413,6 +420,8 @@ IN_SCOPE = frozenset(
         "company",
         "company_remedy",
         "transparency",
+        "registry",
+        "registry_api",
     }
 )
 #: The others, and why the matrix leaves them out.
@@ -658,6 +667,7 @@ def _world(ctx, clock) -> World:
             "conflict_id": conflict.id,
             "user_id": lead.id,
             "mechanism": ours.code,
+            "code": ours.code,
             "client_id": partner.client.id,
             "proposal_id": pending.id,
             "obligation_id": company_side.obligations_of(ctx, case, in_case.id)[0].id,

@@ -18,6 +18,7 @@ from grievance.models import (
     Anonymity,
     Channel,
     ComplainantKind,
+    Consent,
     ConsultationAnswer,
     ContactChannel,
     InvolvementKind,
@@ -384,7 +385,7 @@ def test_the_secretariat_of_another_mechanism_sees_nothing(ctx, world):
 def test_the_public_sees_a_published_case_redacted(ctx, world):
     with pytest.raises(NotAllowed):
         public_view(ctx, world.case)
-    world.case.published = True
+    _publish(ctx, world)
     view = public_view(ctx, world.case)
     assert set(_kinds(view)) == {"case_filed", "stage_changed"}
     _fields_allowed(view, Visibility.PUBLIC)
@@ -444,9 +445,24 @@ def _counted(session: Session) -> Iterator[list[str]]:
         sa_event.remove(connection, "before_cursor_execute", count)
 
 
+def _publish(ctx, world):
+    """Make the case public as `transparency.is_published` says: the reprisal risk
+    assessed and not high, and its complainant's consent to publish a summary."""
+    world.case.reprisal_risk = ReprisalRisk.LOW
+    ctx.session.add(
+        Consent(
+            complainant_id=world.filed.complainant.id,
+            purpose="publish_summary",
+            granted=True,
+            recorded_at=ctx.now(),
+        )
+    )
+    ctx.session.flush()
+
+
 def _builds(ctx, world):
     [secretariat] = make_secretariat(ctx, world.case.mechanism)
-    world.case.published = True
+    _publish(ctx, world)
     return {
         "complainant": lambda: complainant_view(ctx, world.case, world.complainant),
         "company": lambda: company_view(ctx, world.case, world.alpha),

@@ -379,3 +379,22 @@ def test_two_bengali_cases_carry_their_reasons_translated_for_the_complainant(de
     translated = {(row.case_id, row.language) for row in rows}
     assert len(translated) == 2
     assert {language for _case, language in translated} == {"bn"}
+
+
+def test_the_demo_registry_has_published_cases_in_both_mechanisms_with_summaries(demo):
+    """#16, items 1 and 6: each mechanism's registry lists published cases, each with an
+    approved public summary; cases with a high reprisal risk are withheld."""
+    from grievance.models import Mechanism, ReprisalRisk
+    from grievance.services import registry, transparency
+
+    every = demo.session.scalars(select(Case)).all()
+    for mechanism in demo.session.scalars(select(Mechanism)):
+        entries = registry.page(demo.ctx, mechanism, size=1000).entries
+        assert entries, mechanism.code
+        assert all(entry.summary is not None for entry in entries), mechanism.code
+        listed = {entry.reference for entry in entries}
+        mine = [case for case in every if case.mechanism_id == mechanism.id]
+        assert listed == {c.reference for c in mine if transparency.is_published(demo.ctx, c)}
+    risky = [case for case in every if case.reprisal_risk is ReprisalRisk.HIGH]
+    assert risky
+    assert not any(transparency.is_published(demo.ctx, case) for case in risky)

@@ -95,6 +95,10 @@ FILING_BUDGET = 76
 #: measured 7: the case, its mechanism, its complainants and their consents (is_published),
 #: its events, the latest checkpoint, and the subtrees of the inclusion proof
 TRANSPARENCY_CASE_BUDGET = 9
+#: the public case registry's page (#16, item 1): the mechanism, its policy, the page of
+#: published cases (one keyset query), their themes and approved summaries, and the
+#: facets (three grouped counts): measured 8 on SQLite
+REGISTRY_BUDGET = 9
 
 PDF = pdf_document()
 
@@ -518,3 +522,21 @@ def test_a_published_cases_transparency_log(app, ctx, query_counter):
     transparency.integrate(ctx, "budget.test/transparency")
     large, _ = _count(query_counter, client, path)
     _within(TRANSPARENCY_CASE_BUDGET, small, large)
+
+
+def test_the_public_registry_page(app, ctx, query_counter):
+    """A registry page costs the same with 2 published cases as with 30 (a full page and
+    more): keyset, one query per kind of row, never one per case."""
+    from tests.integration.test_registry import _summarised
+
+    first = _summarised(ctx)
+    _summarised(ctx, mechanism=first.mechanism)
+    client = app.test_client()
+    path = f"/registry/{first.mechanism.code}"
+    small, _ = _count(query_counter, client, path)
+    for _ in range(28):
+        _summarised(ctx, mechanism=first.mechanism)
+    large, _ = _count(query_counter, client, path)
+    _within(REGISTRY_BUDGET, small, large)
+    deep, _ = _count(query_counter, client, f"{path}?after={first.id + 5}&country=BD")
+    assert len(deep) <= REGISTRY_BUDGET, str(deep)

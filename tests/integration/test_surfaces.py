@@ -21,7 +21,9 @@ from grievance.http.context import app_services
 from tests.conftest import START
 
 #: The complainant's and the public's pages, and the programs that file for them.
-INTAKE_BLUEPRINTS = frozenset({"public", "intake", "followup", "api", "sms", "transparency"})
+INTAKE_BLUEPRINTS = frozenset(
+    {"public", "intake", "followup", "api", "sms", "transparency", "registry", "registry_api"}
+)
 STAFF_BLUEPRINTS = frozenset(
     {
         "staff",

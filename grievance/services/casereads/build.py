@@ -15,7 +15,7 @@ from types import MappingProxyType
 from sqlalchemy import func, select
 
 from grievance.models import Case, Company, Complainant, Direction, Role, User
-from grievance.services import satisfaction, translations
+from grievance.services import satisfaction, translations, transparency
 from grievance.services.actors import Actor, acts_on_case
 from grievance.services.casereads import parts
 from grievance.services.casereads.audiences import (
@@ -51,8 +51,9 @@ from grievance.services.messages import read_message
 
 def public_view(ctx: Context, case: Case) -> PublicCaseView:
     """A published case as anyone may see it: its public facts and `public` events with
-    their `public` fields, nobody named."""
-    if not case.published:
+    their `public` fields, nobody named. Published is `transparency.is_published`, the one
+    rule of every public surface (the older `Case.published` flag is not read)."""
+    if not transparency.is_published(ctx, case):
         raise NotAllowed("the case is not published")
     return PublicCaseView(parts.facts(ctx, case), event_views(case_events(ctx, case), PUBLIC))
 
