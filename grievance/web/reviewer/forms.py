@@ -166,11 +166,9 @@ class MoveForm(WorkspaceForm):
     # the language the reasons are written in, chosen, not assumed (#15, item 4); the
     # page's language until the reviewer says otherwise
     reason_language = SelectField(
+        # (the case page warns when the reasons are not in the complainant's language and
+        # offers to translate them: no hint here, the workspace keeps to two screens)
         _l("The reasons are written in"),
-        description=_l(
-            "The complainant sees it beside your reasons. If it is not their language, "
-            "add a translation of your reasons for them once the decision is made."
-        ),
         validate_choice=False,  # an unknown language is not kept (the services say so)
     )
 
