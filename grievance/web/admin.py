@@ -64,14 +64,9 @@ class UserScopeForm(FlaskForm):
     mechanisms = CheckboxList(_l("Mechanisms (secretariat only)"), validate_choice=False)
 
 
-class NewUserForm(FlaskForm):
-    display_name = StringField(
-        _l("Name"),
-        validators=[
-            InputRequired(_l("Give the person's name.")),
-            Length(max=120, message=_l("Use at most %(max)d characters.")),
-        ],
-    )
+class NewUserForm(UserScopeForm):
+    """A new account: its scope, and the address its sign-in goes to."""
+
     email = StringField(
         _l("E-mail address"),
         validators=[
@@ -79,10 +74,6 @@ class NewUserForm(FlaskForm):
             Length(max=254, message=_l("Use at most %(max)d characters.")),
         ],
     )
-    # The choices are checked by the accounts service, which says what is wrong.
-    role = RadioField(_l("Role"), validate_choice=False)
-    company = SelectField(_l("Company (company staff only)"), validate_choice=False)
-    mechanisms = CheckboxList(_l("Mechanisms (secretariat only)"), validate_choice=False)
 
 
 def _admin() -> User:
